@@ -1,0 +1,9 @@
+// cohort: a work-stealing task scheduler with structured task groups.
+// The umbrella header: everything public.
+#pragma once
+
+#include <cohort/errors.hpp>
+#include <cohort/options.hpp>
+#include <cohort/scheduler.hpp>
+#include <cohort/task.hpp>
+#include <cohort/task_group.hpp>

@@ -1,0 +1,89 @@
+// Cancellation state shared by groups, gather frames and tasks.
+//
+// Every scope that can be cancelled is a cancel_node linked to the node it was created in
+// (its parent): a task_group to the task that created it, a child to its group. A node
+// is cancelled when its own flag or any ancestor's flag is set, so cancelling a group
+// reaches every group nested in its children without any registration on the fast path.
+//
+// Walking the chain on every check would cost O(depth) (fib via gather nests 30 deep), so
+// "scope" nodes cache their answer tagged with a process-wide epoch that every cancel
+// bumps: while no cancel happened anywhere, a check is one flag load and one epoch load.
+//
+// Running children that take a std::stop_token register their stop_source in a global
+// list (lib/cancel.cpp); a cancel walks that list and requests stop on every source whose
+// node is now cancelled. Only callables that take a token pay for it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace cohort::detail {
+
+// Bumped (acq_rel) after every flag set; read (acquire) by checks. Reading epoch e
+// synchronizes with every cancel counted in e (a chain of RMWs is a release sequence),
+// so the flags those cancels set are visible to a check that read e.
+extern std::atomic<std::uint64_t> cancel_epoch;
+
+struct cancel_node {
+  enum class kind : std::uint8_t { leaf, scope };
+
+  explicit cancel_node(cancel_node* parent_node, kind k = kind::leaf) noexcept
+      : parent(parent_node), node_kind(k) {}
+
+  bool requested() const noexcept { return flag.load(std::memory_order_acquire) != 0; }
+
+  // True when this node or any ancestor was cancelled.
+  bool cancelled() const noexcept;
+
+  // Sets the flag; returns false if it was already set. Wakes stop tokens below it.
+  bool request() noexcept;
+
+  cancel_node* parent;
+  std::atomic<std::uint8_t> flag{0};
+  kind node_kind;
+};
+
+// A node that caches the outcome of walking its ancestors (groups and gather frames).
+struct scope_node : cancel_node {
+  explicit scope_node(cancel_node* parent_node) noexcept : cancel_node(parent_node, kind::scope) {}
+  // (epoch << 1) | cancelled; relaxed: a stale entry carries an old epoch and is ignored.
+  mutable std::atomic<std::uint64_t> cache{0};
+  bool ancestors_cancelled() const noexcept;
+};
+
+bool ancestors_cancelled_slow(const cancel_node* first) noexcept;
+
+inline bool scope_node::ancestors_cancelled() const noexcept {
+  const std::uint64_t epoch = cancel_epoch.load(std::memory_order_acquire);
+  if (epoch == 0 || parent == nullptr) return false;  // nothing was ever cancelled
+  const std::uint64_t c = cache.load(std::memory_order_relaxed);
+  if ((c >> 1) == epoch) return (c & 1) != 0;
+  const bool r = ancestors_cancelled_slow(parent);
+  cache.store((epoch << 1) | (r ? 1u : 0u), std::memory_order_relaxed);
+  return r;
+}
+
+inline bool cancel_node::cancelled() const noexcept {
+  for (const cancel_node* n = this; n != nullptr; n = n->parent) {
+    if (n->requested()) return true;
+    if (n->node_kind == kind::scope) return static_cast<const scope_node*>(n)->ancestors_cancelled();
+  }
+  return false;
+}
+
+// The node of the task running on this thread (null outside any task). Nested groups and
+// gathers take it as their parent.
+extern constinit thread_local cancel_node* current_node;
+
+class current_node_guard {
+ public:
+  explicit current_node_guard(cancel_node* n) noexcept : saved_(current_node) { current_node = n; }
+  ~current_node_guard() { current_node = saved_; }
+  current_node_guard(const current_node_guard&) = delete;
+  current_node_guard& operator=(const current_node_guard&) = delete;
+
+ private:
+  cancel_node* saved_;
+};
+
+}  // namespace cohort::detail

@@ -1,0 +1,104 @@
+// The typed block of a spawned child: header, then the result slot, then the callable,
+// in one allocation from the block pool.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <cohort/detail/block_pool.hpp>
+#include <cohort/detail/group_core.hpp>
+#include <cohort/detail/stop.hpp>
+
+namespace cohort::detail {
+
+template <class R>
+struct child_result : child_base {
+  using child_base::child_base;
+  union {
+    R value;
+  };
+  void destroy_value() noexcept {
+    if (has_value) value.~R();
+    has_value = false;
+  }
+};
+
+template <>
+struct child_result<void> : child_base {
+  using child_base::child_base;
+  void destroy_value() noexcept {}
+};
+
+template <class F, class R>
+struct child_block final : child_result<R> {
+  template <class G>
+  child_block(group_core& g, G&& f, bool with_handle)
+      : child_result<R>(g, &run, &ops, sizeof(child_block), with_handle) {
+    ::new (static_cast<void*>(&fn)) F(std::forward<G>(f));
+  }
+  ~child_block() {}
+
+  union {
+    F fn;  // destroyed as soon as the run ends (or is skipped): captures die early
+  };
+
+  static void run(job* j) noexcept {
+    auto* self = static_cast<child_block*>(j);
+    if (child_begin(self)) {
+      current_node_guard guard(self);
+      try {
+        if constexpr (std::is_void_v<R>) {
+          invoke_task(self->fn, self);
+        } else {
+          ::new (static_cast<void*>(std::addressof(self->value))) R(invoke_task(self->fn, self));
+          self->has_value = true;
+        }
+      } catch (...) {
+        self->error = std::current_exception();
+      }
+    }
+    self->fn.~F();
+    child_end(self);
+  }
+
+  static void ops(child_base* c, child_op op) noexcept {
+    auto* self = static_cast<child_block*>(c);
+    switch (op) {
+      case child_op::destroy_result:
+        self->destroy_value();
+        break;
+      case child_op::free_block:
+        self->destroy_value();
+        self->~child_block();
+        free_block(self, sizeof(child_block));
+        break;
+    }
+  }
+};
+
+template <class F>
+using child_return_t = call_result_t<std::decay_t<F>>;
+
+// Allocates and constructs the child; the caller submits it.
+template <class F>
+auto make_child(group_core& g, F&& f, std::string&& name, bool with_handle) {
+  using Fn = std::decay_t<F>;
+  using R = child_return_t<F>;
+  using block = child_block<Fn, R>;
+  void* mem = allocate_block(sizeof(block));
+  block* b;
+  try {
+    b = ::new (mem) block(g, std::forward<F>(f), with_handle);
+  } catch (...) {
+    free_block(mem, sizeof(block));
+    throw;
+  }
+  if (!name.empty()) b->name = std::make_unique<std::string>(std::move(name));
+  return static_cast<child_result<R>*>(b);
+}
+
+}  // namespace cohort::detail

@@ -1,0 +1,138 @@
+// The non-template machinery of a task_group (defined in lib/task_group.cpp), and the
+// header every child carries. Public only because task_group embeds it and the spawn
+// templates construct children; users never touch it.
+//
+// A group counts its unfinished children with one atomic. The first failure under
+// cancel_siblings cancels the group's node (one exchange decides who was first); every
+// failed child is kept (by reference) so join() can report all of them in spawn order.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/completion.hpp>
+#include <cohort/detail/job.hpp>
+#include <cohort/options.hpp>
+
+namespace cohort::detail {
+
+class pool;
+class group_core;
+struct live_group_list;
+
+enum class child_op : std::uint8_t { destroy_result, free_block };
+
+// The header of every spawned child. The callable and the result follow it in the same
+// block (child.hpp). Lifetime: a reference count of the handle (if any), the run (until
+// the child ended) and the group (only for failed children, until join reports them).
+struct child_base : job, cancel_node {
+  using ops_fn = void (*)(child_base*, child_op) noexcept;
+
+  child_base(group_core& g, run_fn r, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept;
+
+  group_core& group() const noexcept;
+  task_status status_value() const noexcept {
+    return static_cast<task_status>(status.load(std::memory_order_acquire) & value_mask);
+  }
+
+  completion_word status{0};  // task_status; done_bit once it ended (completion.hpp)
+  std::atomic<std::uint8_t> refs;
+  std::atomic<bool> observed{false};  // get()/exception() saw the failure
+  bool has_value = false;             // written by the run before completion, read after
+  std::uint32_t block_bytes;
+  std::uint32_t index = 0;            // spawn order within the group
+  std::exception_ptr error;           // written by the run before completion
+  std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
+  ops_fn ops;
+};
+
+// Out-of-line steps of a child's run.
+bool child_begin(child_base* c) noexcept;  // false: cancelled before it started
+void child_end(child_base* c) noexcept;    // final status, completion, bookkeeping
+void child_release(child_base* c) noexcept;
+void child_wait(child_base* c);            // help-while-wait; diagnoses waiting on oneself
+bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout);
+void child_cancel(child_base* c) noexcept;
+[[noreturn]] void throw_moved_from_task();
+
+enum class end_reason : std::uint8_t { none, own_cancel, failure, deadline };
+
+class group_core : public scope_node {
+ public:
+  group_core(pool& p, group_options options, bool detached_root = false);
+  ~group_core();
+  group_core(const group_core&) = delete;
+  group_core& operator=(const group_core&) = delete;
+
+  pool& owner() const noexcept { return *pool_; }
+  const std::string& name() const noexcept { return options_.name; }
+
+  void check_open() const;  // throws std::logic_error once joined
+  void submit(child_base* c);
+  void child_ended(child_base* c) noexcept;
+
+  void join();
+  void cancel(end_reason why) noexcept;
+  void cancel_after(std::chrono::nanoseconds delay);
+  bool cancel_requested() const noexcept { return requested(); }
+  void wait_all() noexcept;
+  // The destructor of a group nobody joined: cancel, wait, report failures to the handler.
+  void abandon() noexcept;
+  std::size_t unfinished() const noexcept {
+    return static_cast<std::size_t>(unfinished_.load(std::memory_order_relaxed) & count_mask);
+  }
+  std::chrono::steady_clock::time_point created() const noexcept { return created_; }
+  std::size_t spawned() const noexcept { return next_index_.load(std::memory_order_relaxed); }
+  bool joining() const noexcept { return joining_.load(std::memory_order_relaxed); }
+
+  // For the diagnostics walk (dump()).
+  group_core* prev_live = nullptr;
+  group_core* next_live = nullptr;
+  live_group_list* live_list = nullptr;
+  std::atomic<const void*> joiner{nullptr};  // the thread blocked in join (diagnostic)
+
+ private:
+  friend void child_end(child_base*) noexcept;
+  friend class group_wait_target;
+  void start_queued() noexcept;
+  void record_failure(child_base* c) noexcept;
+  void report_unobserved() noexcept;
+  std::vector<child_base*> take_failures() noexcept;
+  bool is_own_descendant_running() const noexcept;
+
+  pool* pool_;
+  group_options options_;
+  bool detached_root_;
+  std::chrono::steady_clock::time_point created_;
+  // Children spawned and not yet ended, plus `sleeper_bit` once a joiner sleeps on it.
+  // One word, so the last child's decrement and a joiner's announcement are ordered by
+  // the word itself; the parking-lot key is its address, which the last child may use
+  // after the group is gone (the lot never dereferences a key).
+  static constexpr std::uint64_t sleeper_bit = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t count_mask = sleeper_bit - 1;
+  std::atomic<std::uint64_t> unfinished_{0};
+  std::atomic<std::uint32_t> next_index_{0};
+  std::atomic<end_reason> reason_{end_reason::none};
+  std::atomic<bool> joined_{false};
+  std::atomic<bool> joining_{false};
+  std::uint64_t deadline_timer_ = 0;
+
+  std::mutex mutex_;                  // guards the members below
+  std::vector<child_base*> failures_;  // each holds a reference on its child
+  std::deque<child_base*> queued_;     // max_concurrency: spawned, not yet submitted
+  std::size_t running_ = 0;            // max_concurrency: submitted, not yet ended
+};
+
+inline group_core& child_base::group() const noexcept {
+  return *static_cast<group_core*>(static_cast<scope_node*>(parent));
+}
+
+}  // namespace cohort::detail

@@ -1,0 +1,37 @@
+// The narrow interface between the public templates and the compiled scheduler (lib/).
+// Everything here is an implementation detail; users never call it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include <cohort/detail/job.hpp>
+
+namespace cohort {
+class scheduler;
+}
+
+namespace cohort::detail {
+
+class pool;
+
+pool& pool_of(scheduler& s) noexcept;
+// The scheduler of the task running on this thread, else the default scheduler.
+pool& ambient_pool();
+scheduler& scheduler_of(pool& p) noexcept;
+
+// True when the calling thread is a worker of `p`.
+bool on_pool(const pool& p) noexcept;
+
+// Makes `j` runnable on `p`: on the calling worker's own deque when the caller is one of
+// p's workers, else through p's injection queue.
+void submit(pool& p, job* j);
+
+// Fork-join fast path, valid only on a worker: push `j` on the own deque; later, pop the
+// own deque until `j` comes back (true: the caller runs it inline) or the deque is empty
+// (false: a thief took it; the caller waits for its completion word). Jobs found above
+// `j` (pushed and not joined by the code in between) are run on the way.
+void push_local(job* j);
+bool pop_local_until(job* j);
+
+}  // namespace cohort::detail

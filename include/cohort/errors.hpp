@@ -1,0 +1,43 @@
+// The exceptions cohort throws.
+//
+// task_group_error is the ExceptionGroup: every failure of a group's children, in spawn
+// order. task_cancelled says a task or group ended because somebody cancelled it;
+// timeout_error says a deadline passed.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cohort {
+
+class task_group_error : public std::exception {
+ public:
+  // `names[i]` is the name of the task that threw `errors[i]` (may be empty).
+  task_group_error(std::vector<std::exception_ptr> errors, const std::vector<std::string>& names,
+                   std::size_t tasks_total);
+  std::span<const std::exception_ptr> exceptions() const noexcept;
+  const char* what() const noexcept override;  // "2 of 5 tasks failed; first: fetch-3: reset"
+
+ private:
+  // Shared so the exception stays cheap and noexcept to copy, as exceptions should be.
+  std::shared_ptr<const std::vector<std::exception_ptr>> errors_;
+  std::shared_ptr<const std::string> what_;
+};
+
+class task_cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override;
+};
+
+class timeout_error : public std::exception {
+ public:
+  const char* what() const noexcept override;
+};
+
+// "what()" of a std::exception, or a description of anything else that was thrown.
+std::string describe_exception(const std::exception_ptr& e);
+
+}  // namespace cohort

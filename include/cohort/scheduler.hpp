@@ -1,0 +1,87 @@
+// scheduler: a pool of worker threads, each with its own work-stealing deque.
+//
+// Requirements: workers in [1, 4096] (0 means std::thread::hardware_concurrency()).
+// Guarantees: the destructor waits for every detached task, then stops the workers.
+// Tasks in groups are owned by their groups, which must end before their scheduler.
+// Example:
+//   cohort::scheduler pool({.workers = 8, .name = "render"});
+//   pool.spawn_detached([] { flush_logs(); }, {.name = "flush"});
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <cohort/detail/child.hpp>
+#include <cohort/detail/runtime.hpp>
+#include <cohort/options.hpp>
+
+namespace cohort {
+
+// Counters of one worker, or their sum. A snapshot, not a consistent cut.
+struct worker_stats {
+  std::uint64_t tasks_run = 0;       // jobs executed (children, gather children, detached)
+  std::uint64_t tasks_spawned = 0;   // pushed on this worker's own deque
+  std::uint64_t tasks_stolen = 0;    // taken from another worker's deque
+  std::uint64_t steal_attempts_failed = 0;
+  std::uint64_t injected_taken = 0;  // taken from the injection queue
+  std::uint64_t parks = 0;           // times the worker went to sleep
+  std::uint64_t wakeups = 0;         // times it woke up (from a park)
+  std::chrono::nanoseconds time_parked{0};
+};
+
+struct scheduler_stats {
+  std::vector<worker_stats> workers;
+  worker_stats total;
+  std::uint64_t injected = 0;            // jobs submitted from outside the pool
+  std::uint64_t tasks_cancelled = 0;     // children skipped or ended as cancelled
+  std::uint64_t detached_pending = 0;
+};
+
+using unhandled_exception_handler = std::function<void(std::exception_ptr, std::string_view)>;
+
+class scheduler {
+ public:
+  explicit scheduler(scheduler_options options = {});
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  std::size_t workers() const noexcept;
+
+  // Runs f() or f(std::stop_token) owned by the scheduler: never lost, waited for by the
+  // destructor; a failure goes to the unhandled-exception handler with the task's name.
+  template <class F>
+  void spawn_detached(F&& f, task_options options = {}) {
+    detail::group_core& root = detached_group();
+    auto* c = detail::make_child(root, std::forward<F>(f), std::move(options.name), false);
+    root.submit(c);
+  }
+
+  // Receives failures of detached tasks and of groups destroyed without join. Default:
+  // one line on stderr. Called on the thread where the failure was found.
+  void set_unhandled_exception_handler(unhandled_exception_handler handler);
+
+  scheduler_stats stats() const;
+  // Live groups and tasks as a tree: names, states, ages, who waits on whom.
+  std::string dump() const;
+
+  detail::pool& internal_pool() noexcept { return *pool_; }
+
+ private:
+  detail::group_core& detached_group() noexcept;
+  std::unique_ptr<detail::pool> pool_;
+};
+
+// Created on first use with hardware_concurrency() workers; lives until exit.
+scheduler& default_scheduler();
+
+}  // namespace cohort

@@ -1,0 +1,47 @@
+#include <cohort/errors.hpp>
+
+#include <typeinfo>
+
+namespace cohort {
+
+std::string describe_exception(const std::exception_ptr& e) {
+  if (!e) return "no exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (const std::string& s) {
+    return "std::string thrown: " + s;
+  } catch (const char* s) {
+    return std::string("string literal thrown: ") + s;
+  } catch (int v) {
+    return "int thrown: " + std::to_string(v);
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
+task_group_error::task_group_error(std::vector<std::exception_ptr> errors,
+                                   const std::vector<std::string>& names, std::size_t tasks_total) {
+  std::string msg = std::to_string(errors.size()) + " of " + std::to_string(tasks_total) +
+                    (tasks_total == 1 ? " task failed" : " tasks failed");
+  if (!errors.empty()) {
+    msg += "; first: ";
+    if (!names.empty() && !names.front().empty()) msg += names.front() + ": ";
+    msg += describe_exception(errors.front());
+  }
+  errors_ = std::make_shared<const std::vector<std::exception_ptr>>(std::move(errors));
+  what_ = std::make_shared<const std::string>(std::move(msg));
+}
+
+std::span<const std::exception_ptr> task_group_error::exceptions() const noexcept {
+  return {errors_->data(), errors_->size()};
+}
+
+const char* task_group_error::what() const noexcept { return what_->c_str(); }
+
+const char* task_cancelled::what() const noexcept { return "cohort: task cancelled"; }
+
+const char* timeout_error::what() const noexcept { return "cohort: deadline passed"; }
+
+}  // namespace cohort

@@ -1,0 +1,63 @@
+// Where threads sleep while they wait for something to complete (a task, a gather child,
+// a group's last child), keyed by the address of the thing's atomic word.
+//
+// Why a global table rather than a waiter list in each task: the completer must never
+// touch the completed object after publishing completion, because the waiter may free it
+// the moment it sees "done" (a gather child lives on its caller's frame). Here the
+// completer only touches the word (its exchange) and then this table, which lives
+// forever; records are unlinked under the bucket lock before being woken, so a waiter
+// that finds itself unlinked knows the waker is finished with its record.
+//
+// The protocol (a Dekker argument, made simple by the bucket lock):
+//   waiter:    lock bucket; announce (e.g. set waiters_bit) and re-check done; enqueue;
+//              unlock; sleep.
+//   completer: publish done; if it saw the announcement, lock bucket and wake every
+//              record with the key.
+// Either the announcement precedes the publication (the completer sees it and takes the
+// lock after the waiter enqueued), or the waiter's re-check sees done.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+namespace cohort::detail {
+
+struct park_record {
+  const void* key = nullptr;
+  park_record* prev = nullptr;
+  park_record* next = nullptr;
+  bool queued = false;  // guarded by the bucket lock
+  // Called under the bucket lock, after the record was unlinked.
+  void (*wake)(park_record*) noexcept = nullptr;
+};
+
+class parking_lot {
+ public:
+  // Under the bucket lock: calls announce(); if it returns true (still not done), links
+  // `r` and returns true. The caller then sleeps in its own way and later calls
+  // leave(r).
+  template <class Announce>
+  static bool enter(const void* key, park_record& r, Announce&& announce) {
+    bucket& b = bucket_for(key);
+    std::lock_guard lock(b.mutex);
+    if (!announce()) return false;
+    r.key = key;
+    link(b, r);
+    return true;
+  }
+  // Unlinks `r` if no waker did; returns true if a waker had unlinked it (woken).
+  static bool leave(park_record& r) noexcept;
+  // Wakes every record parked on `key`.
+  static void unpark_all(const void* key) noexcept;
+
+ private:
+  struct alignas(64) bucket {
+    std::mutex mutex;
+    park_record* head = nullptr;
+  };
+  static bucket& bucket_for(const void* key) noexcept;
+  static void link(bucket& b, park_record& r) noexcept;
+};
+
+}  // namespace cohort::detail

@@ -1,0 +1,48 @@
+#include "stats.hpp"
+
+#include <sstream>
+
+#include "pool.hpp"
+
+namespace cohort::detail {
+
+scheduler_stats collect_stats(pool& p) {
+  scheduler_stats s;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const worker_counters& c = p.worker_at(i).counters;
+    worker_stats w;
+    w.tasks_run = c.tasks_run.load(std::memory_order_relaxed);
+    w.tasks_spawned = c.spawned.load(std::memory_order_relaxed);
+    w.tasks_stolen = c.stolen.load(std::memory_order_relaxed);
+    w.steal_attempts_failed = c.steal_failures.load(std::memory_order_relaxed);
+    w.injected_taken = c.injected_taken.load(std::memory_order_relaxed);
+    w.parks = c.parks.load(std::memory_order_relaxed);
+    w.wakeups = w.parks;
+    w.time_parked = std::chrono::nanoseconds(c.parked_ns.load(std::memory_order_relaxed));
+    s.total.tasks_run += w.tasks_run;
+    s.total.tasks_spawned += w.tasks_spawned;
+    s.total.tasks_stolen += w.tasks_stolen;
+    s.total.steal_attempts_failed += w.steal_attempts_failed;
+    s.total.injected_taken += w.injected_taken;
+    s.total.parks += w.parks;
+    s.total.wakeups += w.wakeups;
+    s.total.time_parked += w.time_parked;
+    s.workers.push_back(w);
+  }
+  s.injected = p.injected_count.load(std::memory_order_relaxed);
+  s.tasks_cancelled = p.cancelled_count.load(std::memory_order_relaxed);
+  s.detached_pending = p.detached().unfinished();
+  return s;
+}
+
+std::string render_dump(pool& p) {
+  std::ostringstream out;
+  out << "scheduler '" << p.name() << "': " << p.size() << " workers\n";
+  p.for_each_live_group([&](group_core& g) {
+    out << "  group '" << g.name() << "': " << g.unfinished() << " unfinished of " << g.spawned()
+        << (g.joining() ? ", joining" : "") << "\n";
+  });
+  return out.str();
+}
+
+}  // namespace cohort::detail

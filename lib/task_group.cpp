@@ -1,0 +1,289 @@
+// The join logic: how children start, end, fail and are waited for; how a group ends.
+#include <cohort/detail/group_core.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include <cohort/errors.hpp>
+
+#include "parking_lot.hpp"
+#include "pool.hpp"
+#include "wait.hpp"
+
+namespace cohort::detail {
+namespace {
+
+bool is_task_cancelled(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const task_cancelled&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string group_label(const group_core& g) {
+  return g.name().empty() ? std::string("(unnamed group)") : "'" + g.name() + "'";
+}
+
+void on_deadline(void* g) noexcept { static_cast<group_core*>(g)->cancel(end_reason::deadline); }
+
+}  // namespace
+
+// A joiner sleeps until the unfinished count reaches zero.
+class group_wait_target final : public wait_target {
+ public:
+  explicit group_wait_target(std::atomic<std::uint64_t>& w) noexcept : word_(w) {}
+  bool done() const noexcept override {
+    // acquire: pairs with the last child's acq_rel decrement; its writes are visible.
+    return (word_.load(std::memory_order_acquire) & group_core::count_mask) == 0;
+  }
+  bool announce() noexcept override {
+    return (word_.fetch_or(group_core::sleeper_bit, std::memory_order_acq_rel) &
+            group_core::count_mask) != 0;
+  }
+  const void* key() const noexcept override { return &word_; }
+
+ private:
+  std::atomic<std::uint64_t>& word_;
+};
+
+// ---- children -------------------------------------------------------------------------
+
+child_base::child_base(group_core& g, run_fn r, ops_fn o, std::uint32_t bytes,
+                       bool with_handle) noexcept
+    : job{r}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
+
+bool child_begin(child_base* c) noexcept {
+  if (c->cancelled()) return false;
+  // pending (0) -> running (1); fetch_or keeps a waiter's bit. relaxed: only diagnostics
+  // read the running state; completion publishes with acq_rel.
+  c->status.fetch_or(static_cast<std::uint8_t>(task_status::running), std::memory_order_relaxed);
+  return true;
+}
+
+void child_end(child_base* c) noexcept {
+  group_core& g = c->group();
+  task_status final_status;
+  if (c->error) {
+    final_status = is_task_cancelled(c->error) ? task_status::cancelled : task_status::failed;
+  } else if (c->cancelled()) {
+    final_status = task_status::cancelled;  // cancelled before it finished: result discarded
+  } else {
+    final_status = task_status::succeeded;
+  }
+  if (final_status == task_status::cancelled) {
+    if (c->has_value) c->ops(c, child_op::destroy_result);
+    c->error = nullptr;
+    g.owner().cancelled_count.fetch_add(1, std::memory_order_relaxed);
+  } else if (final_status == task_status::failed) {
+    g.record_failure(c);
+  }
+  complete(c->status, static_cast<std::uint8_t>(final_status));
+  g.child_ended(c);  // the last touch of the group: it may be gone after this
+  child_release(c);
+}
+
+void child_release(child_base* c) noexcept {
+  // acq_rel: the last owner sees every write of the others before freeing.
+  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) c->ops(c, child_op::free_block);
+}
+
+void child_wait(child_base* c) {
+  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
+    if (n == c)
+      throw std::logic_error("cohort::task::wait: task '" + (c->name ? *c->name : std::string()) +
+                             "' waits on itself; this would never return");
+  wait_complete(c->status);
+}
+
+bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout) {
+  return wait_complete_for(c->status, timeout);
+}
+
+void child_cancel(child_base* c) noexcept {
+  if (!is_complete(c->status)) c->request();
+}
+
+void throw_moved_from_task() {
+  throw std::logic_error("cohort::task: this handle is empty (moved from or default-constructed)");
+}
+
+// ---- the group ------------------------------------------------------------------------
+
+group_core::group_core(pool& p, group_options options, bool detached_root)
+    : scope_node(detached_root ? nullptr : current_node),
+      pool_(&p),
+      options_(std::move(options)),
+      detached_root_(detached_root),
+      created_(std::chrono::steady_clock::now()) {
+  live_list = &p.live_groups_here();
+  live_list->add(this);
+}
+
+group_core::~group_core() {
+  if (deadline_timer_ != 0) pool_->timers().cancel(deadline_timer_);
+  live_list->remove(this);
+}
+
+void group_core::check_open() const {
+  if (joined_.load(std::memory_order_acquire))
+    throw std::logic_error("cohort::task_group::spawn: group " + group_label(*this) +
+                           " was already joined; a finished group takes no more work");
+}
+
+void group_core::submit(child_base* c) {
+  c->index = next_index_.fetch_add(1, std::memory_order_relaxed);
+  // relaxed: the child's own decrement (acq_rel) comes after this in happens-before,
+  // through the job's publication.
+  unfinished_.fetch_add(1, std::memory_order_relaxed);
+  if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
+    c->run(c);
+    return;
+  }
+  if (options_.max_concurrency != 0) {
+    std::lock_guard lock(mutex_);
+    if (running_ >= options_.max_concurrency) {
+      queued_.push_back(c);
+      return;
+    }
+    ++running_;
+  }
+  detail::submit(*pool_, c);
+}
+
+void group_core::child_ended(child_base*) noexcept {
+  if (options_.max_concurrency != 0) {
+    child_base* next = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
+      if (!queued_.empty()) {
+        next = queued_.front();
+        queued_.pop_front();
+        ++running_;
+      }
+    }
+    if (next != nullptr) detail::submit(*pool_, next);
+  }
+  // acq_rel: release publishes this child's writes to the joiner; acquire orders the
+  // sleeper_bit read. After this, `this` may be destroyed: only the address is used.
+  const std::uint64_t before = unfinished_.fetch_sub(1, std::memory_order_acq_rel);
+  if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) parking_lot::unpark_all(&unfinished_);
+}
+
+void group_core::record_failure(child_base* c) noexcept {
+  if (detached_root_) {
+    pool_->report_unhandled(c->error, c->name ? std::string_view(*c->name) : std::string_view());
+    return;
+  }
+  c->refs.fetch_add(1, std::memory_order_relaxed);  // the group's reference, until reported
+  {
+    std::lock_guard lock(mutex_);
+    failures_.push_back(c);
+  }
+  if (options_.on_failure == failure_policy::cancel_siblings) cancel(end_reason::failure);
+}
+
+void group_core::cancel(end_reason why) noexcept {
+  end_reason expected = end_reason::none;
+  reason_.compare_exchange_strong(expected, why, std::memory_order_acq_rel);
+  request();
+}
+
+void group_core::cancel_after(std::chrono::nanoseconds delay) {
+  auto& timers = pool_->timers();
+  if (deadline_timer_ != 0) timers.cancel(deadline_timer_);
+  deadline_timer_ = timers.schedule(std::chrono::steady_clock::now() + delay, &on_deadline, this);
+}
+
+void group_core::wait_all() noexcept {
+  group_wait_target target(unfinished_);
+  try {
+    wait_on(target);
+  } catch (...) {
+    // wait_on only allocates nothing and throws nothing today; if that ever changes,
+    // leaving early here would let a child outlive its group.
+    std::terminate();
+  }
+}
+
+std::vector<child_base*> group_core::take_failures() noexcept {
+  std::vector<child_base*> f;
+  {
+    std::lock_guard lock(mutex_);
+    f.swap(failures_);
+  }
+  std::sort(f.begin(), f.end(), [](auto* a, auto* b) { return a->index < b->index; });
+  return f;
+}
+
+bool group_core::is_own_descendant_running() const noexcept {
+  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
+    if (n->parent == this) return true;
+  return false;
+}
+
+void group_core::join() {
+  if (joined_.load(std::memory_order_acquire))
+    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
+                           " was already joined");
+  if (is_own_descendant_running())
+    throw std::logic_error("cohort::task_group::join: called from inside a child of group " +
+                           group_label(*this) + "; a group cannot wait for itself (deadlock)");
+  joining_.store(true, std::memory_order_relaxed);
+  joiner.store(current_worker ? static_cast<const void*>(current_worker) : nullptr,
+               std::memory_order_relaxed);
+  wait_all();
+  joined_.store(true, std::memory_order_release);
+  joining_.store(false, std::memory_order_relaxed);
+  if (deadline_timer_ != 0) {
+    pool_->timers().cancel(deadline_timer_);
+    deadline_timer_ = 0;
+  }
+
+  std::vector<child_base*> failed = take_failures();
+  if (!failed.empty()) {
+    std::vector<std::exception_ptr> errors;
+    std::vector<std::string> names;
+    errors.reserve(failed.size());
+    names.reserve(failed.size());
+    for (child_base* c : failed) {
+      errors.push_back(c->error);
+      names.push_back(c->name ? *c->name : std::string());
+      c->observed.store(true, std::memory_order_relaxed);
+      child_release(c);
+    }
+    throw task_group_error(std::move(errors), names, spawned());
+  }
+  if (reason_.load(std::memory_order_acquire) == end_reason::deadline) throw timeout_error();
+  if (ancestors_cancelled()) throw task_cancelled();  // an enclosing cancel wins over our own
+}
+
+void group_core::abandon() noexcept {
+  if (!joined_.load(std::memory_order_acquire)) {
+    if (unfinished() != 0) cancel(end_reason::own_cancel);
+    wait_all();
+    joined_.store(true, std::memory_order_release);
+  }
+  if (deadline_timer_ != 0) {
+    pool_->timers().cancel(deadline_timer_);
+    deadline_timer_ = 0;
+  }
+  report_unobserved();
+}
+
+void group_core::report_unobserved() noexcept {
+  for (child_base* c : take_failures()) {
+    if (!c->observed.load(std::memory_order_relaxed)) {
+      std::string label = c->name ? *c->name : std::string("(unnamed)");
+      if (!options_.name.empty()) label = options_.name + "/" + label;
+      pool_->report_unhandled(c->error, label);
+    }
+    child_release(c);
+  }
+}
+
+}  // namespace cohort::detail

@@ -1,0 +1,223 @@
+#include "worker.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include "parking_lot.hpp"
+#include "pool.hpp"
+
+namespace cohort::detail {
+
+constinit thread_local worker* current_worker = nullptr;
+
+namespace {
+
+// How many empty rounds a worker spins (each one looks everywhere) before it parks.
+// A round costs a few hundred ns to a few µs; parking and waking costs ~5-50 µs.
+constexpr unsigned spin_rounds = 64;
+constexpr unsigned yield_after = 16;
+constexpr std::size_t injection_batch = 32;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::uint64_t xorshift(std::uint64_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+// The parking-lot record of a worker that sleeps while waiting on a target.
+struct worker_park_record : park_record {
+  sleep_module* sleep;
+  std::size_t index;
+  static void wake_worker(park_record* r) noexcept {
+    auto* self = static_cast<worker_park_record*>(r);
+    self->sleep->wake(self->index);
+  }
+};
+
+}  // namespace
+
+worker::worker(pool& owner, std::size_t index)
+    : pool_(&owner), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+
+void worker::start() {
+  thread_ = std::thread([this] { main(); });
+}
+
+void worker::join_thread() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::main() {
+  current_worker = this;
+#if defined(__linux__)
+  // Linux limits thread names to 15 characters; keep the index visible.
+  std::string name = pool_->name() + "-" + std::to_string(index_);
+  if (name.size() > 15) name = name.substr(0, 15 - std::to_string(index_).size() - 1) + "-" + std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.c_str());
+#endif
+  run_until(nullptr);
+  current_worker = nullptr;
+}
+
+void worker::push(job* j) {
+  deque_.push(j);
+  worker_counters::bump(counters.spawned);
+  pool_->sleep().notify_local_job();
+}
+
+bool worker::pop_until(job* j) {
+  job* x;
+  while (deque_.pop(x)) {
+    if (x == j) return true;
+    execute(x);  // pushed above j and never joined (e.g. detached): ours to run anyway
+  }
+  return false;
+}
+
+job* worker::find_work() {
+  job* j;
+  if (deque_.pop(j)) return j;
+
+  job* batch[injection_batch];
+  const std::size_t want =
+      std::clamp<std::size_t>(pool_->injected().size_hint() / pool_->size(), 1, injection_batch);
+  if (const std::size_t n = pool_->injected().pop_batch(batch, want)) {
+    worker_counters::bump(counters.injected_taken, n);
+    for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
+    if (n > 1) pool_->sleep().notify_local_job();
+    return batch[0];
+  }
+
+  const std::size_t n = pool_->size();
+  if (n > 1) {
+    const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t v = (start + k) % n;
+      if (v == index_) continue;
+      worker& victim = pool_->worker_at(v);
+      for (int attempt = 0; attempt < 2; ++attempt) {  // retry once after a lost race
+        const steal_result r = victim.steal_from(j);
+        if (r == steal_result::stolen) {
+          worker_counters::bump(counters.stolen);
+          return j;
+        }
+        if (r == steal_result::empty) break;
+      }
+    }
+    worker_counters::bump(counters.steal_failures);
+  }
+  return nullptr;
+}
+
+void worker::execute(job* j) noexcept {
+  job* const outer = running.load(std::memory_order_relaxed);
+  running.store(j, std::memory_order_relaxed);
+  worker_counters::bump(counters.tasks_run);
+  j->run(j);
+  running.store(outer, std::memory_order_relaxed);
+}
+
+bool worker::run_until(wait_target* target, clock::time_point deadline) {
+  unsigned idle = 0;
+  for (;;) {
+    if (target != nullptr && target->done()) break;
+    if (job* j = find_work()) {
+      if (searching_) {
+        searching_ = false;
+        pool_->sleep().end_search();
+      }
+      idle = 0;
+      execute(j);
+      continue;
+    }
+    if (target == nullptr && pool_->stopping()) break;
+    if (deadline != clock::time_point::max() && clock::now() >= deadline) {
+      if (searching_) {
+        searching_ = false;
+        pool_->sleep().end_search();
+      }
+      return false;
+    }
+    if (!searching_) {
+      searching_ = true;
+      pool_->sleep().begin_search();
+    }
+    if (++idle < spin_rounds) {
+      if (idle < yield_after) {
+        for (int i = 0; i < 32; ++i) cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+      continue;
+    }
+    idle = 0;
+    park(target, deadline);
+  }
+  if (searching_) {
+    searching_ = false;
+    pool_->sleep().end_search();
+  }
+  return true;
+}
+
+void worker::park(wait_target* target, clock::time_point deadline) {
+  sleep_module& s = pool_->sleep();
+  const std::uint32_t generation = s.announce_sleep(index_);  // searching -> sleeping
+  worker_park_record record;
+  record.sleep = &s;
+  record.index = index_;
+  record.wake = &worker_park_record::wake_worker;
+  bool parked_on_target = false;
+  bool go_to_sleep = true;
+  if (target != nullptr) {
+    parked_on_target = parking_lot::enter(target->key(), record, [&] { return target->announce(); });
+    go_to_sleep = parked_on_target;
+  }
+  // The sleeper's last look (sleep.hpp): after the announcement, before the futex.
+  if (go_to_sleep && (pool_->work_visible() || (target == nullptr && pool_->stopping())))
+    go_to_sleep = false;
+  if (go_to_sleep) {
+    std::chrono::nanoseconds timeout(-1);
+    if (deadline != clock::time_point::max())
+      timeout = std::max(std::chrono::nanoseconds(0), deadline - clock::now());
+    worker_counters::bump(counters.parks);
+    const auto t0 = clock::now();
+    s.sleep(index_, generation, timeout);
+    worker_counters::bump(counters.parked_ns,
+                          static_cast<std::uint64_t>((clock::now() - t0).count()));
+  }
+  s.after_sleep(index_);  // sleeping -> searching
+  searching_ = true;
+  if (parked_on_target) parking_lot::leave(record);
+}
+
+// ---- the runtime interface used by the templates (detail/runtime.hpp) ----------------
+
+bool on_pool(const pool& p) noexcept {
+  return current_worker != nullptr && &current_worker->owner() == &p;
+}
+
+void submit(pool& p, job* j) {
+  if (worker* w = current_worker; w != nullptr && &w->owner() == &p) {
+    w->push(j);
+  } else {
+    p.inject(j);
+  }
+}
+
+void push_local(job* j) { current_worker->push(j); }
+bool pop_local_until(job* j) { return current_worker->pop_until(j); }
+
+}  // namespace cohort::detail
