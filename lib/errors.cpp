@@ -2,6 +2,8 @@
 
 #include <typeinfo>
 
+#include <cohort/detail/fork_join.hpp>
+
 namespace cohort {
 
 std::string describe_exception(const std::exception_ptr& e) {
@@ -45,3 +47,22 @@ const char* task_cancelled::what() const noexcept { return "cohort: task cancell
 const char* timeout_error::what() const noexcept { return "cohort: deadline passed"; }
 
 }  // namespace cohort
+
+namespace cohort::detail {
+
+bool is_cancellation(const std::exception_ptr& e) noexcept {
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const task_cancelled&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total) {
+  throw task_group_error(std::move(errors), {}, total);
+}
+
+}  // namespace cohort::detail

@@ -32,6 +32,8 @@ struct park_record {
   void (*wake)(park_record*) noexcept = nullptr;
 };
 
+class wait_target;
+
 class parking_lot {
  public:
   // Under the bucket lock: calls announce(); if it returns true (still not done), links
@@ -48,6 +50,10 @@ class parking_lot {
   }
   // Unlinks `r` if no waker did; returns true if a waker had unlinked it (woken).
   static bool leave(park_record& r) noexcept;
+  // Parks records[i] under every key of `t` (records has t.key_count() entries). Returns
+  // false, with nothing left parked, if some key announced it is done already.
+  static bool enter_all(wait_target& t, park_record* records);
+  static void leave_all(wait_target& t, park_record* records) noexcept;
   // Wakes every record parked on `key`.
   static void unpark_all(const void* key) noexcept;
 

@@ -116,3 +116,7 @@ void live_group_list::remove(group_core* g) noexcept {
 group_core* next_live_of(group_core* g) noexcept { return g->next_live; }
 
 }  // namespace cohort::detail
+
+namespace cohort::detail {
+std::size_t pool_size(const pool& p) noexcept { return p.size(); }
+}  // namespace cohort::detail

@@ -40,11 +40,11 @@ class group_wait_target final : public wait_target {
     // acquire: pairs with the last child's acq_rel decrement; its writes are visible.
     return (word_.load(std::memory_order_acquire) & group_core::count_mask) == 0;
   }
-  bool announce() noexcept override {
+  bool announce(std::size_t) noexcept override {
     return (word_.fetch_or(group_core::sleeper_bit, std::memory_order_acq_rel) &
             group_core::count_mask) != 0;
   }
-  const void* key() const noexcept override { return &word_; }
+  const void* key(std::size_t) const noexcept override { return &word_; }
 
  private:
   std::atomic<std::uint64_t>& word_;

@@ -2,38 +2,57 @@
 
 #include <cohort/detail/completion.hpp>
 
+#include <memory>
+#include <span>
+
 #include "futex.hpp"
 #include "parking_lot.hpp"
 
 namespace cohort::detail {
 namespace {
 
-// A thread outside the pool sleeps on its own word, woken by the completer.
+// A thread outside the pool sleeps on a word of its own, woken by any completer.
 struct thread_park_record : park_record {
-  std::atomic<std::uint32_t> woken{0};
+  std::atomic<std::uint32_t>* woken = nullptr;
   static void wake_thread(park_record* r) noexcept {
     auto* self = static_cast<thread_park_record*>(r);
-    self->woken.store(1, std::memory_order_release);
-    futex_wake_one(self->woken);
+    self->woken->store(1, std::memory_order_release);
+    futex_wake_one(*self->woken);
   }
 };
 
 bool block_on(wait_target& target, worker::clock::time_point deadline) {
+  const std::size_t keys = target.key_count();
+  thread_park_record one;
+  std::unique_ptr<thread_park_record[]> many;
+  thread_park_record* records = &one;
+  if (keys > 1) {
+    many = std::make_unique<thread_park_record[]>(keys);
+    records = many.get();
+  }
   while (!target.done()) {
-    thread_park_record record;
-    record.wake = &thread_park_record::wake_thread;
-    if (!parking_lot::enter(target.key(), record, [&] { return target.announce(); })) return true;
-    while (record.woken.load(std::memory_order_acquire) == 0) {
+    std::atomic<std::uint32_t> woken{0};
+    for (std::size_t k = 0; k < keys; ++k) {
+      records[k].woken = &woken;
+      records[k].wake = &thread_park_record::wake_thread;
+    }
+    if (!parking_lot::enter_all(target, records)) return true;
+    bool timed_out = false;
+    while (woken.load(std::memory_order_acquire) == 0) {
       std::chrono::nanoseconds timeout(-1);
       if (deadline != worker::clock::time_point::max()) {
         timeout = deadline - worker::clock::now();
-        if (timeout.count() <= 0) break;
+        if (timeout.count() <= 0) {
+          timed_out = true;
+          break;
+        }
       }
-      futex_wait(record.woken, 0, timeout);
+      futex_wait(woken, 0, timeout);
     }
-    // Unlinks the record if no waker did; either way, no waker touches it after this.
-    parking_lot::leave(record);
-    if (record.woken.load(std::memory_order_acquire) == 0 && !target.done()) return false;
+    // Unlinks what no waker did; a waker unlinks under the bucket lock before it wakes,
+    // so after this no waker touches our records or `woken`.
+    parking_lot::leave_all(target, records);
+    if (timed_out) return target.done();
   }
   return true;
 }
@@ -42,15 +61,34 @@ class completion_target final : public wait_target {
  public:
   explicit completion_target(completion_word& w) noexcept : word_(w) {}
   bool done() const noexcept override { return is_complete(word_); }
-  bool announce() noexcept override {
-    // seq_cst RMW under the bucket lock; the completer's exchange either sees the bit (and
+  bool announce(std::size_t) noexcept override {
+    // An RMW under the bucket lock: the completer's exchange either sees the bit (and
     // takes the bucket lock to wake us) or precedes it (and we see done_bit here).
-    return (word_.fetch_or(waiters_bit, std::memory_order_seq_cst) & done_bit) == 0;
+    return (word_.fetch_or(waiters_bit, std::memory_order_acq_rel) & done_bit) == 0;
   }
-  const void* key() const noexcept override { return &word_; }
+  const void* key(std::size_t) const noexcept override { return &word_; }
 
  private:
   completion_word& word_;
+};
+
+class any_completion_target final : public wait_target {
+ public:
+  explicit any_completion_target(std::span<completion_word* const> words) noexcept
+      : words_(words) {}
+  bool done() const noexcept override {
+    for (auto* w : words_)
+      if (is_complete(*w)) return true;
+    return false;
+  }
+  std::size_t key_count() const noexcept override { return words_.size(); }
+  const void* key(std::size_t i) const noexcept override { return words_[i]; }
+  bool announce(std::size_t i) noexcept override {
+    return (words_[i]->fetch_or(waiters_bit, std::memory_order_acq_rel) & done_bit) == 0;
+  }
+
+ private:
+  std::span<completion_word* const> words_;
 };
 
 }  // namespace
@@ -65,6 +103,14 @@ void wait_complete(completion_word& word) {
   if (is_complete(word)) return;
   completion_target t(word);
   wait_on(t);
+}
+
+bool wait_any_complete(std::span<completion_word* const> words,
+                       std::optional<std::chrono::nanoseconds> timeout) {
+  if (words.empty()) return true;
+  any_completion_target t(words);
+  if (t.done()) return true;
+  return wait_on(t, timeout ? worker::clock::now() + *timeout : worker::clock::time_point::max());
 }
 
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "parking_lot.hpp"
 #include "pool.hpp"
@@ -175,14 +176,24 @@ bool worker::run_until(wait_target* target, clock::time_point deadline) {
 void worker::park(wait_target* target, clock::time_point deadline) {
   sleep_module& s = pool_->sleep();
   const std::uint32_t generation = s.announce_sleep(index_);  // searching -> sleeping
-  worker_park_record record;
-  record.sleep = &s;
-  record.index = index_;
-  record.wake = &worker_park_record::wake_worker;
+  // One record per key; a single key (the common case) needs no allocation.
+  const std::size_t keys = target != nullptr ? target->key_count() : 0;
+  worker_park_record one;
+  std::unique_ptr<worker_park_record[]> many;
+  worker_park_record* records = &one;
+  if (keys > 1) {
+    many = std::make_unique<worker_park_record[]>(keys);
+    records = many.get();
+  }
+  for (std::size_t k = 0; k < std::max<std::size_t>(keys, 1); ++k) {
+    records[k].sleep = &s;
+    records[k].index = index_;
+    records[k].wake = &worker_park_record::wake_worker;
+  }
   bool parked_on_target = false;
   bool go_to_sleep = true;
   if (target != nullptr) {
-    parked_on_target = parking_lot::enter(target->key(), record, [&] { return target->announce(); });
+    parked_on_target = parking_lot::enter_all(*target, records);
     go_to_sleep = parked_on_target;
   }
   // The sleeper's last look (sleep.hpp): after the announcement, before the futex.
@@ -200,7 +211,7 @@ void worker::park(wait_target* target, clock::time_point deadline) {
   }
   s.after_sleep(index_);  // sleeping -> searching
   searching_ = true;
-  if (parked_on_target) parking_lot::leave(record);
+  if (parked_on_target) parking_lot::leave_all(*target, records);
 }
 
 // ---- the runtime interface used by the templates (detail/runtime.hpp) ----------------

@@ -41,14 +41,16 @@ struct live_group_list {
   void for_each(F& f);
 };
 
-// Something a worker or thread can wait for, with a parking-lot key (parking_lot.hpp).
+// Something a worker or thread can wait for: one or more parking-lot keys
+// (parking_lot.hpp), e.g. a task's completion word, or several for "any of these".
 class wait_target {
  public:
   virtual bool done() const noexcept = 0;
-  // Under the parking lot's bucket lock: tell the completer a sleeper exists; return true
-  // if still not done (the caller may sleep).
-  virtual bool announce() noexcept = 0;
-  virtual const void* key() const noexcept = 0;
+  virtual std::size_t key_count() const noexcept { return 1; }
+  virtual const void* key(std::size_t i) const noexcept = 0;
+  // Under the bucket lock of key i: tell its completer a sleeper exists; return true if
+  // still not done there (the caller may sleep).
+  virtual bool announce(std::size_t i) noexcept = 0;
 
  protected:
   ~wait_target() = default;

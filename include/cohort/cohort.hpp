@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cohort/errors.hpp>
+#include <cohort/gather.hpp>
 #include <cohort/options.hpp>
+#include <cohort/outcome.hpp>
 #include <cohort/scheduler.hpp>
 #include <cohort/task.hpp>
 #include <cohort/task_group.hpp>

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <span>
 
 namespace cohort::detail {
 
@@ -39,5 +41,8 @@ inline bool is_complete(const completion_word& word) noexcept {
 void wait_complete(completion_word& word);
 // The same with a deadline; true when complete.
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
+// Waits until any of the words is complete; false if the timeout passed first.
+bool wait_any_complete(std::span<completion_word* const> words,
+                       std::optional<std::chrono::nanoseconds> timeout);
 
 }  // namespace cohort::detail

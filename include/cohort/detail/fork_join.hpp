@@ -1,0 +1,155 @@
+// The fork-join fast path behind gather: children that live on the caller's frame.
+//
+// A gather pushes its children 2..n on the calling worker's deque (child n first, so
+// thieves take the last ones first), runs child 1 inline, then pops children back one by
+// one and runs them inline; a child a thief took is waited for through its completion
+// word. Nothing is allocated: the frame, the children and their results live on the
+// caller's stack (rayon's StackJob). Why popping never takes a job that belongs to
+// someone else: thieves take from the top in push order, so if child k was stolen every
+// job below it was stolen too, and the pop finds the deque empty.
+//
+// Cancellation: the frame is a scope_node, child of the task that called gather. The
+// first failure requests the frame (skipping children not started and firing stop
+// tokens); a cancel of any enclosing scope reaches the frame through the chain.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/completion.hpp>
+#include <cohort/detail/job.hpp>
+#include <cohort/detail/runtime.hpp>
+#include <cohort/detail/stop.hpp>
+#include <cohort/errors.hpp>
+
+namespace cohort::detail {
+
+bool is_cancellation(const std::exception_ptr& e) noexcept;
+
+struct gather_frame : scope_node {
+  explicit gather_frame(bool settled_mode) noexcept : scope_node(current_node), settled(settled_mode) {}
+  bool settled;  // gather_settled: a failure does not cancel the siblings
+  // Called with the exception of a child that failed (not one that observed a cancel).
+  void on_failure() noexcept {
+    if (!settled) request();
+  }
+};
+
+// void results are stored as std::monostate (a gather tuple's entry for a void callable).
+template <class F>
+using slot_value_t = std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
+
+template <class F>
+struct gather_slot : job {
+  using value_type = slot_value_t<F>;
+
+  gather_slot(F& f, gather_frame& fr) noexcept : job{&run_stolen}, fn(f), frame(fr) {}
+
+  // Runs the callable here and now; never throws.
+  void execute() noexcept {
+    if (frame.cancelled()) return;  // skipped: neither value nor error
+    current_node_guard guard(&frame);
+    try {
+      if constexpr (std::is_void_v<call_result_t<F>>) {
+        invoke_task(fn, &frame);
+        value.emplace();
+      } else {
+        value.emplace(invoke_task(fn, &frame));
+      }
+    } catch (...) {
+      error = std::current_exception();
+      if (!is_cancellation(error)) frame.on_failure();
+    }
+  }
+  static void run_stolen(job* j) noexcept {
+    auto* self = static_cast<gather_slot*>(j);
+    self->execute();
+    complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
+  }
+  bool failed() const noexcept { return error && !is_cancellation(error); }
+
+  F& fn;
+  gather_frame& frame;
+  completion_word done{0};
+  std::optional<value_type> value;
+  std::exception_ptr error;
+};
+
+// The children of one gather, built in place (they hold atomics and cannot move).
+template <std::size_t I, class F>
+struct indexed_slot : gather_slot<F> {
+  using gather_slot<F>::gather_slot;
+};
+template <class Seq, class... Fs>
+struct slot_pack;
+template <std::size_t... I, class... Fs>
+struct slot_pack<std::index_sequence<I...>, Fs...> : indexed_slot<I, Fs>... {
+  explicit slot_pack(gather_frame& frame, Fs&... fs) noexcept : indexed_slot<I, Fs>(fs, frame)... {}
+  template <class Fn>
+  decltype(auto) apply(Fn&& fn) {
+    return fn(static_cast<gather_slot<Fs>&>(static_cast<indexed_slot<I, Fs>&>(*this))...);
+  }
+};
+template <class... Fs>
+using slots_for = slot_pack<std::index_sequence_for<Fs...>, Fs...>;
+
+// Runs slot 0 inline and slots 1..n-1 forked, then joins them all. On a worker only.
+template <class... Slots>
+void fork_join(Slots&... slots) {
+  job* jobs[] = {static_cast<job*>(&slots)...};
+  constexpr std::size_t n = sizeof...(Slots);
+  for (std::size_t i = n; i-- > 1;) push_local(jobs[i]);
+  std::size_t i = 0;
+  auto step = [&](auto& slot) {
+    if (i++ == 0) {
+      slot.execute();
+      return;
+    }
+    if (pop_local_until(&slot)) {
+      slot.execute();
+    } else {
+      wait_complete(slot.done);
+    }
+  };
+  (step(slots), ...);
+}
+
+// Runs `body` on a worker of `p` and waits for it: how a thread outside the pool (or in
+// another pool) enters the fork-join world.
+template <class Body, class R = std::invoke_result_t<Body&>>
+R run_in_pool(pool& p, Body&& body) {
+  struct entry : job {
+    explicit entry(Body& b) : job{&run}, body(b), caller(current_node) {}
+    static void run(job* j) noexcept {
+      auto* self = static_cast<entry*>(j);
+      current_node_guard guard(self->caller);  // cancellation still flows from the caller
+      try {
+        if constexpr (std::is_void_v<R>) {
+          self->body();
+        } else {
+          self->result.emplace(self->body());
+        }
+      } catch (...) {
+        self->error = std::current_exception();
+      }
+      complete(self->done, 0);
+    }
+    Body& body;
+    cancel_node* caller;
+    completion_word done{0};
+    std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
+    std::exception_ptr error;
+  };
+  entry e(body);
+  submit(p, &e);
+  wait_complete(e.done);
+  if (e.error) std::rethrow_exception(e.error);
+  if constexpr (!std::is_void_v<R>) return std::move(*e.result);
+}
+
+}  // namespace cohort::detail

@@ -1,0 +1,280 @@
+// gather and gather_settled: run callables (or a callable over a range) concurrently and
+// collect their results in argument (input) order.
+//
+// gather: the first failure cancels the rest; every failure comes back, in argument
+// order, in one task_group_error. If an enclosing scope was cancelled, throws
+// task_cancelled. Children live on the caller's frame: nothing is allocated, which makes
+// gather the fast path for recursive fork-join (fib, quicksort).
+// gather_settled: every callable runs to the end; each result is an outcome<R> in place
+// (asyncio's return_exceptions=True, typed).
+// Example:
+//   auto [a, b] = cohort::gather([] { return fib(29); }, [] { return fib(28); });
+//   std::vector<int> lens = cohort::gather(words, [](const std::string& w) { return w.size(); });
+// Memory ordering: everything the children did happens-before gather returns.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <cohort/detail/fork_join.hpp>
+#include <cohort/errors.hpp>
+#include <cohort/outcome.hpp>
+#include <cohort/scheduler.hpp>
+
+namespace cohort {
+namespace detail {
+
+std::size_t pool_size(const pool& p) noexcept;
+
+template <class... Fs>
+inline constexpr bool all_nullary_tasks = (... && (std::is_invocable_v<Fs&> || std::is_invocable_v<Fs&, std::stop_token>));
+
+template <class R>
+concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
+
+[[noreturn]] void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+
+template <bool Settled, class... Fs>
+auto gather_here(Fs&... fs) {
+  gather_frame frame(Settled);
+  slots_for<Fs...> slots(frame, fs...);
+  slots.apply([](auto&... s) { fork_join(s...); });
+  if constexpr (Settled) {
+    if (frame.ancestors_cancelled()) throw task_cancelled();
+    return slots.apply(
+        [](auto&... s) {
+          auto settle = [](auto& slot) {
+            using V = typename std::remove_reference_t<decltype(slot)>::value_type;
+            using O = outcome<std::conditional_t<std::is_same_v<V, std::monostate>, void, V>>;
+            if (slot.failed()) return O::from_error(slot.error);
+            if (slot.value) {
+              if constexpr (std::is_same_v<V, std::monostate>) return O::from_value({});
+              else return O::from_value(std::move(*slot.value));
+            }
+            return O();
+          };
+          return std::tuple{settle(s)...};
+        });
+  } else {
+    const bool any_failed = slots.apply([](auto&... s) { return (... || s.failed()); });
+    if (any_failed) {
+      std::vector<std::exception_ptr> errors;
+      slots.apply([&](auto&... s) { ((s.failed() ? errors.push_back(s.error) : void()), ...); });
+      throw_group_error(std::move(errors), sizeof...(Fs));
+    }
+    if (frame.cancelled()) throw task_cancelled();
+    return slots.apply([](auto&... s) { return std::tuple{std::move(*s.value)...}; });
+  }
+}
+
+template <bool Settled, class... Fs>
+auto gather_on(pool& p, Fs&... fs) {
+  if (on_pool(p)) return gather_here<Settled>(fs...);
+  return run_in_pool(p, [&] { return gather_here<Settled>(fs...); });
+}
+
+// ---- ranges --------------------------------------------------------------------------
+
+// Splits [lo, hi) in halves down to `grain`, forking the right half each time.
+template <class Body>
+struct range_job : job {
+  range_job(std::size_t l, std::size_t h, std::size_t g, gather_frame& f, Body& b) noexcept
+      : job{&run_stolen}, lo(l), hi(h), grain(g), frame(f), body(b) {}
+
+  void execute() noexcept {
+    current_node_guard guard(&frame);
+    std::size_t l = lo;
+    std::size_t h = hi;
+    while (h - l > grain) {
+      const std::size_t mid = l + (h - l) / 2;
+      range_job right(mid, h, grain, frame, body);
+      push_local(&right);
+      range_job left(l, mid, grain, frame, body);
+      left.execute();
+      if (pop_local_until(&right)) {
+        right.execute();
+      } else {
+        wait_complete(right.done);
+      }
+      return;
+    }
+    for (std::size_t i = l; i < h; ++i) {
+      if (frame.cancelled()) return;
+      body(i);
+    }
+  }
+  static void run_stolen(job* j) noexcept {
+    auto* self = static_cast<range_job*>(j);
+    self->execute();
+    complete(self->done, 0);
+  }
+
+  std::size_t lo, hi, grain;
+  gather_frame& frame;
+  Body& body;
+  completion_word done{0};
+};
+
+// Runs body(i) for every i in [0, n), split across the pool; body never throws.
+template <class Body>
+void parallel_indices(pool& p, gather_frame& frame, std::size_t n, Body& body) {
+  const std::size_t grain = std::max<std::size_t>(1, n / (pool_size(p) * 16));
+  range_job<Body> root(0, n, grain, frame, body);
+  root.execute();
+}
+
+template <class Range>
+decltype(auto) random_access_view(Range& r) {
+  if constexpr (std::ranges::random_access_range<Range&> && std::ranges::sized_range<Range&>) {
+    return (r);
+  } else if constexpr (std::ranges::forward_range<Range&>) {
+    // Visit a forward range through its iterators: elements are not copied.
+    std::vector<std::ranges::iterator_t<Range&>> its;
+    for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
+    return std::views::all(std::move(its)) | std::views::transform([](auto it) -> decltype(auto) { return *it; });
+  } else {
+    // A single-pass range: its elements must be taken out once.
+    std::vector<std::ranges::range_value_t<Range&>> values(std::ranges::begin(r), std::ranges::end(r));
+    return values;
+  }
+}
+
+template <bool Settled, class Range, class Fn>
+auto gather_range_here(pool& p, Range& range, Fn& fn) {
+  auto&& ra = random_access_view(range);
+  using Elem = decltype(*std::ranges::begin(ra));
+  using R = std::invoke_result_t<Fn&, Elem>;
+  const std::size_t n = static_cast<std::size_t>(std::ranges::size(ra));
+  auto first = std::ranges::begin(ra);
+
+  gather_frame frame(Settled);
+  std::mutex failures_mutex;
+  std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
+
+  if constexpr (Settled) {
+    std::vector<outcome<R>> out(n);
+    auto body = [&](std::size_t i) noexcept {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          fn(first[static_cast<std::ptrdiff_t>(i)]);
+          out[i] = outcome<R>::from_value({});
+        } else {
+          out[i] = outcome<R>::from_value(fn(first[static_cast<std::ptrdiff_t>(i)]));
+        }
+      } catch (...) {
+        auto e = std::current_exception();
+        if (!is_cancellation(e)) out[i] = outcome<R>::from_error(std::move(e));
+      }
+    };
+    parallel_indices(p, frame, n, body);
+    if (frame.ancestors_cancelled()) throw task_cancelled();
+    return out;
+  } else {
+    // Results go straight into their slots; a type that is not default-constructible is
+    // built into an optional first.
+    constexpr bool direct = std::is_void_v<R> || std::is_default_constructible_v<R>;
+    using Store = std::conditional_t<std::is_void_v<R>, std::monostate,
+                                     std::conditional_t<direct, R, std::optional<R>>>;
+    std::vector<Store> store(std::is_void_v<R> ? 0 : n);
+    auto body = [&](std::size_t i) noexcept {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          fn(first[static_cast<std::ptrdiff_t>(i)]);
+        } else if constexpr (direct) {
+          store[i] = fn(first[static_cast<std::ptrdiff_t>(i)]);
+        } else {
+          store[i].emplace(fn(first[static_cast<std::ptrdiff_t>(i)]));
+        }
+      } catch (...) {
+        auto e = std::current_exception();
+        if (is_cancellation(e)) return;
+        {
+          std::lock_guard lock(failures_mutex);
+          failures.emplace_back(i, std::move(e));
+        }
+        frame.on_failure();
+      }
+    };
+    parallel_indices(p, frame, n, body);
+    if (!failures.empty()) {
+      std::sort(failures.begin(), failures.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      std::vector<std::exception_ptr> errors;
+      for (auto& f : failures) errors.push_back(std::move(f.second));
+      throw_group_error(std::move(errors), n);
+    }
+    if (frame.cancelled()) throw task_cancelled();
+    if constexpr (std::is_void_v<R>) {
+      return;
+    } else if constexpr (direct) {
+      return store;
+    } else {
+      std::vector<R> out;
+      out.reserve(n);
+      for (auto& o : store) out.push_back(std::move(*o));
+      return out;
+    }
+  }
+}
+
+template <bool Settled, class Range, class Fn>
+auto gather_range_on(pool& p, Range& range, Fn& fn) {
+  if (on_pool(p)) return gather_range_here<Settled>(p, range, fn);
+  return run_in_pool(p, [&] { return gather_range_here<Settled>(p, range, fn); });
+}
+
+}  // namespace detail
+
+// ---- callables ------------------------------------------------------------------------
+
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
+auto gather(Fs&&... fs) {
+  return detail::gather_on<false>(detail::ambient_pool(), fs...);
+}
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
+auto gather(scheduler& s, Fs&&... fs) {
+  return detail::gather_on<false>(detail::pool_of(s), fs...);
+}
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
+auto gather_settled(Fs&&... fs) {
+  return detail::gather_on<true>(detail::ambient_pool(), fs...);
+}
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
+auto gather_settled(scheduler& s, Fs&&... fs) {
+  return detail::gather_on<true>(detail::pool_of(s), fs...);
+}
+
+// ---- ranges ---------------------------------------------------------------------------
+
+template <detail::gatherable_range Range, class Fn>
+auto gather(Range&& range, Fn&& fn) {
+  return detail::gather_range_on<false>(detail::ambient_pool(), range, fn);
+}
+template <detail::gatherable_range Range, class Fn>
+auto gather(scheduler& s, Range&& range, Fn&& fn) {
+  return detail::gather_range_on<false>(detail::pool_of(s), range, fn);
+}
+template <detail::gatherable_range Range, class Fn>
+auto gather_settled(Range&& range, Fn&& fn) {
+  return detail::gather_range_on<true>(detail::ambient_pool(), range, fn);
+}
+template <detail::gatherable_range Range, class Fn>
+auto gather_settled(scheduler& s, Range&& range, Fn&& fn) {
+  return detail::gather_range_on<true>(detail::pool_of(s), range, fn);
+}
+
+}  // namespace cohort
