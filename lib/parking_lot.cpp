@@ -3,7 +3,6 @@
 #include <array>
 #include <cohort/detail/completion.hpp>
 
-#include "worker.hpp"
 
 namespace cohort::detail {
 namespace {
@@ -52,21 +51,6 @@ void parking_lot::unpark_all(const void* key) noexcept {
     }
     r = next;
   }
-}
-
-bool parking_lot::enter_all(wait_target& t, park_record* records) {
-  const std::size_t n = t.key_count();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!enter(t.key(i), records[i], [&] { return t.announce(i); })) {
-      for (std::size_t k = 0; k < i; ++k) leave(records[k]);
-      return false;
-    }
-  }
-  return true;
-}
-
-void parking_lot::leave_all(wait_target& t, park_record* records) noexcept {
-  for (std::size_t i = 0; i < t.key_count(); ++i) leave(records[i]);
 }
 
 void wake_completion_waiters(const completion_word* word) noexcept { parking_lot::unpark_all(word); }

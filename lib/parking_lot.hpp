@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -31,8 +32,6 @@ struct park_record {
   // Called under the bucket lock, after the record was unlinked.
   void (*wake)(park_record*) noexcept = nullptr;
 };
-
-class wait_target;
 
 class parking_lot {
  public:
@@ -50,10 +49,23 @@ class parking_lot {
   }
   // Unlinks `r` if no waker did; returns true if a waker had unlinked it (woken).
   static bool leave(park_record& r) noexcept;
-  // Parks records[i] under every key of `t` (records has t.key_count() entries). Returns
-  // false, with nothing left parked, if some key announced it is done already.
-  static bool enter_all(wait_target& t, park_record* records);
-  static void leave_all(wait_target& t, park_record* records) noexcept;
+  // Parks records[i] under every key i of `t` (records has t.key_count() entries).
+  // Returns false, with nothing left parked, if some key announced it is done already.
+  template <class Target, class Record>
+  static bool enter_all(Target& t, Record* records) {
+    const std::size_t n = t.key_count();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!enter(t.key(i), records[i], [&] { return t.announce(i); })) {
+        for (std::size_t k = 0; k < i; ++k) leave(records[k]);
+        return false;
+      }
+    }
+    return true;
+  }
+  template <class Target, class Record>
+  static void leave_all(Target& t, Record* records) noexcept {
+    for (std::size_t i = 0; i < t.key_count(); ++i) leave(records[i]);
+  }
   // Wakes every record parked on `key`.
   static void unpark_all(const void* key) noexcept;
 

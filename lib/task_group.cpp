@@ -28,9 +28,19 @@ std::string group_label(const group_core& g) {
   return g.name().empty() ? std::string("(unnamed group)") : "'" + g.name() + "'";
 }
 
-void on_deadline(void* g) noexcept { static_cast<group_core*>(g)->cancel(end_reason::deadline); }
-
 }  // namespace
+
+void on_group_deadline(void* g) noexcept { static_cast<group_core*>(g)->deadline_passed(); }
+
+// A deadline that passes while children are unfinished cancels the group; one that
+// passes when all are done (with_timeout's child returned in time) changes nothing,
+// unless more children are spawned later, which then start cancelled. The flag and the
+// count are a Dekker pair (seq_cst here and in submit): either we see the new child, or
+// submit sees the flag.
+void group_core::deadline_passed() noexcept {
+  deadline_passed_.store(true, std::memory_order_seq_cst);
+  if ((unfinished_.load(std::memory_order_seq_cst) & count_mask) != 0) cancel(end_reason::deadline);
+}
 
 // A joiner sleeps until the unfinished count reaches zero.
 class group_wait_target final : public wait_target {
@@ -136,9 +146,11 @@ void group_core::check_open() const {
 
 void group_core::submit(child_base* c) {
   c->index = next_index_.fetch_add(1, std::memory_order_relaxed);
-  // relaxed: the child's own decrement (acq_rel) comes after this in happens-before,
-  // through the job's publication.
-  unfinished_.fetch_add(1, std::memory_order_relaxed);
+  // seq_cst only for the deadline's Dekker pair (deadline_passed); otherwise the child's
+  // own decrement comes after this in happens-before through the job's publication.
+  unfinished_.fetch_add(1, std::memory_order_seq_cst);
+  if (deadline_timer_ != 0 && deadline_passed_.load(std::memory_order_seq_cst))
+    cancel(end_reason::deadline);
   if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
     c->run(c);
     return;
@@ -196,7 +208,7 @@ void group_core::cancel(end_reason why) noexcept {
 void group_core::cancel_after(std::chrono::nanoseconds delay) {
   auto& timers = pool_->timers();
   if (deadline_timer_ != 0) timers.cancel(deadline_timer_);
-  deadline_timer_ = timers.schedule(std::chrono::steady_clock::now() + delay, &on_deadline, this);
+  deadline_timer_ = timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this);
 }
 
 void group_core::wait_all() noexcept {

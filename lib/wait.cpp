@@ -1,6 +1,10 @@
 #include "wait.hpp"
 
 #include <cohort/detail/completion.hpp>
+#include <cohort/errors.hpp>
+#include <cohort/wait.hpp>
+
+#include <stdexcept>
 
 #include <memory>
 #include <span>
@@ -117,6 +121,80 @@ bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout) 
   if (is_complete(word)) return true;
   completion_target t(word);
   return wait_on(t, worker::clock::now() + timeout);
+}
+
+// ---- the combinators' waits (wait.hpp) -------------------------------------------------
+
+namespace {
+
+void check_not_waiting_on_self(std::span<child_base* const> children) {
+  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
+    for (child_base* c : children)
+      if (n == c)
+        throw std::logic_error("cohort::wait: a task waits on itself; this would never return");
+}
+
+bool failed(const child_base* c) noexcept {
+  return is_complete(c->status) && c->status_value() == task_status::failed;
+}
+
+}  // namespace
+
+wait_result wait_children(std::span<child_base* const> children, wait_policy policy,
+                          std::optional<std::chrono::nanoseconds> timeout) {
+  check_not_waiting_on_self(children);
+  const auto deadline = timeout ? std::optional(worker::clock::now() + *timeout) : std::nullopt;
+  auto satisfied = [&] {
+    std::size_t done = 0;
+    bool any_failed = false;
+    for (child_base* c : children) {
+      if (is_complete(c->status)) ++done;
+      any_failed = any_failed || failed(c);
+    }
+    switch (policy) {
+      case wait_policy::first_completed:
+        return done > 0 || children.empty();
+      case wait_policy::first_exception:
+        return any_failed || done == children.size();
+      case wait_policy::all_completed:
+        break;
+    }
+    return done == children.size();
+  };
+  std::vector<completion_word*> pending;
+  while (!satisfied()) {
+    pending.clear();
+    for (child_base* c : children)
+      if (!is_complete(c->status)) pending.push_back(&c->status);
+    std::optional<std::chrono::nanoseconds> left;
+    if (deadline) {
+      left = *deadline - worker::clock::now();
+      if (left->count() <= 0) break;
+    }
+    if (!wait_any_complete(pending, left)) break;  // timed out
+  }
+  wait_result r;
+  for (std::size_t i = 0; i < children.size(); ++i)
+    (is_complete(children[i]->status) ? r.done : r.pending).push_back(i);
+  return r;
+}
+
+std::size_t next_completed(std::span<child_base* const> children,
+                           std::optional<std::chrono::steady_clock::time_point> deadline) {
+  check_not_waiting_on_self(children);
+  std::vector<completion_word*> words;
+  words.reserve(children.size());
+  for (child_base* c : children) words.push_back(&c->status);
+  for (;;) {
+    for (std::size_t i = 0; i < children.size(); ++i)
+      if (is_complete(children[i]->status)) return i;
+    std::optional<std::chrono::nanoseconds> left;
+    if (deadline) {
+      left = *deadline - worker::clock::now();
+      if (left->count() <= 0) throw timeout_error();
+    }
+    wait_any_complete(words, left);
+  }
 }
 
 }  // namespace cohort::detail

@@ -9,3 +9,5 @@
 #include <cohort/scheduler.hpp>
 #include <cohort/task.hpp>
 #include <cohort/task_group.hpp>
+#include <cohort/wait.hpp>
+#include <cohort/with_timeout.hpp>

@@ -37,9 +37,6 @@ namespace detail {
 
 std::size_t pool_size(const pool& p) noexcept;
 
-template <class... Fs>
-inline constexpr bool all_nullary_tasks = (... && (std::is_invocable_v<Fs&> || std::is_invocable_v<Fs&, std::stop_token>));
-
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
 

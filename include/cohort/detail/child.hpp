@@ -17,7 +17,11 @@ namespace cohort::detail {
 
 template <class R>
 struct child_result : child_base {
-  using child_base::child_base;
+  // The union needs user-provided special members when R is not trivial; the value's
+  // lifetime is managed by has_value.
+  child_result(group_core& g, run_fn r, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept
+      : child_base(g, r, o, bytes, with_handle) {}
+  ~child_result() {}
   union {
     R value;
   };

@@ -31,6 +31,11 @@ namespace cohort::detail {
 
 bool is_cancellation(const std::exception_ptr& e) noexcept;
 
+// What gather, race and friends accept: callables taking nothing or a std::stop_token.
+template <class... Fs>
+inline constexpr bool all_nullary_tasks =
+    (... && (std::is_invocable_v<Fs&> || std::is_invocable_v<Fs&, std::stop_token>));
+
 struct gather_frame : scope_node {
   explicit gather_frame(bool settled_mode) noexcept : scope_node(current_node), settled(settled_mode) {}
   bool settled;  // gather_settled: a failure does not cancel the siblings

@@ -103,6 +103,8 @@ class group_core : public scope_node {
   friend void child_end(child_base*) noexcept;
   friend class group_wait_target;
   void start_queued() noexcept;
+  void deadline_passed() noexcept;
+  friend void on_group_deadline(void*) noexcept;
   void record_failure(child_base* c) noexcept;
   void report_unobserved() noexcept;
   std::vector<child_base*> take_failures() noexcept;
@@ -122,6 +124,7 @@ class group_core : public scope_node {
   std::atomic<std::uint32_t> next_index_{0};
   std::atomic<end_reason> reason_{end_reason::none};
   std::atomic<bool> joined_{false};
+  std::atomic<bool> deadline_passed_{false};
   std::atomic<bool> joining_{false};
   std::uint64_t deadline_timer_ = 0;
 
