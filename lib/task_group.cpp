@@ -62,9 +62,9 @@ class group_wait_target final : public wait_target {
 
 // ---- children -------------------------------------------------------------------------
 
-child_base::child_base(group_core& g, run_fn r, ops_fn o, std::uint32_t bytes,
+child_base::child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
                        bool with_handle) noexcept
-    : job{r}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
+    : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
 
 bool child_begin(child_base* c) noexcept {
   if (c->cancelled()) return false;
@@ -152,7 +152,7 @@ void group_core::submit(child_base* c) {
   if (deadline_timer_ != 0 && deadline_passed_.load(std::memory_order_seq_cst))
     cancel(end_reason::deadline);
   if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
-    c->run(c);
+    c->execute();
     return;
   }
   if (options_.max_concurrency != 0) {

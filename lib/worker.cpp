@@ -126,7 +126,7 @@ void worker::execute(job* j) noexcept {
   job* const outer = running.load(std::memory_order_relaxed);
   running.store(j, std::memory_order_relaxed);
   worker_counters::bump(counters.tasks_run);
-  j->run(j);
+  j->execute();
   running.store(outer, std::memory_order_relaxed);
 }
 

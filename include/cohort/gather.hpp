@@ -87,7 +87,7 @@ auto gather_on(pool& p, Fs&... fs) {
 template <class Body>
 struct range_job : job {
   range_job(std::size_t l, std::size_t h, std::size_t g, gather_frame& f, Body& b) noexcept
-      : job{&run_stolen}, lo(l), hi(h), grain(g), frame(f), body(b) {}
+      : job{&type}, lo(l), hi(h), grain(g), frame(f), body(b) {}
 
   void execute() noexcept {
     current_node_guard guard(&frame);
@@ -116,6 +116,8 @@ struct range_job : job {
     self->execute();
     complete(self->done, 0);
   }
+
+  static constexpr job_type type{&run_stolen, job_kind::range_part};
 
   std::size_t lo, hi, grain;
   gather_frame& frame;

@@ -53,7 +53,7 @@ template <class F>
 struct gather_slot : job {
   using value_type = slot_value_t<F>;
 
-  gather_slot(F& f, gather_frame& fr) noexcept : job{&run_stolen}, fn(f), frame(fr) {}
+  gather_slot(F& f, gather_frame& fr) noexcept : job{&type}, fn(f), frame(fr) {}
 
   // Runs the callable here and now; never throws.
   void execute() noexcept {
@@ -77,6 +77,7 @@ struct gather_slot : job {
     complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
   }
   bool failed() const noexcept { return error && !is_cancellation(error); }
+  static constexpr job_type type{&run_stolen, job_kind::gather_child};
 
   F& fn;
   gather_frame& frame;
@@ -124,14 +125,12 @@ void fork_join(Slots&... slots) {
   (step(slots), ...);
 }
 
-// Runs `body` on a worker of `p` and waits for it: how a thread outside the pool (or in
-// another pool) enters the fork-join world.
-template <class Body, class R = std::invoke_result_t<Body&>>
-R run_in_pool(pool& p, Body&& body) {
-  struct entry : job {
-    explicit entry(Body& b) : job{&run}, body(b), caller(current_node) {}
-    static void run(job* j) noexcept {
-      auto* self = static_cast<entry*>(j);
+template <class Body, class R>
+struct pool_entry : job {
+  explicit pool_entry(Body& b) noexcept : job{&type}, body(b), caller(current_node) {}
+  static void run(job* j) noexcept {
+    auto* self = static_cast<pool_entry*>(j);
+    {
       current_node_guard guard(self->caller);  // cancellation still flows from the caller
       try {
         if constexpr (std::is_void_v<R>) {
@@ -142,15 +141,22 @@ R run_in_pool(pool& p, Body&& body) {
       } catch (...) {
         self->error = std::current_exception();
       }
-      complete(self->done, 0);
     }
-    Body& body;
-    cancel_node* caller;
-    completion_word done{0};
-    std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
-    std::exception_ptr error;
-  };
-  entry e(body);
+    complete(self->done, 0);
+  }
+  static constexpr job_type type{&run, job_kind::pool_entry};
+  Body& body;
+  cancel_node* caller;
+  completion_word done{0};
+  std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
+  std::exception_ptr error;
+};
+
+// Runs `body` on a worker of `p` and waits for it: how a thread outside the pool (or in
+// another pool) enters the fork-join world.
+template <class Body, class R = std::invoke_result_t<Body&>>
+R run_in_pool(pool& p, Body&& body) {
+  pool_entry<std::remove_reference_t<Body>, R> e(body);
   submit(p, &e);
   wait_complete(e.done);
   if (e.error) std::rethrow_exception(e.error);

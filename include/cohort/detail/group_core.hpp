@@ -36,7 +36,7 @@ enum class child_op : std::uint8_t { destroy_result, free_block };
 struct child_base : job, cancel_node {
   using ops_fn = void (*)(child_base*, child_op) noexcept;
 
-  child_base(group_core& g, run_fn r, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept;
+  child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept;
 
   group_core& group() const noexcept;
   task_status status_value() const noexcept {

@@ -1,15 +1,29 @@
 // A job is what a deque or the injection queue holds: a pointer to a header embedded in
 // the storage of the work itself (a task_group child's block, a gather child on its
 // caller's frame, a detached task). No std::function, no allocation of its own.
+//
+// The header is one pointer to a static descriptor per job type: how to run it, and what
+// kind of job it is (so dump() and traces can name it without a per-job field).
 #pragma once
+
+#include <cstdint>
 
 namespace cohort::detail {
 
-struct job {
+struct job;
+
+enum class job_kind : std::uint8_t { child, gather_child, range_part, pool_entry };
+
+struct job_type {
   // Runs the work and publishes its completion. Never throws: every exception of user
   // code is caught inside and stored with the task.
-  using run_fn = void (*)(job*) noexcept;
-  run_fn run;
+  void (*run)(job*) noexcept;
+  job_kind kind;
+};
+
+struct job {
+  const job_type* type;
+  void execute() noexcept { type->run(this); }
 };
 
 }  // namespace cohort::detail
