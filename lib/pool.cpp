@@ -1,6 +1,9 @@
 #include "pool.hpp"
 
+#include "watchdog.hpp"
+
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -36,6 +39,7 @@ pool::pool(scheduler& owner, scheduler_options options)
     : owner_(&owner),
       name_(std::move(options.name)),
       sleep_(resolve_worker_count(options.workers)),
+      tracer_(resolve_worker_count(options.workers)),
       handler_(&default_handler) {
   const std::size_t n = resolve_worker_count(options.workers);
   if (name_.empty()) name_ = "cohort";
@@ -46,10 +50,29 @@ pool::pool(scheduler& owner, scheduler_options options)
   workers_.reserve(n);
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
   for (auto& w : workers_) w->start();
+  if (const char* path = std::getenv("COHORT_TRACE"); path != nullptr && *path != '\0') {
+    trace_path_ = path;
+    if (name_ != "cohort") trace_path_ += "." + name_;
+    timing_.store(true, std::memory_order_relaxed);
+    tracer_.start();
+  }
+  if (const char* stall = std::getenv("COHORT_WATCHDOG"))
+    if (const auto d = parse_duration(stall); d.count() > 0) set_watchdog(d);
+}
+
+void pool::set_watchdog(std::chrono::nanoseconds stall) {
+  watchdog_.reset();
+  if (stall.count() > 0) {
+    timing_.store(true, std::memory_order_relaxed);
+    watchdog_ = std::make_unique<watchdog>(*this, stall);
+  }
 }
 
 pool::~pool() {
   detached_->wait_all();
+  watchdog_.reset();
+  if (!trace_path_.empty() && !tracer_.write(trace_path_, name_))
+    std::fprintf(stderr, "cohort: could not write the trace to %s\n", trace_path_.c_str());
   stopping_.store(true, std::memory_order_release);
   sleep_.wake_all();
   for (auto& w : workers_) w->join_thread();

@@ -18,6 +18,7 @@
 #include "injection_queue.hpp"
 #include "sleep.hpp"
 #include "timer.hpp"
+#include "trace.hpp"
 #include "worker.hpp"
 
 namespace cohort::detail {
@@ -43,6 +44,12 @@ class pool {
   bool work_visible() const noexcept;
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
+  tracer& trace() noexcept { return tracer_; }
+  // Whether workers stamp the start of each job (for ages in dump() and the watchdog).
+  bool timing() const noexcept { return timing_.load(std::memory_order_relaxed); }
+  void set_watchdog(std::chrono::nanoseconds stall);
+  void enable_timing(bool on) noexcept { timing_.store(on, std::memory_order_relaxed); }
+
   void set_handler(unhandled_exception_handler h);
   void report_unhandled(const std::exception_ptr& e, std::string_view task_name) noexcept;
 
@@ -67,6 +74,10 @@ class pool {
   sleep_module sleep_;
   std::unique_ptr<group_core> detached_;
   std::atomic<bool> stopping_{false};
+  tracer tracer_;
+  std::atomic<bool> timing_{false};
+  std::string trace_path_;  // COHORT_TRACE: written when the pool stops
+  std::unique_ptr<class watchdog> watchdog_;
 
   std::once_flag timers_once_;
   std::unique_ptr<timer_service> timers_;

@@ -22,6 +22,17 @@ scheduler_stats scheduler::stats() const { return detail::collect_stats(*pool_);
 
 std::string scheduler::dump() const { return detail::render_dump(*pool_); }
 
+void scheduler::start_tracing() {
+  pool_->enable_timing(true);
+  pool_->trace().start();
+}
+void scheduler::stop_tracing() { pool_->trace().stop(); }
+bool scheduler::write_trace(const std::string& path) const {
+  return pool_->trace().write(path, pool_->name());
+}
+void scheduler::set_watchdog(std::chrono::nanoseconds stall) { pool_->set_watchdog(stall); }
+void scheduler::enable_timing(bool on) { pool_->enable_timing(on); }
+
 scheduler& default_scheduler() {
   // Never destroyed: tasks may still run while other static objects are destroyed at exit.
   static scheduler* s = new scheduler();

@@ -1,6 +1,5 @@
 #include "stats.hpp"
 
-#include <sstream>
 
 #include "pool.hpp"
 
@@ -33,16 +32,6 @@ scheduler_stats collect_stats(pool& p) {
   s.tasks_cancelled = p.cancelled_count.load(std::memory_order_relaxed);
   s.detached_pending = p.detached().unfinished();
   return s;
-}
-
-std::string render_dump(pool& p) {
-  std::ostringstream out;
-  out << "scheduler '" << p.name() << "': " << p.size() << " workers\n";
-  p.for_each_live_group([&](group_core& g) {
-    out << "  group '" << g.name() << "': " << g.unfinished() << " unfinished of " << g.spawned()
-        << (g.joining() ? ", joining" : "") << "\n";
-  });
-  return out.str();
 }
 
 }  // namespace cohort::detail

@@ -287,6 +287,11 @@ void group_core::abandon() noexcept {
   report_unobserved();
 }
 
+std::size_t group_core::failure_count() const {
+  std::lock_guard lock(mutex_);
+  return failures_.size();
+}
+
 void group_core::report_unobserved() noexcept {
   for (child_base* c : take_failures()) {
     if (!c->observed.load(std::memory_order_relaxed)) {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "parking_lot.hpp"
 #include "pool.hpp"
@@ -112,6 +114,7 @@ job* worker::find_work() {
         const steal_result r = victim.steal_from(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
+          if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal from " + std::to_string(v));
           return j;
         }
         if (r == steal_result::empty) break;
@@ -122,15 +125,63 @@ job* worker::find_work() {
   return nullptr;
 }
 
+void worker::publish(job* j, std::int64_t since_ns) noexcept {
+  activity_frame f;
+  std::string_view name;
+  if (j != nullptr) {
+    f.running = true;
+    f.kind = j->type->kind;
+    f.since_ns = since_ns;
+    if (f.kind == job_kind::child) {
+      auto* c = static_cast<child_base*>(j);
+      f.group = &c->group();
+      f.task_key = &c->status;
+      f.index = c->index;
+      if (c->name) name = *c->name;
+    }
+  }
+  activity.set_name(name);
+  activity.store(f);
+}
+
 void worker::execute(job* j) noexcept {
-  job* const outer = running.load(std::memory_order_relaxed);
-  running.store(j, std::memory_order_relaxed);
+  job* const outer = current_job_;
+  const std::int64_t outer_since = current_since_ns_;
+  current_job_ = j;
+  current_since_ns_ = pool_->timing() ? steady_now_ns() : 0;
+  publish(j, current_since_ns_);
   worker_counters::bump(counters.tasks_run);
-  j->execute();
-  running.store(outer, std::memory_order_relaxed);
+  tracer& trace = pool_->trace();
+  const bool traced = trace.enabled();
+  if (traced) trace.begin(index_, describe_job(j), job_group_name(j));
+  j->execute();  // j may be gone after this
+  if (traced) trace.end(index_);
+  current_job_ = outer;
+  current_since_ns_ = outer_since;
+  publish(outer, outer_since);
 }
 
 bool worker::run_until(wait_target* target, clock::time_point deadline) {
+  // Say what this worker waits on (for dump()), restoring the outer wait on the way out.
+  struct waiting_scope {
+    worker_activity& a;
+    const void* outer_key;
+    std::int64_t outer_since;
+    waiting_scope(worker_activity& act, const void* key, std::int64_t since)
+        : a(act),
+          outer_key(act.waiting_on.load(std::memory_order_relaxed)),
+          outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)) {
+      a.waiting_on.store(key, std::memory_order_relaxed);
+      a.waiting_since_ns.store(since, std::memory_order_relaxed);
+    }
+    ~waiting_scope() {
+      a.waiting_on.store(outer_key, std::memory_order_relaxed);
+      a.waiting_since_ns.store(outer_since, std::memory_order_relaxed);
+    }
+  };
+  std::optional<waiting_scope> waiting;
+  if (target != nullptr)
+    waiting.emplace(activity, target->key(0), pool_->timing() ? steady_now_ns() : 0);
   unsigned idle = 0;
   for (;;) {
     if (target != nullptr && target->done()) break;
@@ -204,14 +255,40 @@ void worker::park(wait_target* target, clock::time_point deadline) {
     if (deadline != clock::time_point::max())
       timeout = std::max(std::chrono::nanoseconds(0), deadline - clock::now());
     worker_counters::bump(counters.parks);
+    activity.parked.store(true, std::memory_order_relaxed);
+    const bool traced = pool_->trace().enabled();
+    if (traced) pool_->trace().begin(index_, "parked", {});
     const auto t0 = clock::now();
     s.sleep(index_, generation, timeout);
     worker_counters::bump(counters.parked_ns,
                           static_cast<std::uint64_t>((clock::now() - t0).count()));
+    if (traced) pool_->trace().end(index_);
+    activity.parked.store(false, std::memory_order_relaxed);
   }
   s.after_sleep(index_);  // sleeping -> searching
   searching_ = true;
   if (parked_on_target) parking_lot::leave_all(*target, records);
+}
+
+std::string describe_job(const job* j) {
+  switch (j->type->kind) {
+    case job_kind::child: {
+      auto* c = static_cast<const child_base*>(j);
+      return c->name ? *c->name : "task #" + std::to_string(c->index);
+    }
+    case job_kind::gather_child:
+      return "gather child";
+    case job_kind::range_part:
+      return "gather(range) part";
+    case job_kind::pool_entry:
+      return "call from outside the pool";
+  }
+  return "job";
+}
+
+std::string job_group_name(const job* j) {
+  if (j->type->kind != job_kind::child) return {};
+  return static_cast<const child_base*>(j)->group().name();
 }
 
 // ---- the runtime interface used by the templates (detail/runtime.hpp) ----------------

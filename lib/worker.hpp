@@ -22,6 +22,7 @@
 
 #include <cohort/detail/job.hpp>
 
+#include "activity.hpp"
 #include "deque.hpp"
 
 namespace cohort::detail {
@@ -96,8 +97,7 @@ class worker {
   steal_result steal_from(job*& out) { return deque_.steal(out); }
 
   worker_counters counters;
-  // The job this worker is running now (for dump()); relaxed: a diagnostic snapshot.
-  std::atomic<job*> running{nullptr};
+  worker_activity activity;  // for dump() and the watchdog
   live_group_list live_groups;
 
  private:
@@ -105,12 +105,15 @@ class worker {
   job* find_work();
   void execute(job* j) noexcept;
   void park(wait_target* target, clock::time_point deadline);
+  void publish(job* j, std::int64_t since_ns) noexcept;
 
   pool* pool_;
   std::size_t index_;
   chase_lev_deque<job*> deque_;
   std::uint64_t rng_;
   bool searching_ = false;
+  job* current_job_ = nullptr;  // the innermost job this worker runs (this thread only)
+  std::int64_t current_since_ns_ = 0;
   std::thread thread_;
 };
 
@@ -119,6 +122,10 @@ void live_group_list::for_each(F& f) {
   std::lock_guard lock(mutex);
   for (group_core* g = head; g != nullptr; g = next_live_of(g)) f(*g);
 }
+
+// A name for a job in traces and dumps; the name of a child's group (empty otherwise).
+std::string describe_job(const job* j);
+std::string job_group_name(const job* j);
 
 // The worker running on this thread, null off the pool.
 extern constinit thread_local worker* current_worker;

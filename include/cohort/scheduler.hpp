@@ -71,8 +71,22 @@ class scheduler {
   void set_unhandled_exception_handler(unhandled_exception_handler handler);
 
   scheduler_stats stats() const;
-  // Live groups and tasks as a tree: names, states, ages, who waits on whom.
+  // Live groups and tasks as a tree: names, states, ages, who waits on whom. Ages need
+  // timing, which tracing and the watchdog turn on (or enable_timing()).
   std::string dump() const;
+
+  // Tracing (also: environment COHORT_TRACE=path, written when the scheduler stops).
+  // Records task begin/end, steals and parks per worker; off, it costs one branch per job.
+  void start_tracing();
+  void stop_tracing();
+  // Writes what was recorded as Chrome trace-event JSON (Perfetto opens it).
+  bool write_trace(const std::string& path) const;
+
+  // Hang watchdog (also: COHORT_WATCHDOG=5s): when somebody waits but no task started or
+  // finished for `stall`, prints dump() to stderr once. Zero turns it off.
+  void set_watchdog(std::chrono::nanoseconds stall);
+  // Stamps each task's start so dump() can show ages (a clock read per task).
+  void enable_timing(bool on = true);
 
   detail::pool& internal_pool() noexcept { return *pool_; }
 

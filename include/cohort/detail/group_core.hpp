@@ -92,6 +92,10 @@ class group_core : public scope_node {
   std::chrono::steady_clock::time_point created() const noexcept { return created_; }
   std::size_t spawned() const noexcept { return next_index_.load(std::memory_order_relaxed); }
   bool joining() const noexcept { return joining_.load(std::memory_order_relaxed); }
+  // For diagnostics: the parking key a joiner sleeps on, and the failures so far.
+  const void* join_key() const noexcept { return &unfinished_; }
+  std::size_t failure_count() const;
+  bool detached_root() const noexcept { return detached_root_; }
 
   // For the diagnostics walk (dump()).
   group_core* prev_live = nullptr;
@@ -128,7 +132,7 @@ class group_core : public scope_node {
   std::atomic<bool> joining_{false};
   std::uint64_t deadline_timer_ = 0;
 
-  std::mutex mutex_;                  // guards the members below
+  mutable std::mutex mutex_;          // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
   std::deque<child_base*> queued_;     // max_concurrency: spawned, not yet submitted
   std::size_t running_ = 0;            // max_concurrency: submitted, not yet ended

@@ -1,0 +1,66 @@
+// What a worker is doing right now, for dump() and the watchdog.
+//
+// Only plain values are recorded (a group's address to match against the live-group list,
+// a task's spawn index, a copy of its name, parking-lot keys), never a pointer that dump()
+// would dereference: the task may end and be freed while dump() reads. Written by the
+// worker alone with relaxed stores, read by dump() with relaxed loads: a snapshot that may
+// be torn across fields, which is acceptable for a diagnostic. Names are copied only for
+// named tasks, so the unnamed fast path pays a few stores.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <cohort/detail/job.hpp>
+
+namespace cohort::detail {
+
+class group_core;
+
+struct activity_frame {
+  const void* group = nullptr;      // the group of the running child (address only)
+  const void* task_key = nullptr;   // the running child's completion word (address only)
+  std::uint32_t index = 0;
+  job_kind kind = job_kind::child;
+  bool running = false;
+  std::int64_t since_ns = 0;        // 0 when timing is off
+};
+
+class worker_activity {
+ public:
+  static constexpr std::size_t name_capacity = 47;
+
+  activity_frame load() const noexcept;
+  void store(const activity_frame& f) noexcept;
+  void set_name(std::string_view name) noexcept;
+  std::string name() const;
+
+  // The parking key this worker waits on inside a task (join, get, wait), or null.
+  std::atomic<const void*> waiting_on{nullptr};
+  std::atomic<std::int64_t> waiting_since_ns{0};
+  std::atomic<bool> parked{false};
+
+ private:
+  std::atomic<const void*> group_{nullptr};
+  std::atomic<const void*> task_key_{nullptr};
+  std::atomic<std::uint32_t> index_{0};
+  std::atomic<std::uint8_t> kind_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<std::int64_t> since_ns_{0};
+  std::atomic<std::uint8_t> name_length_{0};
+  std::array<std::atomic<char>, name_capacity> name_{};
+};
+
+// Nanoseconds on the steady clock, for ages.
+inline std::int64_t steady_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace cohort::detail

@@ -1,0 +1,34 @@
+// Threads outside the pool that are asleep in a wait (join, get, wait, as_completed),
+// listed so dump() can say who waits on what. Only the slow path (a thread about to
+// sleep) touches this list.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cohort::detail {
+
+struct blocked_thread {
+  long tid = 0;
+  std::string thread_name;
+  const void* key = nullptr;  // the parking key it sleeps on (address only)
+  std::int64_t since_ns = 0;
+};
+
+class blocked_scope {
+ public:
+  explicit blocked_scope(const void* key);
+  ~blocked_scope();
+  blocked_scope(const blocked_scope&) = delete;
+  blocked_scope& operator=(const blocked_scope&) = delete;
+
+ private:
+  std::size_t slot_;
+};
+
+std::vector<blocked_thread> blocked_threads();
+std::size_t blocked_thread_count() noexcept;
+
+}  // namespace cohort::detail

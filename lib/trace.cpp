@@ -1,0 +1,115 @@
+#include "trace.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include "activity.hpp"
+
+namespace cohort::detail {
+namespace {
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+tracer::tracer(std::size_t workers)
+    : workers_(workers), buffers_(new buffer[workers]), origin_ns_(steady_now_ns()) {}
+
+void tracer::begin(std::size_t worker, std::string name, std::string group) {
+  buffer& b = buffers_[worker];
+  std::lock_guard lock(b.mutex);
+  b.events.push_back({steady_now_ns(), 'B', std::move(name), std::move(group)});
+  ++b.depth;
+}
+
+void tracer::end(std::size_t worker) {
+  buffer& b = buffers_[worker];
+  std::lock_guard lock(b.mutex);
+  if (b.depth == 0) return;  // its begin was written out before tracing restarted
+  b.events.push_back({steady_now_ns(), 'E', {}, {}});
+  --b.depth;
+}
+
+void tracer::instant(std::size_t worker, std::string name) {
+  buffer& b = buffers_[worker];
+  std::lock_guard lock(b.mutex);
+  b.events.push_back({steady_now_ns(), 'i', std::move(name), {}});
+}
+
+std::size_t tracer::event_count() const {
+  std::size_t n = 0;
+  for (std::size_t w = 0; w < workers_; ++w) {
+    std::lock_guard lock(buffers_[w].mutex);
+    n += buffers_[w].events.size();
+  }
+  return n;
+}
+
+bool tracer::write(const std::string& path, const std::string& scheduler_name) const {
+  std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  bool first = true;
+  auto sep = [&] {
+    if (!first) out += ",\n";
+    first = false;
+  };
+  const std::int64_t now = steady_now_ns();
+  for (std::size_t w = 0; w < workers_; ++w) {
+    sep();
+    out += "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":" + std::to_string(w) +
+           ",\"args\":{\"name\":";
+    append_json_string(out, scheduler_name + "-" + std::to_string(w));
+    out += "}}";
+    std::lock_guard lock(buffers_[w].mutex);
+    for (const event& e : buffers_[w].events) {
+      sep();
+      char ts[64];
+      std::snprintf(ts, sizeof ts, "%.3f", static_cast<double>(e.ts_ns - origin_ns_) / 1000.0);
+      out += "{\"ph\":\"";
+      out += e.phase;
+      out += "\",\"pid\":1,\"tid\":" + std::to_string(w) + ",\"ts\":" + ts;
+      if (e.phase != 'E') {
+        out += ",\"name\":";
+        append_json_string(out, e.name);
+      }
+      if (e.phase == 'i') out += ",\"s\":\"t\"";
+      if (!e.group.empty()) {
+        out += ",\"args\":{\"group\":";
+        append_json_string(out, e.group);
+        out += "}";
+      }
+      out += "}";
+    }
+    for (int d = 0; d < buffers_[w].depth; ++d) {  // close what is still running
+      sep();
+      char ts[64];
+      std::snprintf(ts, sizeof ts, "%.3f", static_cast<double>(now - origin_ns_) / 1000.0);
+      out += "{\"ph\":\"E\",\"pid\":1,\"tid\":" + std::to_string(w) + ",\"ts\":" + ts + "}";
+    }
+  }
+  out += "\n]}\n";
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return false;
+  f << out;
+  return static_cast<bool>(f);
+}
+
+}  // namespace cohort::detail
