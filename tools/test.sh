@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds cohort and runs every test. Usage: tools/test.sh [preset]
+#   preset: release (default), dev, tsan (ThreadSanitizer), asan (AddressSanitizer+UBSan)
+# Under tsan only the tests labelled `concurrency` run (all of the scheduler's tests are).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-release}"
+
+tools/install_deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --preset "$preset" -DCOHORT_BUILD_BENCHMARKS=OFF -DCOHORT_BUILD_TESTS=ON >/dev/null
+cmake --build --preset "$preset" -j "$jobs"
+label_args=()
+if [[ "$preset" == "tsan" ]]; then
+  label_args=(-L concurrency)
+fi
+ctest --preset "$preset" -j "$jobs" "${label_args[@]}"
