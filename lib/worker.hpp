@@ -69,7 +69,12 @@ struct alignas(64) worker_counters {
   std::atomic<std::uint64_t> parked_ns{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
+#ifndef COHORT_NO_COUNTERS
     c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+#else
+    (void)c;
+    (void)by;
+#endif
   }
 };
 
