@@ -4,36 +4,45 @@
 
 namespace cohort::detail {
 
+void worker_activity::enter(const void* group, const void* task_key, std::uint32_t index,
+                            job_kind kind, std::int64_t since_ns, std::string_view name) noexcept {
+  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+  if (d < max_depth) {
+    slot& s = stack_[d];
+    s.group.store(group, std::memory_order_relaxed);
+    s.task_key.store(task_key, std::memory_order_relaxed);
+    s.packed.store(std::uint64_t{index} | (std::uint64_t{static_cast<std::uint8_t>(kind)} << 32),
+                   std::memory_order_relaxed);
+    s.since_ns.store(since_ns, std::memory_order_relaxed);
+    const std::size_t n = std::min(name.size(), name_capacity);
+    for (std::size_t i = 0; i < n; ++i) s.name[i].store(name[i], std::memory_order_relaxed);
+    s.name_length.store(static_cast<std::uint8_t>(n), std::memory_order_relaxed);
+  }
+  depth_.store(d + 1, std::memory_order_relaxed);
+}
+
 activity_frame worker_activity::load() const noexcept {
   activity_frame f;
-  f.group = group_.load(std::memory_order_relaxed);
-  f.task_key = task_key_.load(std::memory_order_relaxed);
-  f.index = index_.load(std::memory_order_relaxed);
-  f.kind = static_cast<job_kind>(kind_.load(std::memory_order_relaxed));
-  f.running = running_.load(std::memory_order_relaxed);
-  f.since_ns = since_ns_.load(std::memory_order_relaxed);
+  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+  if (d == 0) return f;
+  const slot& s = stack_[std::min<std::size_t>(d, max_depth) - 1];
+  f.running = true;
+  f.group = s.group.load(std::memory_order_relaxed);
+  f.task_key = s.task_key.load(std::memory_order_relaxed);
+  const std::uint64_t packed = s.packed.load(std::memory_order_relaxed);
+  f.index = static_cast<std::uint32_t>(packed);
+  f.kind = static_cast<job_kind>((packed >> 32) & 0xff);
+  f.since_ns = s.since_ns.load(std::memory_order_relaxed);
   return f;
 }
 
-void worker_activity::store(const activity_frame& f) noexcept {
-  group_.store(f.group, std::memory_order_relaxed);
-  task_key_.store(f.task_key, std::memory_order_relaxed);
-  index_.store(f.index, std::memory_order_relaxed);
-  kind_.store(static_cast<std::uint8_t>(f.kind), std::memory_order_relaxed);
-  running_.store(f.running, std::memory_order_relaxed);
-  since_ns_.store(f.since_ns, std::memory_order_relaxed);
-}
-
-void worker_activity::set_name(std::string_view name) noexcept {
-  const std::size_t n = std::min(name.size(), name_capacity);
-  for (std::size_t i = 0; i < n; ++i) name_[i].store(name[i], std::memory_order_relaxed);
-  name_length_.store(static_cast<std::uint8_t>(n), std::memory_order_relaxed);
-}
-
 std::string worker_activity::name() const {
-  std::string s(name_length_.load(std::memory_order_relaxed), '\0');
-  for (std::size_t i = 0; i < s.size(); ++i) s[i] = name_[i].load(std::memory_order_relaxed);
-  return s;
+  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+  if (d == 0) return {};
+  const slot& s = stack_[std::min<std::size_t>(d, max_depth) - 1];
+  std::string out(s.name_length.load(std::memory_order_relaxed), '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = s.name[i].load(std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace cohort::detail

@@ -1,11 +1,13 @@
 // What a worker is doing right now, for dump() and the watchdog.
 //
-// Only plain values are recorded (a group's address to match against the live-group list,
-// a task's spawn index, a copy of its name, parking-lot keys), never a pointer that dump()
-// would dereference: the task may end and be freed while dump() reads. Written by the
-// worker alone with relaxed stores, read by dump() with relaxed loads: a snapshot that may
-// be torn across fields, which is acceptable for a diagnostic. Names are copied only for
-// named tasks, so the unnamed fast path pays a few stores.
+// A worker runs jobs nested inside each other (a task that waits runs other jobs), so
+// the record is a stack: entering a job writes one slot and the depth, leaving writes the
+// depth only. Only plain values are recorded (a group's address to match against the
+// live-group list, a task's spawn index, a copy of its name, parking-lot keys), never a
+// pointer dump() would dereference: the task may end and be freed while dump() reads.
+// Written by the worker alone with relaxed stores, read by dump() with relaxed loads: a
+// snapshot that may be torn across fields, acceptable for a diagnostic. Names are copied
+// only for named tasks, so the unnamed fast path pays a few stores.
 #pragma once
 
 #include <array>
@@ -20,24 +22,29 @@
 
 namespace cohort::detail {
 
-class group_core;
-
 struct activity_frame {
-  const void* group = nullptr;      // the group of the running child (address only)
-  const void* task_key = nullptr;   // the running child's completion word (address only)
+  const void* group = nullptr;     // the group of the running child (address only)
+  const void* task_key = nullptr;  // the running child's completion word (address only)
   std::uint32_t index = 0;
   job_kind kind = job_kind::child;
   bool running = false;
-  std::int64_t since_ns = 0;        // 0 when timing is off
+  std::int64_t since_ns = 0;  // 0 when timing is off
 };
 
 class worker_activity {
  public:
   static constexpr std::size_t name_capacity = 47;
+  static constexpr std::size_t max_depth = 16;  // deeper jobs count, but are not recorded
 
+  // Entering a job: the worker records it on top of the stack.
+  void enter(const void* group, const void* task_key, std::uint32_t index, job_kind kind,
+             std::int64_t since_ns, std::string_view name) noexcept;
+  void leave() noexcept {
+    depth_.store(depth_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
+
+  // The innermost job (running == false when idle), and its name.
   activity_frame load() const noexcept;
-  void store(const activity_frame& f) noexcept;
-  void set_name(std::string_view name) noexcept;
   std::string name() const;
 
   // The parking key this worker waits on inside a task (join, get, wait), or null.
@@ -46,14 +53,16 @@ class worker_activity {
   std::atomic<bool> parked{false};
 
  private:
-  std::atomic<const void*> group_{nullptr};
-  std::atomic<const void*> task_key_{nullptr};
-  std::atomic<std::uint32_t> index_{0};
-  std::atomic<std::uint8_t> kind_{0};
-  std::atomic<bool> running_{false};
-  std::atomic<std::int64_t> since_ns_{0};
-  std::atomic<std::uint8_t> name_length_{0};
-  std::array<std::atomic<char>, name_capacity> name_{};
+  struct slot {
+    std::atomic<const void*> group{nullptr};
+    std::atomic<const void*> task_key{nullptr};
+    std::atomic<std::uint64_t> packed{0};  // index (bits 0-31) | kind (bits 32-39)
+    std::atomic<std::int64_t> since_ns{0};
+    std::atomic<std::uint8_t> name_length{0};
+    std::array<std::atomic<char>, name_capacity> name{};
+  };
+  std::atomic<std::uint32_t> depth_{0};
+  std::array<slot, max_depth> stack_{};
 };
 
 // Nanoseconds on the steady clock, for ages.

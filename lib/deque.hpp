@@ -120,6 +120,14 @@ class chase_lev_deque {
     return true;
   }
 
+  // Owner only: pops like pop(), but only a job pushed at or above index `floor` (older
+  // jobs stay). The owner's own bottom needs no synchronization to read.
+  bool pop_above(std::int64_t floor, T& out) {
+    if (bottom_.load(std::memory_order_relaxed) <= floor) return false;
+    return pop(out);
+  }
+  std::int64_t owner_bottom() const noexcept { return bottom_.load(std::memory_order_relaxed); }
+
   // Any thread.
   steal_result steal(T& out) {
     std::int64_t t;

@@ -57,11 +57,14 @@ std::string render_dump(pool& p) {
     groups.push_back({&g, g.join_key(), g.name()});
     const std::size_t unfinished = g.unfinished();
     if (g.detached_root() && unfinished == 0) return;
-    const double age = std::chrono::duration<double>(std::chrono::steady_clock::now() - g.created()).count();
+    const bool age_known = g.created() != std::chrono::steady_clock::time_point{};
+    const double age =
+        age_known ? std::chrono::duration<double>(std::chrono::steady_clock::now() - g.created()).count() : 0;
     group_text << "  group " << quoted(g.name(), "(unnamed)") << ": " << g.spawned() << " spawned, "
                << unfinished << " unfinished, " << g.failure_count() << " failed"
-               << (g.cancelled() ? ", cancelled" : "") << "; age " << static_cast<int>(age * 100) / 100.0
-               << " s\n";
+               << (g.cancelled() ? ", cancelled" : "");
+    if (age_known) group_text << "; age " << static_cast<int>(age * 100) / 100.0 << " s";
+    group_text << "\n";
     for (std::size_t w = 0; w < workers.size(); ++w) {
       const worker_view& v = workers[w];
       if (!v.frame.running || v.frame.group != &g) continue;

@@ -122,7 +122,7 @@ live_group_list& pool::live_groups_here() noexcept {
 }
 
 void live_group_list::add(group_core* g) noexcept {
-  std::lock_guard lock(mutex);
+  std::lock_guard<spin_lock> lock(mutex);
   g->prev_live = nullptr;
   g->next_live = head;
   if (head) head->prev_live = g;
@@ -130,7 +130,7 @@ void live_group_list::add(group_core* g) noexcept {
 }
 
 void live_group_list::remove(group_core* g) noexcept {
-  std::lock_guard lock(mutex);
+  std::lock_guard<spin_lock> lock(mutex);
   if (g->prev_live) g->prev_live->next_live = g->next_live;
   else head = g->next_live;
   if (g->next_live) g->next_live->prev_live = g->prev_live;

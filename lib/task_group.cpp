@@ -10,6 +10,7 @@
 #include "parking_lot.hpp"
 #include "pool.hpp"
 #include "wait.hpp"
+#include "worker.hpp"
 
 namespace cohort::detail {
 namespace {
@@ -39,7 +40,7 @@ void on_group_deadline(void* g) noexcept { static_cast<group_core*>(g)->deadline
 // submit sees the flag.
 void group_core::deadline_passed() noexcept {
   deadline_passed_.store(true, std::memory_order_seq_cst);
-  if ((unfinished_.load(std::memory_order_seq_cst) & count_mask) != 0) cancel(end_reason::deadline);
+  if ((counts_.load(std::memory_order_seq_cst) & count_mask) != 0) cancel(end_reason::deadline);
 }
 
 // A joiner sleeps until the unfinished count reaches zero.
@@ -67,11 +68,13 @@ child_base::child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t
     : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
 
 bool child_begin(child_base* c) noexcept {
-  if (c->cancelled()) return false;
-  // pending (0) -> running (1); fetch_or keeps a waiter's bit. relaxed: only diagnostics
-  // read the running state; completion publishes with acq_rel.
-  c->status.fetch_or(static_cast<std::uint8_t>(task_status::running), std::memory_order_relaxed);
-  return true;
+  // The runner already claimed the child (worker::execute or child_wait).
+  return !c->cancelled();
+}
+
+bool child_claim(child_base* c) noexcept {
+  // acq_rel: the winner's run is ordered after the spawn that published the child.
+  return !c->started.exchange(true, std::memory_order_acq_rel);
 }
 
 void child_end(child_base* c) noexcept {
@@ -92,25 +95,58 @@ void child_end(child_base* c) noexcept {
     g.record_failure(c);
   }
   complete(c->status, static_cast<std::uint8_t>(final_status));
-  g.child_ended(c);  // the last touch of the group: it may be gone after this
-  child_release(c);
+  // Release the run's reference before the group's count: if nobody holds a handle, the
+  // result is destroyed here, before join() can return (it may refer to the joiner's
+  // frame). A child run inline by a waiter keeps it: its queued job releases it.
+  if (!c->run_inline) child_release(c);
+  g.child_ended();  // the last touch of the group: it may be gone after this
 }
 
 void child_release(child_base* c) noexcept {
+  // Seeing 1 means we hold the only reference (nobody can add one: only the group does,
+  // while the run still holds its own), so no read-modify-write is needed. acquire /
   // acq_rel: the last owner sees every write of the others before freeing.
-  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) c->ops(c, child_op::free_block);
+  if (c->refs.load(std::memory_order_acquire) == 1 ||
+      c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    c->ops(c, child_op::free_block);
 }
 
-void child_wait(child_base* c) {
+namespace {
+
+void check_not_self(child_base* c) {
   for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
     if (n == c)
       throw std::logic_error("cohort::task::wait: task '" + (c->name ? *c->name : std::string()) +
                              "' waits on itself; this would never return");
-  wait_complete(c->status);
+}
+
+// A worker of the child's pool that waits on a child nobody started runs it right here:
+// the wait is over as soon as it can be, and a chain of sibling waits (x waits on y
+// while y sits below x on this worker's deque) cannot deadlock.
+bool run_inline_if_unstarted(child_base* c) {
+  worker* w = current_worker;
+  if (w == nullptr || &w->owner() != &c->group().owner() || c->group().limits_concurrency())
+    return false;
+  if (c->started.load(std::memory_order_relaxed) || !child_claim(c)) return false;
+  c->run_inline = true;
+  w->execute_claimed(c);
+  return true;
+}
+
+}  // namespace
+
+void child_wait(child_base* c) {
+  if (is_complete(c->status)) return;  // nothing to wait for, so no deadlock to diagnose
+  check_not_self(c);
+  if (run_inline_if_unstarted(c)) return;
+  wait_task_complete(c->status);
 }
 
 bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout) {
-  return wait_complete_for(c->status, timeout);
+  if (is_complete(c->status)) return true;
+  check_not_self(c);
+  if (run_inline_if_unstarted(c)) return true;
+  return wait_task_complete_for(c->status, timeout);
 }
 
 void child_cancel(child_base* c) noexcept {
@@ -127,8 +163,8 @@ group_core::group_core(pool& p, group_options options, bool detached_root)
     : scope_node(detached_root ? nullptr : current_node),
       pool_(&p),
       options_(std::move(options)),
-      detached_root_(detached_root),
-      created_(std::chrono::steady_clock::now()) {
+      detached_root_(detached_root) {
+  if (p.timing()) created_ = std::chrono::steady_clock::now();
   live_list = &p.live_groups_here();
   live_list->add(this);
 }
@@ -139,19 +175,23 @@ group_core::~group_core() {
 }
 
 void group_core::check_open() const {
+  if (spawned() >= spawned_mask - 1)
+    throw std::length_error("cohort::task_group::spawn: group " + group_label(*this) +
+                            " reached its limit of 2^31 children");
   if (joined_.load(std::memory_order_acquire))
     throw std::logic_error("cohort::task_group::spawn: group " + group_label(*this) +
                            " was already joined; a finished group takes no more work");
 }
 
 void group_core::submit(child_base* c) {
-  c->index = next_index_.fetch_add(1, std::memory_order_relaxed);
   // seq_cst only for the deadline's Dekker pair (deadline_passed); otherwise the child's
   // own decrement comes after this in happens-before through the job's publication.
-  unfinished_.fetch_add(1, std::memory_order_seq_cst);
+  const std::uint64_t before = counts_.fetch_add(one_spawn, std::memory_order_seq_cst);
+  c->index = static_cast<std::uint32_t>((before >> 32) & spawned_mask);
   if (deadline_timer_ != 0 && deadline_passed_.load(std::memory_order_seq_cst))
     cancel(end_reason::deadline);
   if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
+    c->started.store(true, std::memory_order_relaxed);  // not yet published: no race
     c->execute();
     return;
   }
@@ -166,24 +206,27 @@ void group_core::submit(child_base* c) {
   detail::submit(*pool_, c);
 }
 
-void group_core::child_ended(child_base*) noexcept {
+void group_core::child_ended() noexcept {
   if (options_.max_concurrency != 0) {
     child_base* next = nullptr;
     {
       std::lock_guard lock(mutex_);
       --running_;
-      if (!queued_.empty()) {
-        next = queued_.front();
-        queued_.pop_front();
+      if (queued_head_ < queued_.size()) {
+        next = queued_[queued_head_++];
         ++running_;
+        if (queued_head_ == queued_.size()) {
+          queued_.clear();
+          queued_head_ = 0;
+        }
       }
     }
     if (next != nullptr) detail::submit(*pool_, next);
   }
   // acq_rel: release publishes this child's writes to the joiner; acquire orders the
   // sleeper_bit read. After this, `this` may be destroyed: only the address is used.
-  const std::uint64_t before = unfinished_.fetch_sub(1, std::memory_order_acq_rel);
-  if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) parking_lot::unpark_all(&unfinished_);
+  const std::uint64_t before = counts_.fetch_sub(1, std::memory_order_acq_rel);
+  if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) parking_lot::unpark_all(&counts_);
 }
 
 void group_core::record_failure(child_base* c) noexcept {
@@ -196,6 +239,8 @@ void group_core::record_failure(child_base* c) noexcept {
     std::lock_guard lock(mutex_);
     failures_.push_back(c);
   }
+  // relaxed: read after the join's acquire on counts_, which this child's end releases.
+  failure_count_.fetch_add(1, std::memory_order_relaxed);
   if (options_.on_failure == failure_policy::cancel_siblings) cancel(end_reason::failure);
 }
 
@@ -212,7 +257,7 @@ void group_core::cancel_after(std::chrono::nanoseconds delay) {
 }
 
 void group_core::wait_all() noexcept {
-  group_wait_target target(unfinished_);
+  group_wait_target target(counts_);
   try {
     wait_on(target);
   } catch (...) {
@@ -224,6 +269,7 @@ void group_core::wait_all() noexcept {
 
 std::vector<child_base*> group_core::take_failures() noexcept {
   std::vector<child_base*> f;
+  failure_count_.store(0, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
     f.swap(failures_);
@@ -233,6 +279,8 @@ std::vector<child_base*> group_core::take_failures() noexcept {
 }
 
 bool group_core::is_own_descendant_running() const noexcept {
+  // The usual joiner is the task that made the group, which cannot descend from it.
+  if (current_node == parent) return false;
   for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
     if (n->parent == this) return true;
   return false;
@@ -256,7 +304,8 @@ void group_core::join() {
     deadline_timer_ = 0;
   }
 
-  std::vector<child_base*> failed = take_failures();
+  std::vector<child_base*> failed;
+  if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures();
   if (!failed.empty()) {
     std::vector<std::exception_ptr> errors;
     std::vector<std::string> names;
@@ -293,6 +342,7 @@ std::size_t group_core::failure_count() const {
 }
 
 void group_core::report_unobserved() noexcept {
+  if (failure_count_.load(std::memory_order_relaxed) == 0) return;
   for (child_base* c : take_failures()) {
     if (!c->observed.load(std::memory_order_relaxed)) {
       std::string label = c->name ? *c->name : std::string("(unnamed)");

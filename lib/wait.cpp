@@ -99,9 +99,10 @@ class any_completion_target final : public wait_target {
 
 }  // namespace
 
-bool wait_on(wait_target& target, worker::clock::time_point deadline) {
+bool wait_on(wait_target& target, worker::clock::time_point deadline, bool task_wait) {
   if (target.done()) return true;
-  if (worker* w = current_worker) return w->run_until(&target, deadline);
+  if (worker* w = current_worker)
+    return w->run_until(&target, deadline, task_wait ? w->task_floor() : worker::no_floor);
   return block_on(target, deadline);
 }
 
@@ -116,13 +117,25 @@ bool wait_any_complete(std::span<completion_word* const> words,
   if (words.empty()) return true;
   any_completion_target t(words);
   if (t.done()) return true;
-  return wait_on(t, timeout ? worker::clock::now() + *timeout : worker::clock::time_point::max());
+  return wait_on(t, timeout ? worker::clock::now() + *timeout : worker::clock::time_point::max(), true);
 }
 
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout) {
   if (is_complete(word)) return true;
   completion_target t(word);
   return wait_on(t, worker::clock::now() + timeout);
+}
+
+void wait_task_complete(completion_word& word) {
+  if (is_complete(word)) return;
+  completion_target t(word);
+  wait_on(t, worker::clock::time_point::max(), true);
+}
+
+bool wait_task_complete_for(completion_word& word, std::chrono::nanoseconds timeout) {
+  if (is_complete(word)) return true;
+  completion_target t(word);
+  return wait_on(t, worker::clock::now() + timeout, true);
 }
 
 // ---- the combinators' waits (wait.hpp) -------------------------------------------------

@@ -89,9 +89,9 @@ bool worker::pop_until(job* j) {
   return false;
 }
 
-job* worker::find_work() {
+job* worker::find_work(std::int64_t own_floor) {
   job* j;
-  if (deque_.pop(j)) return j;
+  if (deque_.pop_above(own_floor, j)) return j;
 
   job* batch[injection_batch];
   const std::size_t want =
@@ -125,43 +125,42 @@ job* worker::find_work() {
   return nullptr;
 }
 
-void worker::publish(job* j, std::int64_t since_ns) noexcept {
-  activity_frame f;
-  std::string_view name;
-  if (j != nullptr) {
-    f.running = true;
-    f.kind = j->type->kind;
-    f.since_ns = since_ns;
-    if (f.kind == job_kind::child) {
-      auto* c = static_cast<child_base*>(j);
-      f.group = &c->group();
-      f.task_key = &c->status;
-      f.index = c->index;
-      if (c->name) name = *c->name;
+void worker::execute(job* j) noexcept {
+  if (j->type->kind == job_kind::child) {
+    auto* c = static_cast<child_base*>(j);
+    if (!child_claim(c)) {  // a waiter ran it inline already: drop the queued reference
+      child_release(c);
+      return;
     }
   }
-  activity.set_name(name);
-  activity.store(f);
+  run_claimed(j);
 }
 
-void worker::execute(job* j) noexcept {
-  job* const outer = current_job_;
-  const std::int64_t outer_since = current_since_ns_;
-  current_job_ = j;
-  current_since_ns_ = pool_->timing() ? steady_now_ns() : 0;
-  publish(j, current_since_ns_);
+void worker::execute_claimed(child_base* c) noexcept { run_claimed(c); }
+
+void worker::run_claimed(job* j) noexcept {
+  const std::int64_t since = pool_->timing() ? steady_now_ns() : 0;
+  const job_kind kind = j->type->kind;
+  if (kind == job_kind::child) {
+    auto* c = static_cast<child_base*>(j);
+    activity.enter(&c->group(), &c->status, c->index, kind, since,
+                   c->name ? std::string_view(*c->name) : std::string_view());
+  } else {
+    activity.enter(nullptr, nullptr, 0, kind, since, {});
+  }
   worker_counters::bump(counters.tasks_run);
+  const std::int64_t outer_floor = task_floor_;
+  task_floor_ = deque_.owner_bottom();
   tracer& trace = pool_->trace();
   const bool traced = trace.enabled();
   if (traced) trace.begin(index_, describe_job(j), job_group_name(j));
   j->execute();  // j may be gone after this
   if (traced) trace.end(index_);
-  current_job_ = outer;
-  current_since_ns_ = outer_since;
-  publish(outer, outer_since);
+  task_floor_ = outer_floor;
+  activity.leave();
 }
 
-bool worker::run_until(wait_target* target, clock::time_point deadline) {
+bool worker::run_until(wait_target* target, clock::time_point deadline, std::int64_t own_floor) {
   // Say what this worker waits on (for dump()), restoring the outer wait on the way out.
   struct waiting_scope {
     worker_activity& a;
@@ -180,12 +179,17 @@ bool worker::run_until(wait_target* target, clock::time_point deadline) {
     }
   };
   std::optional<waiting_scope> waiting;
-  if (target != nullptr)
+  if (target != nullptr) {
     waiting.emplace(activity, target->key(0), pool_->timing() ? steady_now_ns() : 0);
+    // Fast path: the awaited work is usually on top of our own deque.
+    job* mine;
+    while (!target->done() && deque_.pop_above(own_floor, mine)) execute(mine);
+    if (target->done()) return true;
+  }
   unsigned idle = 0;
   for (;;) {
     if (target != nullptr && target->done()) break;
-    if (job* j = find_work()) {
+    if (job* j = find_work(own_floor)) {
       if (searching_) {
         searching_ = false;
         pool_->sleep().end_search();

@@ -14,12 +14,15 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
+#include <cstdint>
 #include <mutex>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
 
+#include <cohort/detail/group_core.hpp>
 #include <cohort/detail/job.hpp>
 
 #include "activity.hpp"
@@ -30,11 +33,27 @@ namespace cohort::detail {
 class pool;
 class group_core;
 
+// A lock for very short critical sections that are almost never contended (a group
+// linking itself into its thread's live list): one exchange to take, one store to drop.
+class spin_lock {
+ public:
+  void lock() noexcept {
+    // acquire: pairs with unlock's release.
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
 // Groups alive on one thread (dump() walks them).
 group_core* next_live_of(group_core* g) noexcept;
 
 struct live_group_list {
-  std::mutex mutex;
+  spin_lock mutex;
   group_core* head = nullptr;  // guarded by mutex
   void add(group_core* g) noexcept;
   void remove(group_core* g) noexcept;
@@ -95,8 +114,16 @@ class worker {
   void push(job* j);
   bool pop_until(job* j);
   // Runs jobs until target->done() (or, with no target, until the pool stops). Returns
-  // false if the deadline passed first.
-  bool run_until(wait_target* target, clock::time_point deadline = clock::time_point::max());
+  // false if the deadline passed first. Jobs of its own deque below `own_floor` (pushed
+  // before a task wait began) are left alone; see wait_task_complete.
+  static constexpr std::int64_t no_floor = INT64_MIN;
+  bool run_until(wait_target* target, clock::time_point deadline = clock::time_point::max(),
+                 std::int64_t own_floor = no_floor);
+  // Where the running job's own pushes begin on this deque: a task wait leaves what lies
+  // below alone (jobs pushed before the task started, which may wait on it).
+  std::int64_t task_floor() const noexcept { return task_floor_; }
+  // Runs a child this worker claimed (child_claim) as a waiter.
+  void execute_claimed(child_base* c) noexcept;
 
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
   steal_result steal_from(job*& out) { return deque_.steal(out); }
@@ -107,24 +134,23 @@ class worker {
 
  private:
   void main();
-  job* find_work();
+  job* find_work(std::int64_t own_floor = no_floor);
   void execute(job* j) noexcept;
+  void run_claimed(job* j) noexcept;
   void park(wait_target* target, clock::time_point deadline);
-  void publish(job* j, std::int64_t since_ns) noexcept;
 
   pool* pool_;
   std::size_t index_;
   chase_lev_deque<job*> deque_;
   std::uint64_t rng_;
   bool searching_ = false;
-  job* current_job_ = nullptr;  // the innermost job this worker runs (this thread only)
-  std::int64_t current_since_ns_ = 0;
+  std::int64_t task_floor_ = no_floor;  // see task_floor(); this thread only
   std::thread thread_;
 };
 
 template <class F>
 void live_group_list::for_each(F& f) {
-  std::lock_guard lock(mutex);
+  std::lock_guard<spin_lock> lock(mutex);
   for (group_core* g = head; g != nullptr; g = next_live_of(g)) f(*g);
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <iterator>
@@ -70,7 +71,9 @@ auto gather_here(Fs&... fs) {
       slots.apply([&](auto&... s) { ((s.failed() ? errors.push_back(s.error) : void()), ...); });
       throw_group_error(std::move(errors), sizeof...(Fs));
     }
-    if (frame.cancelled()) throw task_cancelled();
+    // A callable that threw task_cancelled observed a cancellation: so does the gather.
+    const bool all_values = slots.apply([](auto&... s) { return (... && s.value.has_value()); });
+    if (frame.cancelled() || !all_values) throw task_cancelled();
     return slots.apply([](auto&... s) { return std::tuple{std::move(*s.value)...}; });
   }
 }
@@ -143,8 +146,9 @@ decltype(auto) random_access_view(Range& r) {
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
     return std::views::all(std::move(its)) | std::views::transform([](auto it) -> decltype(auto) { return *it; });
   } else {
-    // A single-pass range: its elements must be taken out once.
-    std::vector<std::ranges::range_value_t<Range&>> values(std::ranges::begin(r), std::ranges::end(r));
+    // A single-pass range (its end may be a sentinel): its elements are taken out once.
+    std::vector<std::ranges::range_value_t<Range&>> values;
+    for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) values.push_back(*it);
     return values;
   }
 }
@@ -160,6 +164,7 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
   gather_frame frame(Settled);
   std::mutex failures_mutex;
   std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
+  std::atomic<bool> observed_cancel{false};  // an element threw task_cancelled
 
   if constexpr (Settled) {
     std::vector<outcome<R>> out(n);
@@ -197,7 +202,10 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
         }
       } catch (...) {
         auto e = std::current_exception();
-        if (is_cancellation(e)) return;
+        if (is_cancellation(e)) {
+          observed_cancel.store(true, std::memory_order_relaxed);
+          return;
+        }
         {
           std::lock_guard lock(failures_mutex);
           failures.emplace_back(i, std::move(e));
@@ -212,7 +220,8 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
       for (auto& f : failures) errors.push_back(std::move(f.second));
       throw_group_error(std::move(errors), n);
     }
-    if (frame.cancelled()) throw task_cancelled();
+    // relaxed: every element's body happens-before this (the range jobs were joined).
+    if (frame.cancelled() || observed_cancel.load(std::memory_order_relaxed)) throw task_cancelled();
     if constexpr (std::is_void_v<R>) {
       return;
     } else if constexpr (direct) {

@@ -41,6 +41,11 @@ inline bool is_complete(const completion_word& word) noexcept {
 void wait_complete(completion_word& word);
 // The same with a deadline; true when complete.
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
+// The same for a task handle's wait: on a worker, the jobs it runs meanwhile are those
+// pushed on its own deque after the wait began, and steals; not its older jobs, which may
+// be siblings that wait on a task suspended below this wait on the same stack.
+void wait_task_complete(completion_word& word);
+bool wait_task_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
 // Waits until any of the words is complete; false if the timeout passed first.
 bool wait_any_complete(std::span<completion_word* const> words,
                        std::optional<std::chrono::nanoseconds> timeout);

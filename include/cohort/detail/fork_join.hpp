@@ -95,10 +95,10 @@ template <class Seq, class... Fs>
 struct slot_pack;
 template <std::size_t... I, class... Fs>
 struct slot_pack<std::index_sequence<I...>, Fs...> : indexed_slot<I, Fs>... {
-  explicit slot_pack(gather_frame& frame, Fs&... fs) noexcept : indexed_slot<I, Fs>(fs, frame)... {}
-  template <class Fn>
-  decltype(auto) apply(Fn&& fn) {
-    return fn(static_cast<gather_slot<Fs>&>(static_cast<indexed_slot<I, Fs>&>(*this))...);
+  explicit slot_pack(gather_frame& owner, Fs&... fs) noexcept : indexed_slot<I, Fs>(fs, owner)... {}
+  template <class Visit>
+  decltype(auto) apply(Visit&& visit) {
+    return visit(static_cast<gather_slot<Fs>&>(static_cast<indexed_slot<I, Fs>&>(*this))...);
   }
 };
 template <class... Fs>

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -40,10 +39,17 @@ struct child_base : job, cancel_node {
 
   group_core& group() const noexcept;
   task_status status_value() const noexcept {
-    return static_cast<task_status>(status.load(std::memory_order_acquire) & value_mask);
+    const std::uint8_t s = status.load(std::memory_order_acquire);
+    if (s & done_bit) return static_cast<task_status>(s & value_mask);
+    return started.load(std::memory_order_relaxed) ? task_status::running : task_status::pending;
   }
 
-  completion_word status{0};  // task_status; done_bit once it ended (completion.hpp)
+  completion_word status{0};  // final task_status | done_bit once it ended (completion.hpp)
+  // Claimed by whoever runs the child: the worker that took its job, or a worker waiting
+  // on it that runs it inline (child_wait). The loser of the exchange only drops the
+  // queued job's reference.
+  std::atomic<bool> started{false};
+  bool run_inline = false;  // run by a waiter: the queued job still holds the run's reference
   std::atomic<std::uint8_t> refs;
   std::atomic<bool> observed{false};  // get()/exception() saw the failure
   bool has_value = false;             // written by the run before completion, read after
@@ -55,6 +61,7 @@ struct child_base : job, cancel_node {
 };
 
 // Out-of-line steps of a child's run.
+bool child_claim(child_base* c) noexcept;  // true for exactly one runner
 bool child_begin(child_base* c) noexcept;  // false: cancelled before it started
 void child_end(child_base* c) noexcept;    // final status, completion, bookkeeping
 void child_release(child_base* c) noexcept;
@@ -77,7 +84,8 @@ class group_core : public scope_node {
 
   void check_open() const;  // throws std::logic_error once joined
   void submit(child_base* c);
-  void child_ended(child_base* c) noexcept;
+  void child_ended() noexcept;
+  bool limits_concurrency() const noexcept { return options_.max_concurrency != 0; }
 
   void join();
   void cancel(end_reason why) noexcept;
@@ -87,13 +95,16 @@ class group_core : public scope_node {
   // The destructor of a group nobody joined: cancel, wait, report failures to the handler.
   void abandon() noexcept;
   std::size_t unfinished() const noexcept {
-    return static_cast<std::size_t>(unfinished_.load(std::memory_order_relaxed) & count_mask);
+    return static_cast<std::size_t>(counts_.load(std::memory_order_relaxed) & count_mask);
   }
+  // When the group was made; the epoch when timing is off (no clock read per group).
   std::chrono::steady_clock::time_point created() const noexcept { return created_; }
-  std::size_t spawned() const noexcept { return next_index_.load(std::memory_order_relaxed); }
+  std::size_t spawned() const noexcept {
+    return static_cast<std::size_t>((counts_.load(std::memory_order_relaxed) >> 32) & spawned_mask);
+  }
   bool joining() const noexcept { return joining_.load(std::memory_order_relaxed); }
   // For diagnostics: the parking key a joiner sleeps on, and the failures so far.
-  const void* join_key() const noexcept { return &unfinished_; }
+  const void* join_key() const noexcept { return &counts_; }
   std::size_t failure_count() const;
   bool detached_root() const noexcept { return detached_root_; }
 
@@ -118,14 +129,17 @@ class group_core : public scope_node {
   group_options options_;
   bool detached_root_;
   std::chrono::steady_clock::time_point created_;
-  // Children spawned and not yet ended, plus `sleeper_bit` once a joiner sleeps on it.
-  // One word, so the last child's decrement and a joiner's announcement are ordered by
+  // One word: children not yet ended (bits 0-31), children spawned so far (bits 32-62,
+  // each child's spawn index), and `sleeper_bit` once a joiner sleeps on it. A spawn is
+  // one fetch_add; the last child's decrement and a joiner's announcement are ordered by
   // the word itself; the parking-lot key is its address, which the last child may use
   // after the group is gone (the lot never dereferences a key).
   static constexpr std::uint64_t sleeper_bit = std::uint64_t{1} << 63;
-  static constexpr std::uint64_t count_mask = sleeper_bit - 1;
-  std::atomic<std::uint64_t> unfinished_{0};
-  std::atomic<std::uint32_t> next_index_{0};
+  static constexpr std::uint64_t count_mask = 0xffffffffu;
+  static constexpr std::uint64_t spawned_mask = 0x7fffffffu;
+  static constexpr std::uint64_t one_spawn = (std::uint64_t{1} << 32) | 1;
+  std::atomic<std::uint64_t> counts_{0};
+  std::atomic<std::uint32_t> failure_count_{0};  // lets join skip the lock when none failed
   std::atomic<end_reason> reason_{end_reason::none};
   std::atomic<bool> joined_{false};
   std::atomic<bool> deadline_passed_{false};
@@ -134,7 +148,10 @@ class group_core : public scope_node {
 
   mutable std::mutex mutex_;          // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
-  std::deque<child_base*> queued_;     // max_concurrency: spawned, not yet submitted
+  // max_concurrency: spawned, not yet submitted, oldest at queued_head_. A vector, not a
+  // std::deque: libstdc++'s deque allocates on construction, which every group would pay.
+  std::vector<child_base*> queued_;
+  std::size_t queued_head_ = 0;
   std::size_t running_ = 0;            // max_concurrency: submitted, not yet ended
 };
 
