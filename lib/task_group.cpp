@@ -252,7 +252,9 @@ void group_core::cancel(end_reason why) noexcept {
 
 void group_core::cancel_after(std::chrono::nanoseconds delay) {
   auto& timers = pool_->timers();
-  if (deadline_timer_ != 0) timers.cancel(deadline_timer_);
+  if (deadline_timer_ != 0) timers.cancel(deadline_timer_);  // waits out a firing callback
+  // The new deadline replaces the old one, including the fact that the old one passed.
+  deadline_passed_.store(false, std::memory_order_seq_cst);
   deadline_timer_ = timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this);
 }
 

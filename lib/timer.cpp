@@ -49,8 +49,11 @@ void timer_service::main() {
       continue;
     }
     auto first = queue_.begin();
-    if (clock::now() < first->first.first) {
-      changed_.wait_until(lock, first->first.first);
+    // A copy: wait_until reads the deadline again after waking, and cancel() may have
+    // erased the node it lives in meanwhile.
+    const clock::time_point when = first->first.first;
+    if (clock::now() < when) {
+      changed_.wait_until(lock, when);
       continue;
     }
     const std::uint64_t id = first->first.second;
