@@ -1,37 +1,111 @@
+// Per-thread free lists of children's blocks, with a central depot that moves blocks
+// between threads in batches.
+//
+// Why the depot: spawning is often lopsided. A thread outside the pool allocates every
+// child, and the workers free them; without the depot the spawner's list never refills
+// and every spawn falls through to operator new while the workers' lists overflow into
+// operator delete. With it, a list that grows past its cap hands a batch to the depot
+// and a list that runs dry takes one back: one lock per batch, not per block.
 #include <cohort/detail/block_pool.hpp>
 
 #include <array>
+#include <mutex>
 #include <new>
+#include <vector>
 
 namespace cohort::detail {
 namespace {
 
 constexpr std::array<std::size_t, 7> class_sizes{64, 96, 128, 192, 256, 384, 512};
-constexpr std::size_t max_cached_per_class = 4096;
+constexpr std::size_t classes = class_sizes.size();
+constexpr std::size_t batch = 256;            // blocks moved to or from the depot at once
+constexpr std::size_t max_cached = 2 * batch;  // per thread and class
+constexpr std::size_t max_depot_batches = 256;
 
 int size_class(std::size_t bytes) noexcept {
-  for (std::size_t i = 0; i < class_sizes.size(); ++i)
+  for (std::size_t i = 0; i < classes; ++i)
     if (bytes <= class_sizes[i]) return static_cast<int>(i);
   return -1;
 }
 
-struct free_block_link {
-  free_block_link* next;
+struct free_link {
+  free_link* next;
 };
+
+// A chain of `batch` blocks.
+struct chain {
+  free_link* head = nullptr;
+  free_link* tail = nullptr;
+};
+
+void delete_chain(free_link* head) noexcept {
+  while (head != nullptr) {
+    free_link* next = head->next;
+    ::operator delete(static_cast<void*>(head));
+    head = next;
+  }
+}
+
+struct depot {
+  std::mutex mutex;
+  std::array<std::vector<free_link*>, classes> batches;  // heads of full chains; guarded
+
+  bool put(std::size_t c, free_link* head) {
+    std::lock_guard lock(mutex);
+    if (batches[c].size() >= max_depot_batches) return false;
+    batches[c].push_back(head);
+    return true;
+  }
+  free_link* take(std::size_t c) {
+    std::lock_guard lock(mutex);
+    if (batches[c].empty()) return nullptr;
+    free_link* head = batches[c].back();
+    batches[c].pop_back();
+    return head;
+  }
+};
+
+depot& the_depot() {
+  static depot* d = new depot();  // outlives every thread's cache at exit
+  return *d;
+}
 
 // Owned by one thread; no synchronization needed.
 struct thread_cache {
-  std::array<free_block_link*, class_sizes.size()> heads{};
-  std::array<std::size_t, class_sizes.size()> counts{};
+  std::array<free_link*, classes> heads{};
+  std::array<std::size_t, classes> counts{};
 
   ~thread_cache() {
-    for (auto* head : heads) {
-      while (head != nullptr) {
-        free_block_link* next = head->next;
-        ::operator delete(static_cast<void*>(head));
-        head = next;
-      }
+    for (std::size_t c = 0; c < classes; ++c) delete_chain(heads[c]);
+  }
+
+  // Moves `batch` blocks from the front of list c to the depot (or frees them).
+  void spill(std::size_t c) noexcept {
+    free_link* head = heads[c];
+    free_link* last = head;
+    for (std::size_t i = 1; i < batch; ++i) last = last->next;
+    heads[c] = last->next;
+    last->next = nullptr;
+    counts[c] -= batch;
+    bool kept = false;
+    try {
+      kept = the_depot().put(c, head);
+    } catch (...) {  // a failed lock or push: let operator delete have them
     }
+    if (!kept) delete_chain(head);
+  }
+
+  bool refill(std::size_t c) noexcept {
+    free_link* head = nullptr;
+    try {
+      head = the_depot().take(c);
+    } catch (...) {
+      return false;
+    }
+    if (head == nullptr) return false;
+    heads[c] = head;
+    counts[c] = batch;
+    return true;
   }
 };
 
@@ -40,27 +114,27 @@ thread_local thread_cache cache;
 }  // namespace
 
 void* allocate_block(std::size_t bytes) {
-  const int c = size_class(bytes);
-  if (c < 0) return ::operator new(bytes);
-  const auto i = static_cast<std::size_t>(c);
-  if (free_block_link* head = cache.heads[i]) {
-    cache.heads[i] = head->next;
-    --cache.counts[i];
+  const int sc = size_class(bytes);
+  if (sc < 0) return ::operator new(bytes);
+  const auto c = static_cast<std::size_t>(sc);
+  if (cache.heads[c] != nullptr || cache.refill(c)) {
+    free_link* head = cache.heads[c];
+    cache.heads[c] = head->next;
+    --cache.counts[c];
     return head;
   }
-  return ::operator new(class_sizes[i]);
+  return ::operator new(class_sizes[c]);
 }
 
 void free_block(void* block, std::size_t bytes) noexcept {
-  const int c = size_class(bytes);
-  if (c < 0 || cache.counts[static_cast<std::size_t>(c)] >= max_cached_per_class) {
+  const int sc = size_class(bytes);
+  if (sc < 0) {
     ::operator delete(block);
     return;
   }
-  const auto i = static_cast<std::size_t>(c);
-  auto* link = ::new (block) free_block_link{cache.heads[i]};
-  cache.heads[i] = link;
-  ++cache.counts[i];
+  const auto c = static_cast<std::size_t>(sc);
+  cache.heads[c] = ::new (block) free_link{cache.heads[c]};
+  if (++cache.counts[c] > max_cached) cache.spill(c);
 }
 
 }  // namespace cohort::detail

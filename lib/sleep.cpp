@@ -68,9 +68,9 @@ void sleep_module::wake_any() noexcept {
 }
 
 void sleep_module::notify_injected_job() noexcept {
-  // The submitter's half of the Dekker argument: the job's publication before this fence,
-  // the counters read after it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // The submitter's half of the Dekker argument: the job's publication (a seq_cst store
+  // of the queue's size) precedes this seq_cst load in the single total order, as the
+  // sleeper's seq_cst RMW precedes its seq_cst look at the size. No fence needed.
   const std::uint64_t c = counters_.load(std::memory_order_seq_cst);
   if (sleeping(c) != 0 && searching(c) == 0) wake_any();
 }

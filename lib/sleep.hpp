@@ -10,10 +10,11 @@
 //     for work once more, then sleeps on its word.
 //
 // Why nothing is lost (the Dekker argument, after Eigen's EventCount): for a job injected
-// from outside the pool, the submitter publishes the job, issues a seq_cst fence and
-// reads the counters; the sleeper's seq_cst RMW precedes its final look. In the single
-// total order, either the submitter's read comes after the RMW (it sees the sleeper and
-// wakes it) or the sleeper's look comes after the publication (it sees the job).
+// from outside the pool, the submitter publishes the job with a seq_cst store and
+// reads the counters, both seq_cst; the sleeper's seq_cst RMW precedes its final seq_cst
+// look. In the single total order, either the submitter's read comes after the RMW (it
+// sees the sleeper and wakes it) or the sleeper's look comes after the publication (it
+// sees the job).
 //
 // Jobs a worker pushes on its own deque skip the fence: a wake-up lost in that window
 // costs parallelism, never progress, because a worker never sleeps while its own deque
