@@ -120,10 +120,12 @@ void check_not_self(child_base* c) {
                              "' waits on itself; this would never return");
 }
 
+}  // namespace
+
 // A worker of the child's pool that waits on a child nobody started runs it right here:
 // the wait is over as soon as it can be, and a chain of sibling waits (x waits on y
 // while y sits below x on this worker's deque) cannot deadlock.
-bool run_inline_if_unstarted(child_base* c) {
+bool child_run_inline(child_base* c) {
   worker* w = current_worker;
   if (w == nullptr || &w->owner() != &c->group().owner() || c->group().limits_concurrency())
     return false;
@@ -133,20 +135,18 @@ bool run_inline_if_unstarted(child_base* c) {
   return true;
 }
 
-}  // namespace
-
 void child_wait(child_base* c) {
   if (is_complete(c->status)) return;  // nothing to wait for, so no deadlock to diagnose
   check_not_self(c);
-  if (run_inline_if_unstarted(c)) return;
-  wait_task_complete(c->status);
+  if (child_run_inline(c)) return;
+  wait_complete(c->status);
 }
 
 bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout) {
   if (is_complete(c->status)) return true;
   check_not_self(c);
-  if (run_inline_if_unstarted(c)) return true;
-  return wait_task_complete_for(c->status, timeout);
+  if (child_run_inline(c)) return true;
+  return wait_complete_for(c->status, timeout);
 }
 
 void child_cancel(child_base* c) noexcept {

@@ -99,10 +99,11 @@ class any_completion_target final : public wait_target {
 
 }  // namespace
 
-bool wait_on(wait_target& target, worker::clock::time_point deadline, bool task_wait) {
+bool wait_on(wait_target& target, worker::clock::time_point deadline) {
   if (target.done()) return true;
-  if (worker* w = current_worker)
-    return w->run_until(&target, deadline, task_wait ? w->task_floor() : worker::no_floor);
+  // A worker runs other jobs meanwhile, but none that was on its deque before the
+  // current task started: those may wait on this task, which is suspended below.
+  if (worker* w = current_worker) return w->run_until(&target, deadline, w->task_floor());
   return block_on(target, deadline);
 }
 
@@ -112,30 +113,18 @@ void wait_complete(completion_word& word) {
   wait_on(t);
 }
 
-bool wait_any_complete(std::span<completion_word* const> words,
-                       std::optional<std::chrono::nanoseconds> timeout) {
-  if (words.empty()) return true;
-  any_completion_target t(words);
-  if (t.done()) return true;
-  return wait_on(t, timeout ? worker::clock::now() + *timeout : worker::clock::time_point::max(), true);
-}
-
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout) {
   if (is_complete(word)) return true;
   completion_target t(word);
   return wait_on(t, worker::clock::now() + timeout);
 }
 
-void wait_task_complete(completion_word& word) {
-  if (is_complete(word)) return;
-  completion_target t(word);
-  wait_on(t, worker::clock::time_point::max(), true);
-}
-
-bool wait_task_complete_for(completion_word& word, std::chrono::nanoseconds timeout) {
-  if (is_complete(word)) return true;
-  completion_target t(word);
-  return wait_on(t, worker::clock::now() + timeout, true);
+bool wait_any_complete(std::span<completion_word* const> words,
+                       std::optional<std::chrono::nanoseconds> timeout) {
+  if (words.empty()) return true;
+  any_completion_target t(words);
+  if (t.done()) return true;
+  return wait_on(t, timeout ? worker::clock::now() + *timeout : worker::clock::time_point::max());
 }
 
 // ---- the combinators' waits (wait.hpp) -------------------------------------------------
@@ -147,6 +136,13 @@ void check_not_waiting_on_self(std::span<child_base* const> children) {
     for (child_base* c : children)
       if (n == c)
         throw std::logic_error("cohort::wait: a task waits on itself; this would never return");
+}
+
+// On a worker, runs one awaited task nobody started (see child_run_inline).
+bool run_one_inline(std::span<child_base* const> children) {
+  for (child_base* c : children)
+    if (!is_complete(c->status) && child_run_inline(c)) return true;
+  return false;
 }
 
 bool failed(const child_base* c) noexcept {
@@ -178,6 +174,7 @@ wait_result wait_children(std::span<child_base* const> children, wait_policy pol
   };
   std::vector<completion_word*> pending;
   while (!satisfied()) {
+    if (run_one_inline(children)) continue;
     pending.clear();
     for (child_base* c : children)
       if (!is_complete(c->status)) pending.push_back(&c->status);
@@ -203,6 +200,7 @@ std::size_t next_completed(std::span<child_base* const> children,
   for (;;) {
     for (std::size_t i = 0; i < children.size(); ++i)
       if (is_complete(children[i]->status)) return i;
+    if (run_one_inline(children)) continue;
     std::optional<std::chrono::nanoseconds> left;
     if (deadline) {
       left = *deadline - worker::clock::now();

@@ -13,9 +13,7 @@
 namespace cohort::detail {
 
 // Returns false if the deadline passed first.
-// task_wait: the target is a task handle (or several): see wait_task_complete.
 bool wait_on(wait_target& target,
-             worker::clock::time_point deadline = worker::clock::time_point::max(),
-             bool task_wait = false);
+             worker::clock::time_point deadline = worker::clock::time_point::max());
 
 }  // namespace cohort::detail

@@ -114,8 +114,8 @@ class worker {
   void push(job* j);
   bool pop_until(job* j);
   // Runs jobs until target->done() (or, with no target, until the pool stops). Returns
-  // false if the deadline passed first. Jobs of its own deque below `own_floor` (pushed
-  // before a task wait began) are left alone; see wait_task_complete.
+  // false if the deadline passed first. Jobs of its own deque below `own_floor` (there
+  // before the waiting task started) are left alone; see wait_complete.
   static constexpr std::int64_t no_floor = INT64_MIN;
   bool run_until(wait_target* target, clock::time_point deadline = clock::time_point::max(),
                  std::int64_t own_floor = no_floor);

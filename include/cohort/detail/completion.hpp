@@ -36,16 +36,13 @@ inline bool is_complete(const completion_word& word) noexcept {
   return (word.load(std::memory_order_acquire) & done_bit) != 0;
 }
 
-// Waits until the word is complete. On a worker it runs other jobs meanwhile (its own
-// deque first); elsewhere it blocks without spinning.
+// Waits until the word is complete. On a worker it runs other jobs meanwhile: those the
+// current task pushed on its own deque first, then stolen ones; never the jobs that were
+// on its deque before the current task started, which may be siblings waiting on it.
+// Elsewhere it blocks without spinning.
 void wait_complete(completion_word& word);
 // The same with a deadline; true when complete.
 bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
-// The same for a task handle's wait: on a worker, the jobs it runs meanwhile are those
-// pushed on its own deque after the wait began, and steals; not its older jobs, which may
-// be siblings that wait on a task suspended below this wait on the same stack.
-void wait_task_complete(completion_word& word);
-bool wait_task_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
 // Waits until any of the words is complete; false if the timeout passed first.
 bool wait_any_complete(std::span<completion_word* const> words,
                        std::optional<std::chrono::nanoseconds> timeout);

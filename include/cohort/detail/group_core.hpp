@@ -66,6 +66,9 @@ bool child_begin(child_base* c) noexcept;  // false: cancelled before it started
 void child_end(child_base* c) noexcept;    // final status, completion, bookkeeping
 void child_release(child_base* c) noexcept;
 void child_wait(child_base* c);            // help-while-wait; diagnoses waiting on oneself
+// On a worker of the child's pool, claims a child nobody started and runs it here;
+// false if it was started (or cannot be run inline).
+bool child_run_inline(child_base* c);
 bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout);
 void child_cancel(child_base* c) noexcept;
 [[noreturn]] void throw_moved_from_task();
