@@ -35,7 +35,12 @@ bool ancestors_cancelled_slow(const cancel_node* first) noexcept {
 }
 
 bool cancel_node::request() noexcept {
-  if (flag.exchange(1, std::memory_order_seq_cst) != 0) return false;
+  if (flag.exchange(1, std::memory_order_seq_cst) != 0) {
+    // The winner may not have bumped the epoch yet; a check made after our call must not
+    // trust a cache from before the flag. A spare bump only costs a cache refresh.
+    cancel_epoch.fetch_add(1, std::memory_order_acq_rel);
+    return false;
+  }
   // acq_rel: see cancel_epoch's comment; the flag store above is released with it.
   cancel_epoch.fetch_add(1, std::memory_order_acq_rel);
   auto& r = registry();
@@ -61,6 +66,8 @@ void register_stop_source(stop_registration& s) {
     r.count.fetch_add(1, std::memory_order_seq_cst);
   }
   // A cancel that set its flag before our count increment may have skipped the list.
+  // seq_cst fence: the Dekker half against request()'s flag exchange and count load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (s.node->cancelled()) s.source.request_stop();
 }
 

@@ -91,10 +91,10 @@ void pool::inject(job* j) {
   sleep_.notify_injected_job();
 }
 
-bool pool::work_visible() const noexcept {
+bool pool::work_visible(const worker* except) const noexcept {
   if (!injected_.looks_empty()) return true;
   for (const auto& w : workers_)
-    if (!w->looks_idle()) return true;
+    if (w.get() != except && !w->looks_idle()) return true;
   return false;
 }
 

@@ -40,8 +40,9 @@ class pool {
   timer_service& timers();
 
   void inject(job* j);
-  // After an idle worker announced it will sleep: is there anything to take?
-  bool work_visible() const noexcept;
+  // After an idle worker announced it will sleep: is there anything to take? (`except`:
+  // a worker whose own deque does not count.)
+  bool work_visible(const worker* except = nullptr) const noexcept;
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
   tracer& trace() noexcept { return tracer_; }

@@ -18,7 +18,10 @@
 //
 // Jobs a worker pushes on its own deque skip the fence: a wake-up lost in that window
 // costs parallelism, never progress, because a worker never sleeps while its own deque
-// holds jobs (it pops them first, also while waiting), so the job runs regardless.
+// holds jobs it may run (it pops them first, also while waiting), so the job runs
+// regardless. The exception is a worker waiting inside a task, which leaves the jobs
+// below its task floor alone: before it sleeps it calls notify_stranded_jobs, with a
+// fence, so a sleeper wakes to steal them.
 //
 // A worker waiting on a task (help-while-wait) sleeps the same way, but also parks a
 // record in the parking lot keyed by the task, whose completer wakes it by index.
@@ -58,6 +61,13 @@ class sleep_module {
   }
   // A job was published from outside the pool (after its seq_cst publication).
   void notify_injected_job() noexcept;
+  // A waiting worker holds jobs it may not run (below its task floor, worker.hpp): wake a
+  // sleeper to steal them even if somebody is searching (the searcher may be that very
+  // worker). seq_cst: pairs with sleepers' announcements like an injected job.
+  void notify_stranded_jobs() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping(counters_.load(std::memory_order_seq_cst)) != 0) wake_any();
+  }
   // Wakes worker i if it sleeps (a task it waits on completed, a deadline passed).
   void wake(std::size_t i) noexcept;
   void wake_all() noexcept;

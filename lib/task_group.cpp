@@ -111,6 +111,13 @@ void child_release(child_base* c) noexcept {
     c->ops(c, child_op::free_block);
 }
 
+void child_drop_handle(child_base* c) noexcept {
+  // After completion the run no longer touches the value; the release below publishes
+  // has_value = false to whoever frees the block.
+  if (is_complete(c->status) && c->has_value) c->ops(c, child_op::destroy_result);
+  child_release(c);
+}
+
 namespace {
 
 void check_not_self(child_base* c) {
@@ -170,7 +177,7 @@ group_core::group_core(pool& p, group_options options, bool detached_root)
 }
 
 group_core::~group_core() {
-  if (deadline_timer_ != 0) pool_->timers().cancel(deadline_timer_);
+  if (const auto t = deadline_timer_.load(std::memory_order_relaxed)) pool_->timers().cancel(t);
   live_list->remove(this);
 }
 
@@ -188,9 +195,14 @@ void group_core::submit(child_base* c) {
   // own decrement comes after this in happens-before through the job's publication.
   const std::uint64_t before = counts_.fetch_add(one_spawn, std::memory_order_seq_cst);
   c->index = static_cast<std::uint32_t>((before >> 32) & spawned_mask);
-  if (deadline_timer_ != 0 && deadline_passed_.load(std::memory_order_seq_cst))
+  if (deadline_timer_.load(std::memory_order_relaxed) != 0 &&
+      deadline_passed_.load(std::memory_order_seq_cst))
     cancel(end_reason::deadline);
   if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
+    if (options_.max_concurrency != 0) {
+      std::lock_guard lock(mutex_);
+      ++running_;  // child_ended gives it back
+    }
     c->started.store(true, std::memory_order_relaxed);  // not yet published: no race
     c->execute();
     return;
@@ -252,10 +264,12 @@ void group_core::cancel(end_reason why) noexcept {
 
 void group_core::cancel_after(std::chrono::nanoseconds delay) {
   auto& timers = pool_->timers();
-  if (deadline_timer_ != 0) timers.cancel(deadline_timer_);  // waits out a firing callback
+  if (const auto t = deadline_timer_.load(std::memory_order_relaxed))
+    timers.cancel(t);  // waits out a firing callback
   // The new deadline replaces the old one, including the fact that the old one passed.
   deadline_passed_.store(false, std::memory_order_seq_cst);
-  deadline_timer_ = timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this);
+  deadline_timer_.store(timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this),
+                        std::memory_order_relaxed);
 }
 
 void group_core::wait_all() noexcept {
@@ -301,10 +315,7 @@ void group_core::join() {
   wait_all();
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_relaxed);
-  if (deadline_timer_ != 0) {
-    pool_->timers().cancel(deadline_timer_);
-    deadline_timer_ = 0;
-  }
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed)) pool_->timers().cancel(t);
 
   std::vector<child_base*> failed;
   if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures();
@@ -331,10 +342,7 @@ void group_core::abandon() noexcept {
     wait_all();
     joined_.store(true, std::memory_order_release);
   }
-  if (deadline_timer_ != 0) {
-    pool_->timers().cancel(deadline_timer_);
-    deadline_timer_ = 0;
-  }
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed)) pool_->timers().cancel(t);
   report_unobserved();
 }
 

@@ -251,8 +251,13 @@ void worker::park(wait_target* target, clock::time_point deadline) {
     parked_on_target = parking_lot::enter_all(*target, records);
     go_to_sleep = parked_on_target;
   }
-  // The sleeper's last look (sleep.hpp): after the announcement, before the futex.
-  if (go_to_sleep && (pool_->work_visible() || (target == nullptr && pool_->stopping())))
+  // Jobs below this task's floor stay put while we wait: somebody else must take them.
+  const bool stranded = target != nullptr && !deque_.looks_empty();
+  if (go_to_sleep && stranded) s.notify_stranded_jobs();
+  // The sleeper's last look (sleep.hpp): after the announcement, before the futex. Our own
+  // stranded jobs do not count: we could not run them anyway.
+  if (go_to_sleep &&
+      (pool_->work_visible(stranded ? this : nullptr) || (target == nullptr && pool_->stopping())))
     go_to_sleep = false;
   if (go_to_sleep) {
     std::chrono::nanoseconds timeout(-1);

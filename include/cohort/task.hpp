@@ -99,7 +99,7 @@ class task {
     }
   }
   void reset() noexcept {
-    if (c_) detail::child_release(std::exchange(c_, nullptr));
+    if (c_) detail::child_drop_handle(std::exchange(c_, nullptr));
   }
 
   detail::child_result<R>* c_ = nullptr;

@@ -2,8 +2,9 @@
 //
 // Each thread keeps a bounded free list per size class. A block freed on another thread
 // than the one that allocated it goes to the freeing thread's list (memory migrates, the
-// lists are capped, the surplus goes back to operator delete). Blocks larger than the
-// biggest class or over-aligned go straight to operator new.
+// lists are capped, the surplus goes to a central depot in batches). Blocks larger than
+// the biggest class go straight to operator new; over-aligned ones never come here
+// (child.hpp uses aligned operator new for them).
 #pragma once
 
 #include <cstddef>

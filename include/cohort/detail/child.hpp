@@ -78,7 +78,11 @@ struct child_block final : child_result<R> {
       case child_op::free_block:
         self->destroy_value();
         self->~child_block();
-        free_block(self, sizeof(child_block));
+        if constexpr (alignof(child_block) > block_alignment) {
+          ::operator delete(static_cast<void*>(self), std::align_val_t{alignof(child_block)});
+        } else {
+          free_block(self, sizeof(child_block));
+        }
         break;
     }
   }
@@ -95,15 +99,23 @@ auto make_child(group_core& g, F&& f, std::string&& name, bool with_handle) {
   using Fn = std::decay_t<F>;
   using R = child_return_t<F>;
   using block = child_block<Fn, R>;
-  void* mem = allocate_block(sizeof(block));
+  constexpr bool over_aligned = alignof(block) > block_alignment;  // e.g. an alignas(64) result
+  std::unique_ptr<std::string> owned_name;
+  if (!name.empty()) owned_name = std::make_unique<std::string>(std::move(name));
+  void* mem = over_aligned ? ::operator new(sizeof(block), std::align_val_t{alignof(block)})
+                           : allocate_block(sizeof(block));
   block* b;
   try {
     b = ::new (mem) block(g, std::forward<F>(f), with_handle);
   } catch (...) {
-    free_block(mem, sizeof(block));
+    if constexpr (over_aligned) {
+      ::operator delete(mem, std::align_val_t{alignof(block)});
+    } else {
+      free_block(mem, sizeof(block));
+    }
     throw;
   }
-  if (!name.empty()) b->name = std::make_unique<std::string>(std::move(name));
+  b->name = std::move(owned_name);
   return static_cast<child_result<R>*>(b);
 }
 

@@ -65,6 +65,9 @@ bool child_claim(child_base* c) noexcept;  // true for exactly one runner
 bool child_begin(child_base* c) noexcept;  // false: cancelled before it started
 void child_end(child_base* c) noexcept;    // final status, completion, bookkeeping
 void child_release(child_base* c) noexcept;
+// The handle's release: a result that is already there is destroyed now, on the handle
+// holder's thread, not later wherever the last reference happens to drop.
+void child_drop_handle(child_base* c) noexcept;
 void child_wait(child_base* c);            // help-while-wait; diagnoses waiting on oneself
 // On a worker of the child's pool, claims a child nobody started and runs it here;
 // false if it was started (or cannot be run inline).
@@ -147,7 +150,8 @@ class group_core : public scope_node {
   std::atomic<bool> joined_{false};
   std::atomic<bool> deadline_passed_{false};
   std::atomic<bool> joining_{false};
-  std::uint64_t deadline_timer_ = 0;
+  // Written by the owner (cancel_after, join, destruction), read by spawns from children.
+  std::atomic<std::uint64_t> deadline_timer_{0};
 
   mutable std::mutex mutex_;          // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
