@@ -1,0 +1,173 @@
+// Helpers shared by cohort's tests: sizes that shrink under ThreadSanitizer, bounded
+// waits (a test fails with a message instead of hanging), and /proc readers for thread
+// names and per-thread CPU time.
+#pragma once
+
+#include <dirent.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cohort_test {
+
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool under_tsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool under_tsan = true;
+#else
+inline constexpr bool under_tsan = false;
+#endif
+#else
+inline constexpr bool under_tsan = false;
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool under_asan = true;
+#else
+inline constexpr bool under_asan = false;
+#endif
+
+// COHORT_TEST_SCALE=<float> in the environment multiplies every scaled size.
+inline double env_scale() {
+  if (const char* s = std::getenv("COHORT_TEST_SCALE")) {
+    const double v = std::atof(s);
+    if (v > 0) return v;
+  }
+  return 1.0;
+}
+
+// `normal` in a plain build, `tsan` under ThreadSanitizer (which runs 5-15x slower and
+// keeps shadow state per access); both multiplied by COHORT_TEST_SCALE, at least 1.
+inline std::size_t scaled(std::size_t normal, std::size_t tsan) {
+  const double base = static_cast<double>(under_tsan ? tsan : normal);
+  const double v = base * env_scale();
+  return v < 1.0 ? 1 : static_cast<std::size_t>(v);
+}
+
+// How long a bounded wait gives something that should happen "soon" before the test
+// declares it will never happen.
+inline std::chrono::milliseconds patience() {
+  return std::chrono::milliseconds(under_tsan ? 60'000 : 20'000);
+}
+
+// Spins (yielding) until pred() holds or `limit` passes; returns pred().
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = patience()) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Waits (bounded) until the token is requested; false if it never was.
+inline bool wait_for_stop(const std::stop_token& st, std::chrono::milliseconds limit = patience()) {
+  return eventually([&] { return st.stop_requested(); }, limit);
+}
+
+inline void atomic_max(std::atomic<int>& m, int v) {
+  int cur = m.load(std::memory_order_relaxed);
+  while (cur < v && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+struct thread_info {
+  std::string tid;
+  std::string comm;
+  std::uint64_t cpu_ns = 0;  // schedstat: time spent on a CPU
+};
+
+// Every thread of this process with its name and CPU time so far.
+inline std::vector<thread_info> list_threads() {
+  std::vector<thread_info> out;
+  DIR* d = ::opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    const std::string tid = e->d_name;
+    if (tid == "." || tid == "..") continue;
+    thread_info t;
+    t.tid = tid;
+    {
+      std::ifstream f("/proc/self/task/" + tid + "/comm");
+      std::getline(f, t.comm);
+    }
+    {
+      std::ifstream f("/proc/self/task/" + tid + "/schedstat");
+      f >> t.cpu_ns;
+    }
+    out.push_back(std::move(t));
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace cohort_test
+
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+
+namespace cohort_test {
+
+// A one-shot flag a test opens and children wait on, with a bounded wait (false: the
+// gate never opened in time, which the caller reports as a failure rather than hanging).
+class gate {
+ public:
+  void open() noexcept { open_.store(true, std::memory_order_release); }
+  bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+  bool wait(std::chrono::milliseconds limit = patience()) const {
+    return eventually([&] { return is_open(); }, limit);
+  }
+
+ private:
+  std::atomic<bool> open_{false};
+};
+
+// Runs f() on this thread; if it has not returned within `limit`, prints `what` (and
+// what describe() says, e.g. a scheduler dump) and aborts, so a deadlock fails the test
+// with a message instead of running into the CTest timeout.
+template <class F>
+void with_watchdog(const char* what, F&& f, std::chrono::milliseconds limit = patience(),
+                   std::function<std::string()> describe = {}) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread dog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, limit, [&] { return done; })) {
+      std::fprintf(stderr, "WATCHDOG: '%s' did not finish within %lld ms: deadlock?\n%s\n", what,
+                   static_cast<long long>(limit.count()), describe ? describe().c_str() : "");
+      std::fflush(stderr);
+      std::abort();
+    }
+  });
+  struct finish {
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& done;
+    std::thread& dog;
+    ~finish() {
+      {
+        std::lock_guard lock(m);
+        done = true;
+      }
+      cv.notify_all();
+      dog.join();
+    }
+  } finisher{m, cv, done, dog};
+  f();
+}
+
+}  // namespace cohort_test
