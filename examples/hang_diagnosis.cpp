@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   });
 
   try {
-    cohort::task_group consumers(pool, {.on_failure = cohort::failure_policy::keep_going,
-                                        .name = "consumers"});
+    cohort::task_group consumers(
+        pool, {.on_failure = cohort::failure_policy::keep_going, .name = "consumers"});
     for (int c = 0; c < 3; ++c) {
       consumers.spawn(
           [&jobs, c] {

@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::array<std::size_t, 7> class_sizes{64, 96, 128, 192, 256, 384, 512};
 constexpr std::size_t classes = class_sizes.size();
-constexpr std::size_t batch = 256;            // blocks moved to or from the depot at once
+constexpr std::size_t batch = 256;             // blocks moved to or from the depot at once
 constexpr std::size_t max_cached = 2 * batch;  // per thread and class
 constexpr std::size_t max_depot_batches = 256;
 

@@ -74,8 +74,10 @@ void register_stop_source(stop_registration& s) {
 void unregister_stop_source(stop_registration& s) noexcept {
   auto& r = registry();
   std::lock_guard lock(r.mutex);
-  if (s.prev) s.prev->next = s.next;
-  else r.head = s.next;
+  if (s.prev)
+    s.prev->next = s.next;
+  else
+    r.head = s.next;
   if (s.next) s.next->prev = s.prev;
   r.count.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -88,6 +90,8 @@ stop_scope::~stop_scope() {
   unregister_stop_source(*reg_);
   delete reg_;
 }
-std::stop_token stop_scope::token() const noexcept { return reg_->source.get_token(); }
+std::stop_token stop_scope::token() const noexcept {
+  return reg_->source.get_token();
+}
 
 }  // namespace cohort::detail

@@ -51,7 +51,8 @@ class chase_lev_deque {
   static_assert(std::is_trivially_copyable_v<T>, "slots are atomics of T");
 
   struct buffer {
-    explicit buffer(std::size_t capacity) : mask(capacity - 1), slots(new std::atomic<T>[capacity]) {}
+    explicit buffer(std::size_t capacity)
+        : mask(capacity - 1), slots(new std::atomic<T>[capacity]) {}
     std::size_t capacity() const noexcept { return mask + 1; }
     T get(std::int64_t i) const noexcept {
       return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
@@ -112,8 +113,8 @@ class chase_lev_deque {
     out = a->get(b);
     if (t == b) {
       // The last item: race the thieves for it with the same CAS they use.
-      const bool won =
-          top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed);
+      const bool won = top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                                    std::memory_order_relaxed);
       bottom_.store(b + 1, std::memory_order_relaxed);
       return won;
     }
@@ -145,7 +146,8 @@ class chase_lev_deque {
     // acquire: pairs with the release store of a grown buffer in grow().
     buffer* a = array_.load(std::memory_order_acquire);
     T x = a->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed))
       return steal_result::lost_race;
     out = x;
     return steal_result::stolen;
@@ -160,7 +162,9 @@ class chase_lev_deque {
     const auto n = bottom_.load(std::memory_order_relaxed) - top_.load(std::memory_order_relaxed);
     return n > 0 ? static_cast<std::size_t>(n) : 0;
   }
-  std::size_t capacity() const noexcept { return array_.load(std::memory_order_relaxed)->capacity(); }
+  std::size_t capacity() const noexcept {
+    return array_.load(std::memory_order_relaxed)->capacity();
+  }
 
  private:
   buffer* grow(buffer* old, std::int64_t b, std::int64_t t) {

@@ -59,7 +59,9 @@ std::string render_dump(pool& p) {
     if (g.detached_root() && unfinished == 0) return;
     const bool age_known = g.created() != std::chrono::steady_clock::time_point{};
     const double age =
-        age_known ? std::chrono::duration<double>(std::chrono::steady_clock::now() - g.created()).count() : 0;
+        age_known
+            ? std::chrono::duration<double>(std::chrono::steady_clock::now() - g.created()).count()
+            : 0;
     group_text << "  group " << quoted(g.name(), "(unnamed)") << ": " << g.spawned() << " spawned, "
                << unfinished << " unfinished, " << g.failure_count() << " failed"
                << (g.cancelled() ? ", cancelled" : "");
@@ -68,9 +70,9 @@ std::string render_dump(pool& p) {
     for (std::size_t w = 0; w < workers.size(); ++w) {
       const worker_view& v = workers[w];
       if (!v.frame.running || v.frame.group != &g) continue;
-      group_text << "    task " << quoted(v.task_name, "") << (v.task_name.empty() ? "" : " ") << "#"
-                 << v.frame.index << ": running on worker " << w << " (" << p.name() << "-" << w
-                 << ")" << seconds_since(v.frame.since_ns, now) << "\n";
+      group_text << "    task " << quoted(v.task_name, "") << (v.task_name.empty() ? "" : " ")
+                 << "#" << v.frame.index << ": running on worker " << w << " (" << p.name() << "-"
+                 << w << ")" << seconds_since(v.frame.since_ns, now) << "\n";
     }
     for (std::size_t w = 0; w < workers.size(); ++w)
       if (workers[w].waiting_on == g.join_key())
@@ -78,8 +80,8 @@ std::string render_dump(pool& p) {
                    << seconds_since(workers[w].waiting_since, now) << "\n";
     for (const blocked_thread& b : blocked)
       if (b.key == g.join_key())
-        group_text << "    joined by thread '" << b.thread_name << "' (tid " << b.tid << "), blocked"
-                   << seconds_since(b.since_ns, now) << "\n";
+        group_text << "    joined by thread '" << b.thread_name << "' (tid " << b.tid
+                   << "), blocked" << seconds_since(b.since_ns, now) << "\n";
   });
 
   // What a parking key stands for, from what we know is alive.
@@ -91,15 +93,15 @@ std::string render_dump(pool& p) {
         std::string group = "(unnamed)";
         for (const group_view& g : groups)
           if (g.address == workers[w].frame.group) group = quoted(g.name, "(unnamed)");
-        return "task " + (workers[w].task_name.empty() ? "" : "'" + workers[w].task_name + "' ") + "#" +
-               std::to_string(workers[w].frame.index) + " of group " + group + ", running on worker " +
-               std::to_string(w);
+        return "task " + (workers[w].task_name.empty() ? "" : "'" + workers[w].task_name + "' ") +
+               "#" + std::to_string(workers[w].frame.index) + " of group " + group +
+               ", running on worker " + std::to_string(w);
       }
     return "a task that is not running (queued, or between steps)";
   };
 
-  out << "scheduler '" << p.name() << "': " << p.size() << " workers, "
-      << p.detached().unfinished() << " detached tasks pending\n";
+  out << "scheduler '" << p.name() << "': " << p.size() << " workers, " << p.detached().unfinished()
+      << " detached tasks pending\n";
   out << "groups:\n" << (group_text.str().empty() ? "  (none)\n" : group_text.str());
   out << "workers:\n";
   for (std::size_t w = 0; w < workers.size(); ++w) {
@@ -111,22 +113,24 @@ std::string render_dump(pool& p) {
       std::string group = "(unnamed)";
       for (const group_view& g : groups)
         if (g.address == v.frame.group) group = quoted(g.name, "(unnamed)");
-      out << "running task " << (v.task_name.empty() ? "" : "'" + v.task_name + "' ") << "#" << v.frame.index
-          << " of group " << group << seconds_since(v.frame.since_ns, now);
+      out << "running task " << (v.task_name.empty() ? "" : "'" + v.task_name + "' ") << "#"
+          << v.frame.index << " of group " << group << seconds_since(v.frame.since_ns, now);
     } else {
-      out << "running a " << (v.frame.kind == job_kind::pool_entry ? "call from outside the pool" : "gather child")
+      out << "running a "
+          << (v.frame.kind == job_kind::pool_entry ? "call from outside the pool" : "gather child")
           << seconds_since(v.frame.since_ns, now);
     }
     if (v.waiting_on != nullptr)
-      out << "; inside it, waiting on " << describe_key(v.waiting_on) << seconds_since(v.waiting_since, now)
+      out << "; inside it, waiting on " << describe_key(v.waiting_on)
+          << seconds_since(v.waiting_since, now)
           << (v.parked ? " (parked)" : " (running other tasks meanwhile)");
     out << "\n";
   }
   if (!blocked.empty()) {
     out << "threads blocked outside the pool:\n";
     for (const blocked_thread& b : blocked)
-      out << "  thread '" << b.thread_name << "' (tid " << b.tid << "): waiting on " << describe_key(b.key)
-          << seconds_since(b.since_ns, now) << "\n";
+      out << "  thread '" << b.thread_name << "' (tid " << b.tid << "): waiting on "
+          << describe_key(b.key) << seconds_since(b.since_ns, now) << "\n";
   }
   return out.str();
 }

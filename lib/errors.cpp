@@ -40,11 +40,17 @@ std::span<const std::exception_ptr> task_group_error::exceptions() const noexcep
   return {errors_->data(), errors_->size()};
 }
 
-const char* task_group_error::what() const noexcept { return what_->c_str(); }
+const char* task_group_error::what() const noexcept {
+  return what_->c_str();
+}
 
-const char* task_cancelled::what() const noexcept { return "cohort: task cancelled"; }
+const char* task_cancelled::what() const noexcept {
+  return "cohort: task cancelled";
+}
 
-const char* timeout_error::what() const noexcept { return "cohort: deadline passed"; }
+const char* timeout_error::what() const noexcept {
+  return "cohort: deadline passed";
+}
 
 }  // namespace cohort
 

@@ -41,8 +41,12 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     std::this_thread::sleep_for(std::min(timeout, std::chrono::nanoseconds(100'000)));
   }
 }
-void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept { word.notify_one(); }
-void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept { word.notify_all(); }
+void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
+  word.notify_one();
+}
+void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+  word.notify_all();
+}
 #endif
 
 }  // namespace cohort::detail

@@ -3,7 +3,6 @@
 #include <array>
 #include <cohort/detail/completion.hpp>
 
-
 namespace cohort::detail {
 namespace {
 constexpr std::size_t bucket_count = 256;
@@ -29,8 +28,10 @@ bool parking_lot::leave(park_record& r) noexcept {
   bucket& b = bucket_for(r.key);
   std::lock_guard lock(b.mutex);
   if (!r.queued) return true;
-  if (r.prev) r.prev->next = r.next;
-  else b.head = r.next;
+  if (r.prev)
+    r.prev->next = r.next;
+  else
+    b.head = r.next;
   if (r.next) r.next->prev = r.prev;
   r.queued = false;
   return false;
@@ -43,8 +44,10 @@ void parking_lot::unpark_all(const void* key) noexcept {
   while (r != nullptr) {
     park_record* next = r->next;
     if (r->key == key) {
-      if (r->prev) r->prev->next = r->next;
-      else b.head = r->next;
+      if (r->prev)
+        r->prev->next = r->next;
+      else
+        b.head = r->next;
       if (r->next) r->next->prev = r->prev;
       r->queued = false;
       r->wake(r);
@@ -53,6 +56,8 @@ void parking_lot::unpark_all(const void* key) noexcept {
   }
 }
 
-void wake_completion_waiters(const completion_word* word) noexcept { parking_lot::unpark_all(word); }
+void wake_completion_waiters(const completion_word* word) noexcept {
+  parking_lot::unpark_all(word);
+}
 
 }  // namespace cohort::detail

@@ -21,8 +21,7 @@ std::size_t resolve_worker_count(std::size_t requested) {
   }
   if (requested > max_workers)
     throw std::invalid_argument("cohort::scheduler: " + std::to_string(requested) +
-                                " workers requested; the limit is " +
-                                std::to_string(max_workers) +
+                                " workers requested; the limit is " + std::to_string(max_workers) +
                                 " (use 0 for one per hardware thread)");
   return requested;
 }
@@ -131,15 +130,21 @@ void live_group_list::add(group_core* g) noexcept {
 
 void live_group_list::remove(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
-  if (g->prev_live) g->prev_live->next_live = g->next_live;
-  else head = g->next_live;
+  if (g->prev_live)
+    g->prev_live->next_live = g->next_live;
+  else
+    head = g->next_live;
   if (g->next_live) g->next_live->prev_live = g->prev_live;
 }
 
-group_core* next_live_of(group_core* g) noexcept { return g->next_live; }
+group_core* next_live_of(group_core* g) noexcept {
+  return g->next_live;
+}
 
 }  // namespace cohort::detail
 
 namespace cohort::detail {
-std::size_t pool_size(const pool& p) noexcept { return p.size(); }
+std::size_t pool_size(const pool& p) noexcept {
+  return p.size();
+}
 }  // namespace cohort::detail

@@ -84,8 +84,8 @@ class sleep_module {
 
   enum : std::uint32_t { awake = 0, asleep = 1 };
   struct alignas(64) slot {
-    std::atomic<std::uint32_t> state{awake};      // CAS asleep->awake claims the wake-up
-    std::atomic<std::uint32_t> generation{0};     // the futex word; bumped by each wake
+    std::atomic<std::uint32_t> state{awake};   // CAS asleep->awake claims the wake-up
+    std::atomic<std::uint32_t> generation{0};  // the futex word; bumped by each wake
   };
 
   bool claim(std::size_t i) noexcept;

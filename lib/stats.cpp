@@ -1,6 +1,5 @@
 #include "stats.hpp"
 
-
 #include "pool.hpp"
 
 namespace cohort::detail {

@@ -31,7 +31,9 @@ std::string group_label(const group_core& g) {
 
 }  // namespace
 
-void on_group_deadline(void* g) noexcept { static_cast<group_core*>(g)->deadline_passed(); }
+void on_group_deadline(void* g) noexcept {
+  static_cast<group_core*>(g)->deadline_passed();
+}
 
 // A deadline that passes while children are unfinished cancels the group; one that
 // passes when all are done (with_timeout's child returned in time) changes nothing,
@@ -268,8 +270,9 @@ void group_core::cancel_after(std::chrono::nanoseconds delay) {
     timers.cancel(t);  // waits out a firing callback
   // The new deadline replaces the old one, including the fact that the old one passed.
   deadline_passed_.store(false, std::memory_order_seq_cst);
-  deadline_timer_.store(timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this),
-                        std::memory_order_relaxed);
+  deadline_timer_.store(
+      timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this),
+      std::memory_order_relaxed);
 }
 
 void group_core::wait_all() noexcept {
@@ -315,7 +318,8 @@ void group_core::join() {
   wait_all();
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_relaxed);
-  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed)) pool_->timers().cancel(t);
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
+    pool_->timers().cancel(t);
 
   std::vector<child_base*> failed;
   if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures();
@@ -342,7 +346,8 @@ void group_core::abandon() noexcept {
     wait_all();
     joined_.store(true, std::memory_order_release);
   }
-  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed)) pool_->timers().cancel(t);
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
+    pool_->timers().cancel(t);
   report_unobserved();
 }
 

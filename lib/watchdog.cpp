@@ -40,11 +40,16 @@ std::chrono::nanoseconds parse_duration(const char* text) noexcept {
   const double v = std::strtod(text, &end);
   if (end == text || v <= 0) return std::chrono::nanoseconds(0);
   double scale = 1e9;
-  if (std::strcmp(end, "ms") == 0) scale = 1e6;
-  else if (std::strcmp(end, "us") == 0) scale = 1e3;
-  else if (std::strcmp(end, "ns") == 0) scale = 1;
-  else if (std::strcmp(end, "min") == 0) scale = 60e9;
-  else if (*end != '\0' && std::strcmp(end, "s") != 0) return std::chrono::nanoseconds(0);
+  if (std::strcmp(end, "ms") == 0)
+    scale = 1e6;
+  else if (std::strcmp(end, "us") == 0)
+    scale = 1e3;
+  else if (std::strcmp(end, "ns") == 0)
+    scale = 1;
+  else if (std::strcmp(end, "min") == 0)
+    scale = 60e9;
+  else if (*end != '\0' && std::strcmp(end, "s") != 0)
+    return std::chrono::nanoseconds(0);
   return std::chrono::nanoseconds(static_cast<std::int64_t>(v * scale));
 }
 

@@ -67,7 +67,8 @@ void worker::main() {
 #if defined(__linux__)
   // Linux limits thread names to 15 characters; keep the index visible.
   std::string name = pool_->name() + "-" + std::to_string(index_);
-  if (name.size() > 15) name = name.substr(0, 15 - std::to_string(index_).size() - 1) + "-" + std::to_string(index_);
+  if (name.size() > 15)
+    name = name.substr(0, 15 - std::to_string(index_).size() - 1) + "-" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
 #endif
   run_until(nullptr);
@@ -114,7 +115,8 @@ job* worker::find_work(std::int64_t own_floor) {
         const steal_result r = victim.steal_from(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
-          if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal from " + std::to_string(v));
+          if (pool_->trace().enabled())
+            pool_->trace().instant(index_, "steal from " + std::to_string(v));
           return j;
         }
         if (r == steal_result::empty) break;
@@ -136,7 +138,9 @@ void worker::execute(job* j) noexcept {
   run_claimed(j);
 }
 
-void worker::execute_claimed(child_base* c) noexcept { run_claimed(c); }
+void worker::execute_claimed(child_base* c) noexcept {
+  run_claimed(c);
+}
 
 void worker::run_claimed(job* j) noexcept {
   const std::int64_t since = pool_->timing() ? steady_now_ns() : 0;
@@ -314,7 +318,11 @@ void submit(pool& p, job* j) {
   }
 }
 
-void push_local(job* j) { current_worker->push(j); }
-bool pop_local_until(job* j) { return current_worker->pop_until(j); }
+void push_local(job* j) {
+  current_worker->push(j);
+}
+bool pop_local_until(job* j) {
+  return current_worker->pop_until(j);
+}
 
 }  // namespace cohort::detail

@@ -14,11 +14,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <mutex>
-#include <chrono>
-#include <cstdint>
 #include <string>
 #include <thread>
 

@@ -3,9 +3,9 @@
 //
 // gather: the first failure cancels the rest; every failure comes back, in argument
 // order, in one task_group_error. (Over a range, cancellation is checked every 64
-// elements: each piece running when the cancel arrives may start up to 64 more.) If an enclosing scope was cancelled, throws
-// task_cancelled. Children live on the caller's frame: nothing is allocated, which makes
-// gather the fast path for recursive fork-join (fib, quicksort).
+// elements: each piece running when the cancel arrives may start up to 64 more.) If an enclosing
+// scope was cancelled, throws task_cancelled. Children live on the caller's frame: nothing is
+// allocated, which makes gather the fast path for recursive fork-join (fib, quicksort).
 // gather_settled: every callable runs to the end; each result is an outcome<R> in place
 // (asyncio's return_exceptions=True, typed).
 // Example:
@@ -51,20 +51,21 @@ auto gather_here(Fs&... fs) {
   slots.apply([](auto&... s) { fork_join(s...); });
   if constexpr (Settled) {
     if (frame.ancestors_cancelled()) throw task_cancelled();
-    return slots.apply(
-        [](auto&... s) {
-          auto settle = [](auto& slot) {
-            using V = typename std::remove_reference_t<decltype(slot)>::value_type;
-            using O = outcome<std::conditional_t<std::is_same_v<V, std::monostate>, void, V>>;
-            if (slot.failed()) return O::from_error(slot.error);
-            if (slot.value) {
-              if constexpr (std::is_same_v<V, std::monostate>) return O::from_value({});
-              else return O::from_value(std::move(*slot.value));
-            }
-            return O();
-          };
-          return std::tuple{settle(s)...};
-        });
+    return slots.apply([](auto&... s) {
+      auto settle = [](auto& slot) {
+        using V = typename std::remove_reference_t<decltype(slot)>::value_type;
+        using O = outcome<std::conditional_t<std::is_same_v<V, std::monostate>, void, V>>;
+        if (slot.failed()) return O::from_error(slot.error);
+        if (slot.value) {
+          if constexpr (std::is_same_v<V, std::monostate>)
+            return O::from_value({});
+          else
+            return O::from_value(std::move(*slot.value));
+        }
+        return O();
+      };
+      return std::tuple{settle(s)...};
+    });
   } else {
     const bool any_failed = slots.apply([](auto&... s) { return (... || s.failed()); });
     if (any_failed) {
@@ -152,7 +153,8 @@ decltype(auto) random_access_view(Range& r) {
     // Visit a forward range through its iterators: elements are not copied.
     std::vector<std::ranges::iterator_t<Range&>> its;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
-    return std::views::all(std::move(its)) | std::views::transform([](auto it) -> decltype(auto) { return *it; });
+    return std::views::all(std::move(its)) |
+           std::views::transform([](auto it) -> decltype(auto) { return *it; });
   } else {
     // A single-pass range (its end may be a sentinel): its elements are taken out once.
     std::vector<std::ranges::range_value_t<Range&>> values;
@@ -178,7 +180,7 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
     std::vector<outcome<R>> out(n);
     auto body = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t i = lo; i < hi; ++i) {  // one try block per element run: settled
-        try {                                    // keeps going after a failure
+        try {                                  // keeps going after a failure
           if constexpr (std::is_void_v<R>) {
             fn(first[static_cast<std::ptrdiff_t>(i)]);
             out[i] = outcome<R>::from_value({});
@@ -228,13 +230,15 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
     };
     parallel_indices(p, frame, n, body);
     if (!failures.empty()) {
-      std::sort(failures.begin(), failures.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      std::sort(failures.begin(), failures.end(),
+                [](auto& a, auto& b) { return a.first < b.first; });
       std::vector<std::exception_ptr> errors;
       for (auto& f : failures) errors.push_back(std::move(f.second));
       throw_group_error(std::move(errors), n);
     }
     // relaxed: every element's body happens-before this (the range jobs were joined).
-    if (frame.cancelled() || observed_cancel.load(std::memory_order_relaxed)) throw task_cancelled();
+    if (frame.cancelled() || observed_cancel.load(std::memory_order_relaxed))
+      throw task_cancelled();
     if constexpr (std::is_void_v<R>) {
       return;
     } else if constexpr (direct) {
@@ -259,23 +263,21 @@ auto gather_range_on(pool& p, Range& range, Fn& fn) {
 // ---- callables ------------------------------------------------------------------------
 
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto gather(Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(Fs&&... fs) {
   return detail::gather_on<false>(detail::ambient_pool(), fs...);
 }
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto gather(scheduler& s, Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(scheduler& s,
+                                                                            Fs&&... fs) {
   return detail::gather_on<false>(detail::pool_of(s), fs...);
 }
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto gather_settled(Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(Fs&&... fs) {
   return detail::gather_on<true>(detail::ambient_pool(), fs...);
 }
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto gather_settled(scheduler& s, Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(scheduler& s,
+                                                                                    Fs&&... fs) {
   return detail::gather_on<true>(detail::pool_of(s), fs...);
 }
 

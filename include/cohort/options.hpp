@@ -8,7 +8,7 @@
 namespace cohort {
 
 struct scheduler_options {
-  std::size_t workers = 0;       // 0: std::thread::hardware_concurrency()
+  std::size_t workers = 0;      // 0: std::thread::hardware_concurrency()
   std::string name = "cohort";  // thread-name prefix: threads are named <name>-<index>
 };
 

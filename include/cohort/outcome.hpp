@@ -19,7 +19,9 @@ class outcome {
  public:
   outcome() noexcept : v_(cancelled_tag{}) {}  // cancelled
   static outcome from_value(stored v) { return outcome(std::in_place_index<1>, std::move(v)); }
-  static outcome from_error(std::exception_ptr e) { return outcome(std::in_place_index<2>, std::move(e)); }
+  static outcome from_error(std::exception_ptr e) {
+    return outcome(std::in_place_index<2>, std::move(e));
+  }
 
   bool has_value() const noexcept { return v_.index() == 1; }
   bool cancelled() const noexcept { return v_.index() == 0; }

@@ -28,9 +28,9 @@ namespace cohort {
 
 // Counters of one worker, or their sum. A snapshot, not a consistent cut.
 struct worker_stats {
-  std::uint64_t tasks_run = 0;       // jobs executed (children, gather children, detached)
-  std::uint64_t tasks_spawned = 0;   // pushed on this worker's own deque
-  std::uint64_t tasks_stolen = 0;    // taken from another worker's deque
+  std::uint64_t tasks_run = 0;      // jobs executed (children, gather children, detached)
+  std::uint64_t tasks_spawned = 0;  // pushed on this worker's own deque
+  std::uint64_t tasks_stolen = 0;   // taken from another worker's deque
   std::uint64_t steal_attempts_failed = 0;
   std::uint64_t injected_taken = 0;  // taken from the injection queue
   std::uint64_t parks = 0;           // times the worker went to sleep
@@ -41,8 +41,8 @@ struct worker_stats {
 struct scheduler_stats {
   std::vector<worker_stats> workers;
   worker_stats total;
-  std::uint64_t injected = 0;            // jobs submitted from outside the pool
-  std::uint64_t tasks_cancelled = 0;     // children skipped or ended as cancelled
+  std::uint64_t injected = 0;         // jobs submitted from outside the pool
+  std::uint64_t tasks_cancelled = 0;  // children skipped or ended as cancelled
   std::uint64_t detached_pending = 0;
 };
 

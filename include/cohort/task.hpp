@@ -61,9 +61,7 @@ class task {
                                   std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
   bool done() const noexcept { return c_ != nullptr && detail::is_complete(c_->status); }
-  task_status status() const noexcept {
-    return c_ ? c_->status_value() : task_status::cancelled;
-  }
+  task_status status() const noexcept { return c_ ? c_->status_value() : task_status::cancelled; }
   // Cancels this child only; its siblings are untouched.
   void cancel() { detail::child_cancel(checked()); }
   // The child's exception if it failed, else null. Does not wait.
@@ -73,7 +71,9 @@ class task {
     c->observed.store(true, std::memory_order_relaxed);
     return c->error;
   }
-  std::string_view name() const { return checked()->name ? std::string_view(*c_->name) : std::string_view(); }
+  std::string_view name() const {
+    return checked()->name ? std::string_view(*c_->name) : std::string_view();
+  }
   bool valid() const noexcept { return c_ != nullptr; }
 
   // Internal: used by task_group::spawn and the combinators.

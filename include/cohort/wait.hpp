@@ -144,8 +144,8 @@ class as_completed_range {
 };
 
 template <class Tasks>
-  requires(!detail::is_tuple<std::remove_cvref_t<Tasks>>::value)
-auto as_completed(Tasks& tasks, std::optional<std::chrono::nanoseconds> timeout = {}) {
+requires(!detail::is_tuple<std::remove_cvref_t<Tasks>>::value) auto as_completed(
+    Tasks& tasks, std::optional<std::chrono::nanoseconds> timeout = {}) {
   return as_completed_range<Tasks>(tasks, timeout);
 }
 template <class... Ts>

@@ -115,13 +115,12 @@ auto with_timeout(scheduler& s, std::chrono::duration<Rep, Period> d, F&& f) {
 }
 
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto race(Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto race(Fs&&... fs) {
   return detail::race_on(detail::scheduler_of(detail::ambient_pool()), fs...);
 }
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>)
-auto race(scheduler& s, Fs&&... fs) {
+requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto race(scheduler& s,
+                                                                          Fs&&... fs) {
   return detail::race_on(s, fs...);
 }
 

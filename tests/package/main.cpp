@@ -34,7 +34,8 @@ int main() {
     std::printf("caught: %s\n", e.what());
   }
 
-  auto [x, y] = cohort::gather(pool, [] { return 1; }, [] { return 2; });
+  auto [x, y] = cohort::gather(
+      pool, [] { return 1; }, [] { return 2; });
   if (x + y != 3) return 1;
 
   std::printf("cohort package consumer: ok (%zu workers)\n", pool.workers());

@@ -53,7 +53,8 @@ TEST(scheduler_stress, fifty_schedulers_started_and_stopped_some_with_work_in_fl
           g.cancel_after(std::chrono::microseconds(rng() % 500));
           for (int i = 0; i < 10; ++i) {
             g.spawn([](std::stop_token st) {
-              for (int k = 0; k < 100 && !st.stop_requested(); ++k) std::this_thread::sleep_for(10us);
+              for (int k = 0; k < 100 && !st.stop_requested(); ++k)
+                std::this_thread::sleep_for(10us);
             });
           }
           try {
@@ -77,7 +78,8 @@ TEST(scheduler_stress, detached_tasks_from_many_threads_all_run) {
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p) {
       threads.emplace_back([&] {
-        for (int i = 0; i < per; ++i) s.spawn_detached([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+        for (int i = 0; i < per; ++i)
+          s.spawn_detached([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
       });
     }
     for (auto& t : threads) t.join();

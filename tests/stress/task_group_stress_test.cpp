@@ -96,10 +96,11 @@ TEST(task_group_stress, a_group_cancel_racing_children_from_another_thread_ends_
     cohort::task_group g(s);
     std::atomic<int> ran{0};
     std::vector<cohort::task<int>> tasks;
-    for (int i = 0; i < 8; ++i) tasks.push_back(g.spawn([&ran, i] {
-      ran.fetch_add(1);
-      return i;
-    }));
+    for (int i = 0; i < 8; ++i)
+      tasks.push_back(g.spawn([&ran, i] {
+        ran.fetch_add(1);
+        return i;
+      }));
     std::thread canceller([&] { g.cancel(); });
     g.join();
     canceller.join();
@@ -123,7 +124,8 @@ TEST(task_group_stress, a_hundred_thousand_children_in_one_group) {
   std::atomic<std::size_t> ran{0};
   {
     cohort::task_group g(s);
-    for (std::size_t i = 0; i < n; ++i) g.spawn([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+    for (std::size_t i = 0; i < n; ++i)
+      g.spawn([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
     g.join();
   }
   EXPECT_EQ(ran.load(), n);
@@ -135,8 +137,9 @@ TEST(task_group_stress, a_hundred_thousand_children_in_one_group) {
     std::vector<cohort::task<long long>> tasks;
     tasks.reserve(n);
     g.spawn([&] {
-      for (std::size_t i = 0; i < n; ++i) tasks.push_back(g.spawn([i] { return static_cast<long long>(i); }));
-    }).wait();
+       for (std::size_t i = 0; i < n; ++i)
+         tasks.push_back(g.spawn([i] { return static_cast<long long>(i); }));
+     }).wait();
     g.join();
     for (auto& t : tasks) sum += t.get();
   }
@@ -167,33 +170,36 @@ TEST(task_group_stress, groups_nested_ten_deep_with_a_failure_at_the_bottom) {
   constexpr int depth = 10;
   std::vector<std::atomic<int>> sibling_status(depth + 1);
   std::vector<std::atomic<bool>> sibling_saw_stop(depth + 1);
-  cohort_test::with_watchdog("ten nested groups", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] { fail_at_the_bottom(depth, sibling_status, sibling_saw_stop); });
-    try {
-      top.join();
-      ADD_FAILURE() << "join returned normally";
-    } catch (const cohort::task_group_error& e) {
-      // depth + 1 task_group_errors wrap the original failure, one per level.
-      std::exception_ptr p = std::make_exception_ptr(e);
-      int levels = 0;
-      for (;;) {
+  cohort_test::with_watchdog(
+      "ten nested groups",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] { fail_at_the_bottom(depth, sibling_status, sibling_saw_stop); });
         try {
-          std::rethrow_exception(p);
-        } catch (const cohort::task_group_error& inner) {
-          ASSERT_EQ(inner.exceptions().size(), 1u) << "level " << levels;
-          p = inner.exceptions()[0];
-          ++levels;
-          continue;
-        } catch (const std::runtime_error& bottom) {
-          EXPECT_STREQ(bottom.what(), "bottom");
+          top.join();
+          ADD_FAILURE() << "join returned normally";
+        } catch (const cohort::task_group_error& e) {
+          // depth + 1 task_group_errors wrap the original failure, one per level.
+          std::exception_ptr p = std::make_exception_ptr(e);
+          int levels = 0;
+          for (;;) {
+            try {
+              std::rethrow_exception(p);
+            } catch (const cohort::task_group_error& inner) {
+              ASSERT_EQ(inner.exceptions().size(), 1u) << "level " << levels;
+              p = inner.exceptions()[0];
+              ++levels;
+              continue;
+            } catch (const std::runtime_error& bottom) {
+              EXPECT_STREQ(bottom.what(), "bottom");
+            }
+            break;
+          }
+          EXPECT_EQ(levels, depth + 1);
+          EXPECT_NE(std::string(e.what()).find("bottom"), std::string::npos) << e.what();
         }
-        break;
-      }
-      EXPECT_EQ(levels, depth + 1);
-      EXPECT_NE(std::string(e.what()).find("bottom"), std::string::npos) << e.what();
-    }
-  }, cohort_test::patience(), [&] { return s.dump(); });
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
   for (int d = 1; d <= depth; ++d) {
     EXPECT_EQ(sibling_status[d].load(), static_cast<int>(task_status::cancelled)) << "level " << d;
   }
@@ -207,32 +213,36 @@ TEST(task_group_stress, cancelling_an_outer_group_while_inner_groups_join_ends_e
     std::atomic<int> joins_begun{0};
     std::atomic<int> joins_cancelled{0};
     std::atomic<int> joins_other{0};
-    cohort_test::with_watchdog("outer cancel during inner joins", [&] {
-      cohort::task_group outer(s);
-      std::vector<cohort::task<void>> tasks;
-      for (int c = 0; c < children; ++c) {
-        tasks.push_back(outer.spawn([&] {
-          cohort::task_group inner;
-          for (int k = 0; k < 3; ++k) inner.spawn([](std::stop_token st) { wait_for_stop(st); });
-          joins_begun.fetch_add(1);
-          try {
-            inner.join();
-            joins_other.fetch_add(1);
-          } catch (const cohort::task_cancelled&) {
-            joins_cancelled.fetch_add(1);
-            throw;
-          } catch (...) {
-            joins_other.fetch_add(1);
-            throw;
+    cohort_test::with_watchdog(
+        "outer cancel during inner joins",
+        [&] {
+          cohort::task_group outer(s);
+          std::vector<cohort::task<void>> tasks;
+          for (int c = 0; c < children; ++c) {
+            tasks.push_back(outer.spawn([&] {
+              cohort::task_group inner;
+              for (int k = 0; k < 3; ++k)
+                inner.spawn([](std::stop_token st) { wait_for_stop(st); });
+              joins_begun.fetch_add(1);
+              try {
+                inner.join();
+                joins_other.fetch_add(1);
+              } catch (const cohort::task_cancelled&) {
+                joins_cancelled.fetch_add(1);
+                throw;
+              } catch (...) {
+                joins_other.fetch_add(1);
+                throw;
+              }
+            }));
           }
-        }));
-      }
-      ASSERT_TRUE(eventually([&] { return joins_begun.load() >= 1; }));
-      if (r % 2) std::this_thread::sleep_for(200us);
-      outer.cancel();
-      EXPECT_NO_THROW(outer.join());
-      for (auto& t : tasks) EXPECT_EQ(t.status(), task_status::cancelled);
-    }, cohort_test::patience(), [&] { return s.dump(); });
+          ASSERT_TRUE(eventually([&] { return joins_begun.load() >= 1; }));
+          if (r % 2) std::this_thread::sleep_for(200us);
+          outer.cancel();
+          EXPECT_NO_THROW(outer.join());
+          for (auto& t : tasks) EXPECT_EQ(t.status(), task_status::cancelled);
+        },
+        cohort_test::patience(), [&] { return s.dump(); });
     EXPECT_EQ(joins_other.load(), 0) << "round " << r;
     EXPECT_EQ(joins_cancelled.load(), joins_begun.load()) << "round " << r;
   }
@@ -276,10 +286,12 @@ TEST(task_group_stress, many_threads_and_workers_using_groups_at_once) {
         for (int i = 0; i < 10; ++i) {
           g.spawn([&total, i] {
             cohort::task_group inner;
-            for (int k = 0; k < 5; ++k) inner.spawn([&total] { total.fetch_add(1, std::memory_order_relaxed); });
-            if (i == 3) inner.spawn([](std::stop_token st) {
-              for (int k = 0; k < 10 && !st.stop_requested(); ++k) std::this_thread::yield();
-            });
+            for (int k = 0; k < 5; ++k)
+              inner.spawn([&total] { total.fetch_add(1, std::memory_order_relaxed); });
+            if (i == 3)
+              inner.spawn([](std::stop_token st) {
+                for (int k = 0; k < 10 && !st.stop_requested(); ++k) std::this_thread::yield();
+              });
             inner.join();
           });
         }
@@ -308,7 +320,8 @@ TEST(task_group_stress, the_owner_setting_a_deadline_while_children_spawn_siblin
     std::atomic<int> ran{0};
     for (int c = 0; c < 2; ++c) {
       g.spawn([&] {
-        for (int i = 0; i < 20; ++i) g.spawn([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+        for (int i = 0; i < 20; ++i)
+          g.spawn([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
       });
     }
     for (int k = 0; k < 5; ++k) g.cancel_after(std::chrono::seconds(30 + k));

@@ -329,9 +329,9 @@ TEST(deque, no_starvation_thieves_keep_stealing_while_the_owner_pushes_and_pops)
   stop.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
   for (std::size_t t = 0; t < thieves; ++t)
-    EXPECT_GE(hits[t].load(), want_each) << "thief " << t << " starved (" << empties[t].load()
-                                         << " empty, " << lost[t].load() << " lost races; deque size "
-                                         << d.size_hint() << ")";
+    EXPECT_GE(hits[t].load(), want_each)
+        << "thief " << t << " starved (" << empties[t].load() << " empty, " << lost[t].load()
+        << " lost races; deque size " << d.size_hint() << ")";
   std::intptr_t x;
   while (owner.pop(x)) popped_sum += static_cast<std::uint64_t>(x);
   EXPECT_EQ(popped_sum + checksum_stolen.load(), pushed_sum) << "an item was lost or duplicated";

@@ -19,7 +19,9 @@ using cohort_test::scaled;
 void never_run(job*) noexcept {}
 constexpr cohort::detail::job_type never_run_type{&never_run, cohort::detail::job_kind::pool_entry};
 
-std::vector<job> make_jobs(std::size_t n) { return std::vector<job>(n, job{&never_run_type}); }
+std::vector<job> make_jobs(std::size_t n) {
+  return std::vector<job>(n, job{&never_run_type});
+}
 
 TEST(injection_queue, smoke_push_then_pop_returns_the_jobs) {
   injection_queue q;

@@ -61,7 +61,8 @@ std::string read_file(const std::string& path) {
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
   return n;
 }
 
@@ -111,8 +112,8 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
   gate stuck;
   std::atomic<bool> failed_both{false};
   std::thread joiner([&] {
-    cohort::task_group consumers(s, {.on_failure = cohort::failure_policy::keep_going,
-                                     .name = "consumers"});
+    cohort::task_group consumers(
+        s, {.on_failure = cohort::failure_policy::keep_going, .name = "consumers"});
     consumers.spawn([] { throw std::runtime_error("a"); }, {.name = "consumer-0"});
     consumers.spawn([] { throw std::runtime_error("b"); }, {.name = "consumer-1"});
     consumers.spawn([&] { stuck.wait(); }, {.name = "consumer-2"});
@@ -126,8 +127,7 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
   const bool seen = eventually([&] {
     d = s.dump();
     return d.find("joined by thread") != std::string::npos &&
-           d.find("2 failed") != std::string::npos &&
-           d.find("'consumer-2'") != std::string::npos;
+           d.find("2 failed") != std::string::npos && d.find("'consumer-2'") != std::string::npos;
   });
   stuck.open();
   joiner.join();
@@ -148,10 +148,12 @@ TEST(dump, shows_a_worker_waiting_inside_a_task_on_a_nested_group) {
   outer.spawn(
       [&] {
         cohort::task_group inner({.name = "inner"});
-        inner.spawn([&] {
-          inner_started = true;
-          stuck.wait();
-        }, {.name = "leaf"});
+        inner.spawn(
+            [&] {
+              inner_started = true;
+              stuck.wait();
+            },
+            {.name = "leaf"});
         inner.join();
       },
       {.name = "parent"});
@@ -169,10 +171,13 @@ TEST(dump, shows_a_worker_waiting_inside_a_task_on_a_nested_group) {
 TEST(trace, a_small_run_writes_json_with_balanced_begin_and_end_per_worker) {
   cohort::scheduler s({.workers = 2, .name = "tr"});
   s.start_tracing();
-  cohort::scope(s, [](cohort::task_group& g) {
-    for (int i = 0; i < 50; ++i)
-      g.spawn([] { std::this_thread::sleep_for(100us); }, {.name = "job \"quoted\" " + std::to_string(i)});
-  }, {.name = "jobs"});
+  cohort::scope(s,
+                [](cohort::task_group& g) {
+                  for (int i = 0; i < 50; ++i)
+                    g.spawn([] { std::this_thread::sleep_for(100us); },
+                            {.name = "job \"quoted\" " + std::to_string(i)});
+                },
+                {.name = "jobs"});
   s.stop_tracing();
   const std::string path = ::testing::TempDir() + "cohort_trace_test.json";
   ASSERT_TRUE(s.write_trace(path));
@@ -254,7 +259,8 @@ TEST(watchdog, stays_silent_for_a_long_run_that_keeps_making_progress) {
     g.spawn([&] {
       // A long run made of many short steps, each a real task.
       while (std::chrono::steady_clock::now() < until) {
-        cohort::gather([] { std::this_thread::sleep_for(2ms); }, [] { std::this_thread::sleep_for(2ms); });
+        cohort::gather([] { std::this_thread::sleep_for(2ms); },
+                       [] { std::this_thread::sleep_for(2ms); });
       }
     });
     g.join();

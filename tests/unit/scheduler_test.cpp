@@ -242,7 +242,8 @@ TEST(scheduler, an_idle_pool_burns_almost_no_cpu) {
   {
     cohort::task_group g(s);
     std::atomic<long> sink{0};
-    for (int i = 0; i < 1000; ++i) g.spawn([&sink, i] { sink.fetch_add(i, std::memory_order_relaxed); });
+    for (int i = 0; i < 1000; ++i)
+      g.spawn([&sink, i] { sink.fetch_add(i, std::memory_order_relaxed); });
     g.join();
   }
   std::this_thread::sleep_for(200ms);  // let the workers finish spinning and park
@@ -263,9 +264,11 @@ TEST(scheduler, an_idle_pool_burns_almost_no_cpu) {
   const auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(1s);
   const std::uint64_t after = pool_cpu_ns();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double ms_per_s = static_cast<double>(after - before) / 1e6 / seconds;
-  EXPECT_LT(ms_per_s, 50.0) << "an idle pool of 2 workers used " << ms_per_s << " ms of CPU per second";
+  EXPECT_LT(ms_per_s, 50.0) << "an idle pool of 2 workers used " << ms_per_s
+                            << " ms of CPU per second";
 
   // And a job submitted to the parked pool still runs promptly.
   std::atomic<bool> ran{false};
@@ -290,24 +293,30 @@ int nested_depth(int depth) {
 TEST(scheduler, waits_nested_twenty_deep_on_two_workers_finish) {
   cohort::scheduler s({.workers = 2, .name = "deep"});
   int result = -1;
-  cohort_test::with_watchdog("20 nested joins on 2 workers", [&] {
-    cohort::task_group g(s);
-    auto t = g.spawn([] { return nested_depth(20); });
-    g.join();
-    result = t.get();
-  }, cohort_test::patience(), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "20 nested joins on 2 workers",
+      [&] {
+        cohort::task_group g(s);
+        auto t = g.spawn([] { return nested_depth(20); });
+        g.join();
+        result = t.get();
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
   EXPECT_EQ(result, 20);
 }
 
 TEST(scheduler, waits_nested_twenty_deep_on_one_worker_finish) {
   cohort::scheduler s({.workers = 1, .name = "deep1"});
   int result = -1;
-  cohort_test::with_watchdog("20 nested joins on 1 worker", [&] {
-    cohort::task_group g(s);
-    auto t = g.spawn([] { return nested_depth(20); });
-    g.join();
-    result = t.get();
-  }, cohort_test::patience(), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "20 nested joins on 1 worker",
+      [&] {
+        cohort::task_group g(s);
+        auto t = g.spawn([] { return nested_depth(20); });
+        g.join();
+        result = t.get();
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
   EXPECT_EQ(result, 20);
 }
 

@@ -25,7 +25,9 @@ using cohort_test::gate;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 
-std::string what_of(const std::exception_ptr& e) { return cohort::describe_exception(e); }
+std::string what_of(const std::exception_ptr& e) {
+  return cohort::describe_exception(e);
+}
 
 // ---- How join() ends -------------------------------------------------------------------
 
@@ -75,7 +77,8 @@ TEST(task_group, a_deadline_that_does_not_pass_changes_nothing) {
     EXPECT_NO_THROW(g.join());
     EXPECT_EQ(t.get(), 1);
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "join or the destructor waited for the deadline";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s)
+      << "join or the destructor waited for the deadline";
 }
 
 TEST(task_group, replacing_and_cancelling_pending_deadlines_is_memory_safe_and_timers_still_fire) {

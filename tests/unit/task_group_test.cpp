@@ -29,7 +29,9 @@ using cohort_test::gate;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 
-std::string what_of(const std::exception_ptr& e) { return cohort::describe_exception(e); }
+std::string what_of(const std::exception_ptr& e) {
+  return cohort::describe_exception(e);
+}
 
 // ---- Nothing is lost ----------------------------------------------------------------
 
@@ -45,7 +47,8 @@ TEST(task_group, join_never_returns_while_a_child_runs) {
     });
   }
   g.join();
-  for (int i = 0; i < n; ++i) EXPECT_TRUE(finished[i].load(std::memory_order_relaxed)) << "child " << i;
+  for (int i = 0; i < n; ++i)
+    EXPECT_TRUE(finished[i].load(std::memory_order_relaxed)) << "child " << i;
 }
 
 TEST(task_group, every_child_ends_in_exactly_one_final_state) {
@@ -88,11 +91,13 @@ TEST(task_group, task_status_moves_from_pending_to_running_to_succeeded) {
   cohort::task_group g(s);
   gate release;
   std::atomic<bool> started{false};
-  auto a = g.spawn([&] {
-    started = true;
-    EXPECT_TRUE(release.wait());
-    return 1;
-  }, {.name = "blocker"});
+  auto a = g.spawn(
+      [&] {
+        started = true;
+        EXPECT_TRUE(release.wait());
+        return 1;
+      },
+      {.name = "blocker"});
   auto b = g.spawn([] { return 2; }, {.name = "queued"});
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   EXPECT_EQ(a.status(), task_status::running);
@@ -163,7 +168,8 @@ TEST(task_group, join_returns_only_after_the_results_of_dropped_handles_are_dest
     cohort::task_group g(s);
     for (int i = 0; i < 2; ++i) g.spawn([d = destroyed.get()] { return slow_to_destroy(d); });
     g.join();
-    EXPECT_EQ(destroyed->load(), 2) << "join returned while a dropped result was still being destroyed";
+    EXPECT_EQ(destroyed->load(), 2)
+        << "join returned while a dropped result was still being destroyed";
   }
   // Before freeing what the results point into, let any late destructor finish.
   eventually([&] { return destroyed->load() == 2; });
@@ -212,7 +218,8 @@ TEST(task_group, results_stay_readable_after_the_group_is_destroyed) {
 
 // ---- First failure cancels the siblings ------------------------------------------------
 
-TEST(task_group, first_failure_skips_unstarted_siblings_never_calling_them_and_destroys_their_callables) {
+TEST(task_group,
+     first_failure_skips_unstarted_siblings_never_calling_them_and_destroys_their_callables) {
   cohort::scheduler s({.workers = 1, .name = "tg1"});  // one worker: the siblings must wait
   auto token = std::make_shared<int>(0);
   std::atomic<int> called{0};
@@ -338,17 +345,21 @@ TEST(task_group, every_failure_is_reported_in_spawn_order_in_one_error) {
   cohort::task_group g(s, {.on_failure = cohort::failure_policy::keep_going});
   std::atomic<bool> late_failed{false};
   g.spawn([] {}, {.name = "fetch-0"});
-  g.spawn([&] {
-    // Fails last in time, first in spawn order.
-    EXPECT_TRUE(eventually([&] { return late_failed.load(); }));
-    std::this_thread::sleep_for(5ms);
-    throw std::runtime_error("reset");
-  }, {.name = "fetch-1"});
+  g.spawn(
+      [&] {
+        // Fails last in time, first in spawn order.
+        EXPECT_TRUE(eventually([&] { return late_failed.load(); }));
+        std::this_thread::sleep_for(5ms);
+        throw std::runtime_error("reset");
+      },
+      {.name = "fetch-1"});
   g.spawn([] {}, {.name = "fetch-2"});
-  g.spawn([&] {
-    late_failed = true;
-    throw std::runtime_error("timeout");
-  }, {.name = "fetch-3"});
+  g.spawn(
+      [&] {
+        late_failed = true;
+        throw std::runtime_error("timeout");
+      },
+      {.name = "fetch-3"});
   g.spawn([] {}, {.name = "fetch-4"});
   try {
     g.join();

@@ -28,7 +28,9 @@ using cohort_test::gate;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 
-std::string what_of(const std::exception_ptr& e) { return cohort::describe_exception(e); }
+std::string what_of(const std::exception_ptr& e) {
+  return cohort::describe_exception(e);
+}
 
 // ---- Waiting never deadlocks nested work ---------------------------------------------
 
@@ -37,81 +39,90 @@ class sibling_wait : public testing::TestWithParam<std::size_t> {};
 TEST_P(sibling_wait, get_on_a_sibling_inside_a_child_does_not_deadlock) {
   cohort::scheduler s({.workers = GetParam(), .name = "sib"});
   int total = 0;
-  cohort_test::with_watchdog("sibling get() inside a child", [&] {
-    cohort::task_group g(s);
-    // The waited-for sibling spawned before the waiter...
-    auto earlier = g.spawn([] {
-      std::this_thread::sleep_for(1ms);
-      return 10;
-    });
-    auto waits_on_earlier = g.spawn([&earlier] { return earlier.get() + 1; });
-    // ...and after it (the waiter learns the handle once it exists).
-    std::atomic<cohort::task<int>*> later_handle{nullptr};
-    auto waits_on_later = g.spawn([&later_handle] {
-      cohort::task<int>* later = nullptr;
-      EXPECT_TRUE(eventually([&] { return (later = later_handle.load()) != nullptr; }));
-      return later->get() + 2;
-    });
-    auto later = g.spawn([] { return 20; });
-    later_handle = &later;
-    g.join();
-    total = waits_on_earlier.get() + waits_on_later.get();
-  }, cohort_test::patience(), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "sibling get() inside a child",
+      [&] {
+        cohort::task_group g(s);
+        // The waited-for sibling spawned before the waiter...
+        auto earlier = g.spawn([] {
+          std::this_thread::sleep_for(1ms);
+          return 10;
+        });
+        auto waits_on_earlier = g.spawn([&earlier] { return earlier.get() + 1; });
+        // ...and after it (the waiter learns the handle once it exists).
+        std::atomic<cohort::task<int>*> later_handle{nullptr};
+        auto waits_on_later = g.spawn([&later_handle] {
+          cohort::task<int>* later = nullptr;
+          EXPECT_TRUE(eventually([&] { return (later = later_handle.load()) != nullptr; }));
+          return later->get() + 2;
+        });
+        auto later = g.spawn([] { return 20; });
+        later_handle = &later;
+        g.join();
+        total = waits_on_earlier.get() + waits_on_later.get();
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
   EXPECT_EQ(total, 33);
 }
 
 TEST_P(sibling_wait, a_child_waiting_on_a_nested_group_and_a_sibling_does_not_deadlock) {
   cohort::scheduler s({.workers = GetParam(), .name = "sib"});
   int total = 0;
-  cohort_test::with_watchdog("nested group plus sibling wait", [&] {
-    cohort::task_group g(s);
-    auto leaf = g.spawn([] { return 1; });
-    std::vector<cohort::task<int>> tasks;
-    for (int i = 0; i < 8; ++i) {
-      tasks.push_back(g.spawn([&leaf, i] {
-        cohort::task_group inner;
-        auto a = inner.spawn([i] { return i; });
-        auto b = inner.spawn([&leaf] { return leaf.get(); });
-        inner.join();
-        return a.get() + b.get();
-      }));
-    }
-    g.join();
-    for (auto& t : tasks) total += t.get();
-  }, cohort_test::patience(), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "nested group plus sibling wait",
+      [&] {
+        cohort::task_group g(s);
+        auto leaf = g.spawn([] { return 1; });
+        std::vector<cohort::task<int>> tasks;
+        for (int i = 0; i < 8; ++i) {
+          tasks.push_back(g.spawn([&leaf, i] {
+            cohort::task_group inner;
+            auto a = inner.spawn([i] { return i; });
+            auto b = inner.spawn([&leaf] { return leaf.get(); });
+            inner.join();
+            return a.get() + b.get();
+          }));
+        }
+        g.join();
+        for (auto& t : tasks) total += t.get();
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
   EXPECT_EQ(total, 28 + 8);
 }
 
 TEST_P(sibling_wait, wait_for_inside_a_child_times_out_then_succeeds) {
   cohort::scheduler s({.workers = GetParam(), .name = "sib"});
-  cohort_test::with_watchdog("wait_for inside a child", [&] {
-    cohort::task_group g(s);
-    gate release;
-    std::atomic<bool> slow_started{false};
-    std::atomic<cohort::task<int>*> slow_handle{nullptr};
-    // The waiter is spawned first so that, with one worker, it runs before `slow`.
-    auto waiter = g.spawn([&] {
-      cohort::task<int>* slow = nullptr;
-      EXPECT_TRUE(eventually([&] { return (slow = slow_handle.load()) != nullptr; }));
-      if (GetParam() > 1) {
-        // With a second worker running `slow`, a short wait must time out. (Waiting
-        // earlier could make this worker pick `slow` up itself and block in it.)
-        EXPECT_TRUE(eventually([&] { return slow_started.load(); }));
-        EXPECT_FALSE(slow->wait_for(20ms)) << "done before it was released";
-      }
-      release.open();
-      EXPECT_TRUE(slow->wait_for(cohort_test::patience()));
-      return slow->get();
-    });
-    auto slow = g.spawn([&] {
-      slow_started = true;
-      EXPECT_TRUE(release.wait());
-      return 5;
-    });
-    slow_handle = &slow;
-    g.join();
-    EXPECT_EQ(waiter.get(), 5);
-  }, cohort_test::patience(), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "wait_for inside a child",
+      [&] {
+        cohort::task_group g(s);
+        gate release;
+        std::atomic<bool> slow_started{false};
+        std::atomic<cohort::task<int>*> slow_handle{nullptr};
+        // The waiter is spawned first so that, with one worker, it runs before `slow`.
+        auto waiter = g.spawn([&] {
+          cohort::task<int>* slow = nullptr;
+          EXPECT_TRUE(eventually([&] { return (slow = slow_handle.load()) != nullptr; }));
+          if (GetParam() > 1) {
+            // With a second worker running `slow`, a short wait must time out. (Waiting
+            // earlier could make this worker pick `slow` up itself and block in it.)
+            EXPECT_TRUE(eventually([&] { return slow_started.load(); }));
+            EXPECT_FALSE(slow->wait_for(20ms)) << "done before it was released";
+          }
+          release.open();
+          EXPECT_TRUE(slow->wait_for(cohort_test::patience()));
+          return slow->get();
+        });
+        auto slow = g.spawn([&] {
+          slow_started = true;
+          EXPECT_TRUE(release.wait());
+          return 5;
+        });
+        slow_handle = &slow;
+        g.join();
+        EXPECT_EQ(waiter.get(), 5);
+      },
+      cohort_test::patience(), [&] { return s.dump(); });
 }
 
 TEST_P(sibling_wait, chained_sibling_waits_spawned_from_inside_a_task_do_not_deadlock) {
@@ -122,29 +133,37 @@ TEST_P(sibling_wait, chained_sibling_waits_spawned_from_inside_a_task_do_not_dea
   // returns: a deadlock however many workers the pool has.
   cohort::scheduler s({.workers = GetParam(), .name = "chain"});
   int result = -1;
-  cohort_test::with_watchdog("chained sibling waits", [&] {
-    cohort::task_group outer(s);
-    auto r = outer.spawn([] {
-      cohort::task_group g;
-      std::vector<cohort::task<int>> t;
-      t.reserve(3);
-      gate published;  // every handle exists before anyone waits on one
-      t.push_back(g.spawn([] { return 10; }, {.name = "y"}));
-      t.push_back(g.spawn([&] {
-        EXPECT_TRUE(published.wait());
-        return t[2].get() + 100;
-      }, {.name = "z waits on x"}));
-      t.push_back(g.spawn([&] {
-        EXPECT_TRUE(published.wait());
-        return t[0].get() + 1;
-      }, {.name = "x waits on y"}));
-      published.open();
-      g.join();
-      return t[1].get();
-    });
-    outer.join();
-    result = r.get();
-  }, std::chrono::milliseconds(cohort_test::under_tsan ? 30'000 : 5'000), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "chained sibling waits",
+      [&] {
+        cohort::task_group outer(s);
+        auto r = outer.spawn([] {
+          cohort::task_group g;
+          std::vector<cohort::task<int>> t;
+          t.reserve(3);
+          gate published;  // every handle exists before anyone waits on one
+          t.push_back(g.spawn([] { return 10; }, {.name = "y"}));
+          t.push_back(g.spawn(
+              [&] {
+                EXPECT_TRUE(published.wait());
+                return t[2].get() + 100;
+              },
+              {.name = "z waits on x"}));
+          t.push_back(g.spawn(
+              [&] {
+                EXPECT_TRUE(published.wait());
+                return t[0].get() + 1;
+              },
+              {.name = "x waits on y"}));
+          published.open();
+          g.join();
+          return t[1].get();
+        });
+        outer.join();
+        result = r.get();
+      },
+      std::chrono::milliseconds(cohort_test::under_tsan ? 30'000 : 5'000),
+      [&] { return s.dump(); });
   EXPECT_EQ(result, 111);
 }
 
@@ -157,30 +176,38 @@ TEST_P(sibling_wait, a_sibling_waiting_on_a_task_that_joins_a_group_elsewhere_do
   cohort::scheduler s({.workers = GetParam(), .name = "sib"});
   cohort::scheduler elsewhere({.workers = 1, .name = "else"});
   int result = -1;
-  cohort_test::with_watchdog("sibling wait on a task joining elsewhere", [&] {
-    cohort::task_group outer(s);
-    auto r = outer.spawn([&elsewhere] {
-      cohort::task_group g;
-      std::vector<cohort::task<int>> t;
-      t.reserve(2);
-      gate published;
-      t.push_back(g.spawn([&] {
-        EXPECT_TRUE(published.wait());
-        return t[1].get() + 100;
-      }, {.name = "w waits on t"}));
-      t.push_back(g.spawn([&elsewhere] {
-        cohort::task_group on_other(elsewhere);
-        on_other.spawn([] { std::this_thread::sleep_for(20ms); });
-        on_other.join();
-        return 1;
-      }, {.name = "t joins a group on another scheduler"}));
-      published.open();
-      g.join();
-      return t[0].get();
-    });
-    outer.join();
-    result = r.get();
-  }, std::chrono::milliseconds(cohort_test::under_tsan ? 30'000 : 5'000), [&] { return s.dump(); });
+  cohort_test::with_watchdog(
+      "sibling wait on a task joining elsewhere",
+      [&] {
+        cohort::task_group outer(s);
+        auto r = outer.spawn([&elsewhere] {
+          cohort::task_group g;
+          std::vector<cohort::task<int>> t;
+          t.reserve(2);
+          gate published;
+          t.push_back(g.spawn(
+              [&] {
+                EXPECT_TRUE(published.wait());
+                return t[1].get() + 100;
+              },
+              {.name = "w waits on t"}));
+          t.push_back(g.spawn(
+              [&elsewhere] {
+                cohort::task_group on_other(elsewhere);
+                on_other.spawn([] { std::this_thread::sleep_for(20ms); });
+                on_other.join();
+                return 1;
+              },
+              {.name = "t joins a group on another scheduler"}));
+          published.open();
+          g.join();
+          return t[0].get();
+        });
+        outer.join();
+        result = r.get();
+      },
+      std::chrono::milliseconds(cohort_test::under_tsan ? 30'000 : 5'000),
+      [&] { return s.dump(); });
   EXPECT_EQ(result, 101);
 }
 
@@ -234,21 +261,23 @@ TEST(task_group, get_on_your_own_task_from_inside_itself_throws_logic_error) {
   cohort_test::with_watchdog("get() on itself", [&] {
     cohort::task_group g(s);
     std::atomic<cohort::task<int>*> me{nullptr};
-    cohort::task<int> t = g.spawn([&]() -> int {
-      cohort::task<int>* self = nullptr;
-      EXPECT_TRUE(eventually([&] { return (self = me.load()) != nullptr; }));
-      try {
-        self->wait();
-        ADD_FAILURE() << "wait() on itself returned";
-      } catch (const std::logic_error&) {
-      }
-      try {
-        return self->get();
-      } catch (const std::logic_error&) {
-        threw = true;
-      }
-      return 3;
-    }, {.name = "narcissus"});
+    cohort::task<int> t = g.spawn(
+        [&]() -> int {
+          cohort::task<int>* self = nullptr;
+          EXPECT_TRUE(eventually([&] { return (self = me.load()) != nullptr; }));
+          try {
+            self->wait();
+            ADD_FAILURE() << "wait() on itself returned";
+          } catch (const std::logic_error&) {
+          }
+          try {
+            return self->get();
+          } catch (const std::logic_error&) {
+            threw = true;
+          }
+          return 3;
+        },
+        {.name = "narcissus"});
     me = &t;
     g.join();
     EXPECT_EQ(t.get(), 3);
@@ -298,10 +327,12 @@ TEST(task_group, destructor_hands_unobserved_failures_to_the_handler_and_never_t
     auto unobserved = g.spawn([] { throw std::runtime_error("lost?"); }, {.name = "bad"});
     auto observed = g.spawn([] { throw std::runtime_error("seen"); }, {.name = "good"});
     std::atomic<bool> orphan_started{false};
-    g.spawn([&] {
-      orphan_started = true;  // once started, it fails whatever happens to the group
-      throw std::runtime_error("no handle");
-    }, {.name = "orphan"});
+    g.spawn(
+        [&] {
+          orphan_started = true;  // once started, it fails whatever happens to the group
+          throw std::runtime_error("no handle");
+        },
+        {.name = "orphan"});
     ASSERT_TRUE(eventually([&] { return orphan_started.load(); }));
     unobserved.wait();  // waiting does not observe the failure
     EXPECT_THROW(observed.get(), std::runtime_error);
@@ -423,10 +454,11 @@ TEST(task_group, scope_on_the_ambient_scheduler_with_options) {
 
 TEST(task_group, scope_throws_the_group_error_of_its_children) {
   cohort::scheduler s({.workers = 2, .name = "scope"});
-  EXPECT_THROW(cohort::scope(s, [](cohort::task_group& g) {
-                 g.spawn([] { throw std::runtime_error("child"); });
-                 return 1;
-               }),
+  EXPECT_THROW(cohort::scope(s,
+                             [](cohort::task_group& g) {
+                               g.spawn([] { throw std::runtime_error("child"); });
+                               return 1;
+                             }),
                cohort::task_group_error);
 }
 

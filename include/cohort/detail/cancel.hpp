@@ -66,7 +66,8 @@ inline bool scope_node::ancestors_cancelled() const noexcept {
 inline bool cancel_node::cancelled() const noexcept {
   for (const cancel_node* n = this; n != nullptr; n = n->parent) {
     if (n->requested()) return true;
-    if (n->node_kind == kind::scope) return static_cast<const scope_node*>(n)->ancestors_cancelled();
+    if (n->node_kind == kind::scope)
+      return static_cast<const scope_node*>(n)->ancestors_cancelled();
   }
   return false;
 }

@@ -19,7 +19,8 @@ template <class R>
 struct child_result : child_base {
   // The union needs user-provided special members when R is not trivial; the value's
   // lifetime is managed by has_value.
-  child_result(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept
+  child_result(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
+               bool with_handle) noexcept
       : child_base(g, t, o, bytes, with_handle) {}
   ~child_result() {}
   union {
@@ -79,7 +80,7 @@ struct child_block final : child_result<R> {
         self->destroy_value();
         self->~child_block();
         if constexpr (alignof(child_block) > block_alignment) {
-          ::operator delete(static_cast<void*>(self), std::align_val_t{alignof(child_block)});
+          ::operator delete (static_cast<void*>(self), std::align_val_t{alignof(child_block)});
         } else {
           free_block(self, sizeof(child_block));
         }
@@ -102,14 +103,14 @@ auto make_child(group_core& g, F&& f, std::string&& name, bool with_handle) {
   constexpr bool over_aligned = alignof(block) > block_alignment;  // e.g. an alignas(64) result
   std::unique_ptr<std::string> owned_name;
   if (!name.empty()) owned_name = std::make_unique<std::string>(std::move(name));
-  void* mem = over_aligned ? ::operator new(sizeof(block), std::align_val_t{alignof(block)})
+  void* mem = over_aligned ? ::operator new (sizeof(block), std::align_val_t{alignof(block)})
                            : allocate_block(sizeof(block));
   block* b;
   try {
     b = ::new (mem) block(g, std::forward<F>(f), with_handle);
   } catch (...) {
     if constexpr (over_aligned) {
-      ::operator delete(mem, std::align_val_t{alignof(block)});
+      ::operator delete (mem, std::align_val_t{alignof(block)});
     } else {
       free_block(mem, sizeof(block));
     }

@@ -27,8 +27,8 @@ void wake_completion_waiters(const completion_word* word) noexcept;
 // Publishes `final_value | done_bit`; acq_rel: release publishes the result to waiters,
 // acquire orders the waiters_bit read after any waiter's registration.
 inline void complete(completion_word& word, std::uint8_t final_value) noexcept {
-  const std::uint8_t old = word.exchange(static_cast<std::uint8_t>(final_value | done_bit),
-                                         std::memory_order_acq_rel);
+  const std::uint8_t old =
+      word.exchange(static_cast<std::uint8_t>(final_value | done_bit), std::memory_order_acq_rel);
   if (old & waiters_bit) wake_completion_waiters(&word);
 }
 

@@ -33,11 +33,12 @@ bool is_cancellation(const std::exception_ptr& e) noexcept;
 
 // What gather, race and friends accept: callables taking nothing or a std::stop_token.
 template <class... Fs>
-inline constexpr bool all_nullary_tasks =
-    (... && (std::is_invocable_v<Fs&> || std::is_invocable_v<Fs&, std::stop_token>));
+inline constexpr bool all_nullary_tasks = (... && (std::is_invocable_v<Fs&> ||
+                                                   std::is_invocable_v<Fs&, std::stop_token>));
 
 struct gather_frame : scope_node {
-  explicit gather_frame(bool settled_mode) noexcept : scope_node(current_node), settled(settled_mode) {}
+  explicit gather_frame(bool settled_mode) noexcept
+      : scope_node(current_node), settled(settled_mode) {}
   bool settled;  // gather_settled: a failure does not cancel the siblings
   // Called with the exception of a child that failed (not one that observed a cancel).
   void on_failure() noexcept {
@@ -47,7 +48,8 @@ struct gather_frame : scope_node {
 
 // void results are stored as std::monostate (a gather tuple's entry for a void callable).
 template <class F>
-using slot_value_t = std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
+using slot_value_t =
+    std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
 
 template <class F>
 struct gather_slot : job {

@@ -35,7 +35,8 @@ enum class child_op : std::uint8_t { destroy_result, free_block };
 struct child_base : job, cancel_node {
   using ops_fn = void (*)(child_base*, child_op) noexcept;
 
-  child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes, bool with_handle) noexcept;
+  child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
+             bool with_handle) noexcept;
 
   group_core& group() const noexcept;
   task_status status_value() const noexcept {
@@ -68,7 +69,7 @@ void child_release(child_base* c) noexcept;
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.
 void child_drop_handle(child_base* c) noexcept;
-void child_wait(child_base* c);            // help-while-wait; diagnoses waiting on oneself
+void child_wait(child_base* c);  // help-while-wait; diagnoses waiting on oneself
 // On a worker of the child's pool, claims a child nobody started and runs it here;
 // false if it was started (or cannot be run inline).
 bool child_run_inline(child_base* c);
@@ -153,13 +154,13 @@ class group_core : public scope_node {
   // Written by the owner (cancel_after, join, destruction), read by spawns from children.
   std::atomic<std::uint64_t> deadline_timer_{0};
 
-  mutable std::mutex mutex_;          // guards the members below
+  mutable std::mutex mutex_;           // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
   // max_concurrency: spawned, not yet submitted, oldest at queued_head_. A vector, not a
   // std::deque: libstdc++'s deque allocates on construction, which every group would pay.
   std::vector<child_base*> queued_;
   std::size_t queued_head_ = 0;
-  std::size_t running_ = 0;            // max_concurrency: submitted, not yet ended
+  std::size_t running_ = 0;  // max_concurrency: submitted, not yet ended
 };
 
 inline group_core& child_base::group() const noexcept {

@@ -28,8 +28,9 @@ template <class F>
 inline constexpr bool takes_stop_token = std::is_invocable_v<F&, std::stop_token>;
 
 template <class F>
-using call_result_t = typename std::conditional_t<takes_stop_token<F>, std::invoke_result<F&, std::stop_token>,
-                                         std::invoke_result<F&>>::type;
+using call_result_t =
+    typename std::conditional_t<takes_stop_token<F>, std::invoke_result<F&, std::stop_token>,
+                                std::invoke_result<F&>>::type;
 
 // Calls f() or f(token) as the callable asks, building a token only when it is asked for.
 template <class F>
