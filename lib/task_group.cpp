@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <cohort/detail/fork_join.hpp>
 #include <cohort/errors.hpp>
 
 #include "parking_lot.hpp"
@@ -14,16 +15,6 @@
 
 namespace cohort::detail {
 namespace {
-
-bool is_task_cancelled(const std::exception_ptr& e) noexcept {
-  try {
-    std::rethrow_exception(e);
-  } catch (const task_cancelled&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
 
 std::string group_label(const group_core& g) {
   return g.name().empty() ? std::string("(unnamed group)") : "'" + g.name() + "'";
@@ -83,7 +74,7 @@ void child_end(child_base* c) noexcept {
   group_core& g = c->group();
   task_status final_status;
   if (c->error) {
-    final_status = is_task_cancelled(c->error) ? task_status::cancelled : task_status::failed;
+    final_status = is_cancellation(c->error) ? task_status::cancelled : task_status::failed;
   } else if (c->cancelled()) {
     final_status = task_status::cancelled;  // cancelled before it finished: result discarded
   } else {

@@ -79,11 +79,9 @@ class task_group {
   mutable std::unique_ptr<detail::stop_scope> stop_;
 };
 
-// Runs body(group), then joins; returns what body returns. If body throws, the children
-// are cancelled and waited for, and body's exception propagates.
+namespace detail {
 template <class Body>
-auto scope(scheduler& s, Body&& body, group_options options = {}) {
-  task_group g(s, std::move(options));
+auto run_scope(task_group& g, Body& body) {
   using R = std::invoke_result_t<Body&, task_group&>;
   if constexpr (std::is_void_v<R>) {
     body(g);
@@ -94,19 +92,20 @@ auto scope(scheduler& s, Body&& body, group_options options = {}) {
     return r;
   }
 }
+}  // namespace detail
+
+// Runs body(group), then joins; returns what body returns. If body throws, the children
+// are cancelled and waited for, and body's exception propagates.
+template <class Body>
+auto scope(scheduler& s, Body&& body, group_options options = {}) {
+  task_group g(s, std::move(options));
+  return detail::run_scope(g, body);
+}
 
 template <class Body>
 auto scope(Body&& body, group_options options = {}) {
   task_group g(std::move(options));
-  using R = std::invoke_result_t<Body&, task_group&>;
-  if constexpr (std::is_void_v<R>) {
-    body(g);
-    g.join();
-  } else {
-    R r = body(g);
-    g.join();
-    return r;
-  }
+  return detail::run_scope(g, body);
 }
 
 }  // namespace cohort
