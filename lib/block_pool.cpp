@@ -9,6 +9,7 @@
 #include <cohort/detail/block_pool.hpp>
 
 #include <array>
+#include <iterator>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -16,8 +17,8 @@
 namespace cohort::detail {
 namespace {
 
-constexpr std::array<std::size_t, 7> class_sizes{64, 96, 128, 192, 256, 384, 512};
-constexpr std::size_t classes = class_sizes.size();
+constexpr std::size_t classes = std::size(block_class_sizes);
+constexpr const std::size_t (&class_sizes)[classes] = block_class_sizes;
 constexpr std::size_t batch = 256;             // blocks moved to or from the depot at once
 constexpr std::size_t max_cached = 2 * batch;  // per thread and class
 constexpr std::size_t max_depot_batches = 256;
@@ -116,7 +117,11 @@ thread_local thread_cache cache;
 void* allocate_block(std::size_t bytes) {
   const int sc = size_class(bytes);
   if (sc < 0) return ::operator new(bytes);
-  const auto c = static_cast<std::size_t>(sc);
+  return allocate_in_class(sc);
+}
+
+void* allocate_in_class(int size_class_index) {
+  const auto c = static_cast<std::size_t>(size_class_index);
   if (cache.heads[c] != nullptr || cache.refill(c)) {
     free_link* head = cache.heads[c];
     cache.heads[c] = head->next;
@@ -132,7 +137,11 @@ void free_block(void* block, std::size_t bytes) noexcept {
     ::operator delete(block);
     return;
   }
-  const auto c = static_cast<std::size_t>(sc);
+  free_in_class(block, sc);
+}
+
+void free_in_class(void* block, int size_class_index) noexcept {
+  const auto c = static_cast<std::size_t>(size_class_index);
   cache.heads[c] = ::new (block) free_link{cache.heads[c]};
   if (++cache.counts[c] > max_cached) cache.spill(c);
 }

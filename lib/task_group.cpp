@@ -60,11 +60,6 @@ child_base::child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t
                        bool with_handle) noexcept
     : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
 
-bool child_begin(child_base* c) noexcept {
-  // The runner already claimed the child (worker::execute or child_wait).
-  return !c->cancelled();
-}
-
 bool child_claim(child_base* c) noexcept {
   // acq_rel: the winner's run is ordered after the spawn that published the child.
   return !c->started.exchange(true, std::memory_order_acq_rel);
@@ -174,13 +169,12 @@ group_core::~group_core() {
   live_list->remove(this);
 }
 
-void group_core::check_open() const {
+void group_core::refuse_spawn() const {
   if (spawned() >= spawned_mask - 1)
     throw std::length_error("cohort::task_group::spawn: group " + group_label(*this) +
                             " reached its limit of 2^31 children");
-  if (joined_.load(std::memory_order_acquire))
-    throw std::logic_error("cohort::task_group::spawn: group " + group_label(*this) +
-                           " was already joined; a finished group takes no more work");
+  throw std::logic_error("cohort::task_group::spawn: group " + group_label(*this) +
+                         " was already joined; a finished group takes no more work");
 }
 
 void group_core::submit(child_base* c) {

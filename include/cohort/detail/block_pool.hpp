@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 namespace cohort::detail {
 
@@ -15,5 +16,31 @@ inline constexpr std::size_t block_alignment = alignof(std::max_align_t);
 
 void* allocate_block(std::size_t bytes);
 void free_block(void* block, std::size_t bytes) noexcept;
+
+// The same with the size class worked out at compile time (the spawn path).
+inline constexpr std::size_t block_class_sizes[] = {64, 96, 128, 192, 256, 384, 512};
+template <std::size_t Bytes>
+inline constexpr int block_class_of = [] {
+  for (int i = 0; i < 7; ++i)
+    if (Bytes <= block_class_sizes[i]) return i;
+  return -1;
+}();
+void* allocate_in_class(int size_class);
+void free_in_class(void* block, int size_class) noexcept;
+
+template <std::size_t Bytes>
+void* allocate_block_of() {
+  if constexpr (block_class_of<Bytes> < 0)
+    return ::operator new(Bytes);
+  else
+    return allocate_in_class(block_class_of<Bytes>);
+}
+template <std::size_t Bytes>
+void free_block_of(void* block) noexcept {
+  if constexpr (block_class_of<Bytes> < 0)
+    ::operator delete(block);
+  else
+    free_in_class(block, block_class_of<Bytes>);
+}
 
 }  // namespace cohort::detail

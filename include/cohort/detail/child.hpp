@@ -82,7 +82,7 @@ struct child_block final : child_result<R> {
         if constexpr (alignof(child_block) > block_alignment) {
           ::operator delete (static_cast<void*>(self), std::align_val_t{alignof(child_block)});
         } else {
-          free_block(self, sizeof(child_block));
+          free_block_of<sizeof(child_block)>(self);
         }
         break;
     }
@@ -104,7 +104,7 @@ auto make_child(group_core& g, F&& f, std::string&& name, bool with_handle) {
   std::unique_ptr<std::string> owned_name;
   if (!name.empty()) owned_name = std::make_unique<std::string>(std::move(name));
   void* mem = over_aligned ? ::operator new (sizeof(block), std::align_val_t{alignof(block)})
-                           : allocate_block(sizeof(block));
+                           : allocate_block_of<sizeof(block)>();
   block* b;
   try {
     b = ::new (mem) block(g, std::forward<F>(f), with_handle);
@@ -112,7 +112,7 @@ auto make_child(group_core& g, F&& f, std::string&& name, bool with_handle) {
     if constexpr (over_aligned) {
       ::operator delete (mem, std::align_val_t{alignof(block)});
     } else {
-      free_block(mem, sizeof(block));
+      free_block_of<sizeof(block)>(mem);
     }
     throw;
   }

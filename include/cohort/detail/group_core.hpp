@@ -63,8 +63,8 @@ struct child_base : job, cancel_node {
 
 // Out-of-line steps of a child's run.
 bool child_claim(child_base* c) noexcept;  // true for exactly one runner
-bool child_begin(child_base* c) noexcept;  // false: cancelled before it started
-void child_end(child_base* c) noexcept;    // final status, completion, bookkeeping
+// false: cancelled before it started (the runner already claimed the child).
+void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
 void child_release(child_base* c) noexcept;
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.
@@ -89,7 +89,8 @@ class group_core : public scope_node {
   pool& owner() const noexcept { return *pool_; }
   const std::string& name() const noexcept { return options_.name; }
 
-  void check_open() const;  // throws std::logic_error once joined
+  void check_open() const;  // throws std::logic_error once joined (inline, below)
+  [[noreturn]] void refuse_spawn() const;
   void submit(child_base* c);
   void child_ended() noexcept;
   bool limits_concurrency() const noexcept { return options_.max_concurrency != 0; }
@@ -162,6 +163,14 @@ class group_core : public scope_node {
   std::size_t queued_head_ = 0;
   std::size_t running_ = 0;  // max_concurrency: submitted, not yet ended
 };
+
+inline bool child_begin(child_base* c) noexcept {
+  return !c->cancelled();
+}
+
+inline void group_core::check_open() const {
+  if (joined_.load(std::memory_order_acquire) || spawned() >= spawned_mask - 1) refuse_spawn();
+}
 
 inline group_core& child_base::group() const noexcept {
   return *static_cast<group_core*>(static_cast<scope_node*>(parent));
