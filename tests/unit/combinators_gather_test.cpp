@@ -32,43 +32,13 @@
 
 namespace {
 
+using cohort_test::boom;
+using cohort_test::is_worker_of;
+using cohort_test::label;
+using cohort_test::poll_until;
+using cohort_test::thread_name;
+
 using namespace std::chrono_literals;
-
-struct boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// "<prefix><n>" (built with append: GCC 12 warns, wrongly, on `"lit" + std::to_string(n)`
-// at -O2 and above, -Wrestrict).
-std::string label(std::string prefix, long n) {
-  prefix.append(std::to_string(n));
-  return prefix;
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
-}
-
-// True when `name` is "<prefix>-<i>" for some i < workers.
-bool is_worker_of(const std::string& name, const std::string& prefix, std::size_t workers) {
-  for (std::size_t i = 0; i < workers; ++i)
-    if (name == label(prefix + "-", i)) return true;
-  return false;
-}
-
-// Sleeps in small steps until pred() holds or `limit` passes; returns pred(). Sleeping
-// (not spinning) keeps a 2-core machine usable while several callables wait at once.
-template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds limit = cohort_test::patience()) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
 
 // What an exception_ptr holds, for comparisons: the what() of a std::exception, "int:<v>"
 // for an int, "?" otherwise.

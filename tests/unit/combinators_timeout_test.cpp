@@ -23,41 +23,14 @@
 
 namespace {
 
+using cohort_test::boom;
+using cohort_test::is_worker_of;
+using cohort_test::label;
+using cohort_test::poll_until;
+using cohort_test::thread_name;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
-
-struct boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// "<prefix><n>" (built with append: GCC 12 warns, wrongly, on `"lit" + std::to_string(n)`
-// at -O2 and above, -Wrestrict).
-std::string label(std::string prefix, long n) {
-  prefix.append(std::to_string(n));
-  return prefix;
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
-}
-
-bool is_worker_of(const std::string& name, const std::string& prefix, std::size_t workers) {
-  for (std::size_t i = 0; i < workers; ++i)
-    if (name == label(prefix + "-", i)) return true;
-  return false;
-}
-
-template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds limit = cohort_test::patience()) {
-  const auto deadline = clock_type::now() + limit;
-  while (!pred()) {
-    if (clock_type::now() >= deadline) return pred();
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
 
 std::string describe(const std::exception_ptr& e) {
   try {

@@ -25,23 +25,12 @@
 
 namespace {
 
+using cohort_test::boom;
+using cohort_test::poll_until;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 using idx = std::vector<std::size_t>;
-
-struct boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds limit = cohort_test::patience()) {
-  const auto deadline = clock_type::now() + limit;
-  while (!pred()) {
-    if (clock_type::now() >= deadline) return pred();
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
 
 // A gate a task waits on until the test opens it (bounded: a forgotten gate cannot hang
 // the run, it only makes the test fail).

@@ -3,11 +3,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -22,35 +19,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A gate a task can block on, standing in for "a queue that never gets another item".
-class gate {
- public:
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void open() {
-    {
-      std::lock_guard lock(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-bool eventually(const std::function<bool()>& cond) {
-  const auto until = std::chrono::steady_clock::now() + cohort_test::patience();
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using cohort_test::eventually;
+using cohort_test::gate;
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
@@ -116,7 +86,7 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
         s, {.on_failure = cohort::failure_policy::keep_going, .name = "consumers"});
     consumers.spawn([] { throw std::runtime_error("a"); }, {.name = "consumer-0"});
     consumers.spawn([] { throw std::runtime_error("b"); }, {.name = "consumer-1"});
-    consumers.spawn([&] { stuck.wait(); }, {.name = "consumer-2"});
+    consumers.spawn([&] { stuck.wait(std::chrono::hours(1)); }, {.name = "consumer-2"});
     try {
       consumers.join();
     } catch (const cohort::task_group_error& e) {
@@ -151,7 +121,7 @@ TEST(dump, shows_a_worker_waiting_inside_a_task_on_a_nested_group) {
         inner.spawn(
             [&] {
               inner_started = true;
-              stuck.wait();
+              stuck.wait(std::chrono::hours(1));
             },
             {.name = "leaf"});
         inner.join();
@@ -217,7 +187,7 @@ TEST(trace, spans_still_open_when_written_are_closed) {
   std::atomic<bool> started{false};
   s.spawn_detached([&] {
     started = true;
-    stuck.wait();
+    stuck.wait(std::chrono::hours(1));
   });
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   const std::string path = ::testing::TempDir() + "cohort_trace_open.json";
@@ -234,7 +204,7 @@ TEST(watchdog, prints_the_dump_once_for_a_real_stall) {
   ::testing::internal::CaptureStderr();
   {
     cohort::task_group g(s, {.name = "stalled"});
-    g.spawn([&] { stuck.wait(); }, {.name = "blocked-forever"});
+    g.spawn([&] { stuck.wait(std::chrono::hours(1)); }, {.name = "blocked-forever"});
     std::thread opener([&] {
       std::this_thread::sleep_for(cohort_test::under_tsan ? 3s : 1500ms);
       stuck.open();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -69,6 +71,44 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = patience()) {
     std::this_thread::yield();
   }
   return true;
+}
+
+// Like eventually(), but sleeps in small steps instead of yielding: keeps a 2-core
+// machine usable while several callables poll at once.
+template <class Pred>
+bool poll_until(Pred pred, std::chrono::milliseconds limit = patience()) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+// An exception type of the tests' own, to tell their failures from anything else.
+struct boom : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "<prefix><n>" (built with append: GCC 12 warns, wrongly, on `"lit" + std::to_string(n)`
+// at -O2 and above, -Wrestrict).
+inline std::string label(std::string prefix, long n) {
+  prefix.append(std::to_string(n));
+  return prefix;
+}
+
+// The calling thread's name (pthread_getname_np).
+inline std::string thread_name() {
+  char buf[32] = {};
+  pthread_getname_np(pthread_self(), buf, sizeof buf);
+  return buf;
+}
+
+// True when `name` is "<prefix>-<i>" for some i < workers.
+inline bool is_worker_of(const std::string& name, const std::string& prefix, std::size_t workers) {
+  for (std::size_t i = 0; i < workers; ++i)
+    if (name == label(prefix + "-", static_cast<long>(i))) return true;
+  return false;
 }
 
 // Waits (bounded) until the token is requested; false if it never was.
