@@ -23,12 +23,6 @@ constexpr std::size_t batch = 256;             // blocks moved to or from the de
 constexpr std::size_t max_cached = 2 * batch;  // per thread and class
 constexpr std::size_t max_depot_batches = 256;
 
-int size_class(std::size_t bytes) noexcept {
-  for (std::size_t i = 0; i < classes; ++i)
-    if (bytes <= class_sizes[i]) return static_cast<int>(i);
-  return -1;
-}
-
 struct free_link {
   free_link* next;
 };
@@ -114,12 +108,6 @@ thread_local thread_cache cache;
 
 }  // namespace
 
-void* allocate_block(std::size_t bytes) {
-  const int sc = size_class(bytes);
-  if (sc < 0) return ::operator new(bytes);
-  return allocate_in_class(sc);
-}
-
 void* allocate_in_class(int size_class_index) {
   const auto c = static_cast<std::size_t>(size_class_index);
   if (cache.heads[c] != nullptr || cache.refill(c)) {
@@ -129,15 +117,6 @@ void* allocate_in_class(int size_class_index) {
     return head;
   }
   return ::operator new(class_sizes[c]);
-}
-
-void free_block(void* block, std::size_t bytes) noexcept {
-  const int sc = size_class(bytes);
-  if (sc < 0) {
-    ::operator delete(block);
-    return;
-  }
-  free_in_class(block, sc);
 }
 
 void free_in_class(void* block, int size_class_index) noexcept {

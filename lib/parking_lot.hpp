@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 namespace cohort::detail {
@@ -31,6 +32,23 @@ struct park_record {
   bool queued = false;  // guarded by the bucket lock
   // Called under the bucket lock, after the record was unlinked.
   void (*wake)(park_record*) noexcept = nullptr;
+};
+
+// One parking-lot record per key of a wait; a single key (the common case) needs no
+// allocation.
+template <class Record>
+class park_records {
+ public:
+  explicit park_records(std::size_t keys)
+      : many_(keys > 1 ? std::make_unique<Record[]>(keys) : nullptr), size_(keys > 1 ? keys : 1) {}
+  Record* data() noexcept { return many_ ? many_.get() : &one_; }
+  Record* begin() noexcept { return data(); }
+  Record* end() noexcept { return data() + size_; }
+
+ private:
+  Record one_;
+  std::unique_ptr<Record[]> many_;
+  std::size_t size_;
 };
 
 class parking_lot {

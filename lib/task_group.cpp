@@ -56,9 +56,8 @@ class group_wait_target final : public wait_target {
 
 // ---- children -------------------------------------------------------------------------
 
-child_base::child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
-                       bool with_handle) noexcept
-    : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), block_bytes(bytes), ops(o) {}
+child_base::child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept
+    : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), ops(o) {}
 
 bool child_claim(child_base* c) noexcept {
   // acq_rel: the winner's run is ordered after the spawn that published the child.

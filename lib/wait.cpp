@@ -27,19 +27,13 @@ struct thread_park_record : park_record {
 };
 
 bool block_on(wait_target& target, worker::clock::time_point deadline) {
-  const std::size_t keys = target.key_count();
-  thread_park_record one;
-  std::unique_ptr<thread_park_record[]> many;
-  thread_park_record* records = &one;
-  if (keys > 1) {
-    many = std::make_unique<thread_park_record[]>(keys);
-    records = many.get();
-  }
+  park_records<thread_park_record> set(target.key_count());
+  thread_park_record* const records = set.data();
   while (!target.done()) {
     std::atomic<std::uint32_t> woken{0};
-    for (std::size_t k = 0; k < keys; ++k) {
-      records[k].woken = &woken;
-      records[k].wake = &thread_park_record::wake_thread;
+    for (thread_park_record& r : set) {
+      r.woken = &woken;
+      r.wake = &thread_park_record::wake_thread;
     }
     if (!parking_lot::enter_all(target, records)) return true;
     blocked_scope listed(target.key(0));  // for dump(): who sleeps on what

@@ -235,20 +235,13 @@ bool worker::run_until(wait_target* target, clock::time_point deadline, std::int
 void worker::park(wait_target* target, clock::time_point deadline) {
   sleep_module& s = pool_->sleep();
   const std::uint32_t generation = s.announce_sleep(index_);  // searching -> sleeping
-  // One record per key; a single key (the common case) needs no allocation.
-  const std::size_t keys = target != nullptr ? target->key_count() : 0;
-  worker_park_record one;
-  std::unique_ptr<worker_park_record[]> many;
-  worker_park_record* records = &one;
-  if (keys > 1) {
-    many = std::make_unique<worker_park_record[]>(keys);
-    records = many.get();
+  park_records<worker_park_record> set(target != nullptr ? target->key_count() : 1);
+  for (worker_park_record& r : set) {
+    r.sleep = &s;
+    r.index = index_;
+    r.wake = &worker_park_record::wake_worker;
   }
-  for (std::size_t k = 0; k < std::max<std::size_t>(keys, 1); ++k) {
-    records[k].sleep = &s;
-    records[k].index = index_;
-    records[k].wake = &worker_park_record::wake_worker;
-  }
+  worker_park_record* const records = set.data();
   bool parked_on_target = false;
   bool go_to_sleep = true;
   if (target != nullptr) {

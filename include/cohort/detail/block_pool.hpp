@@ -14,10 +14,7 @@ namespace cohort::detail {
 
 inline constexpr std::size_t block_alignment = alignof(std::max_align_t);
 
-void* allocate_block(std::size_t bytes);
-void free_block(void* block, std::size_t bytes) noexcept;
-
-// The same with the size class worked out at compile time (the spawn path).
+// The size class is worked out at compile time; bigger blocks go to operator new.
 inline constexpr std::size_t block_class_sizes[] = {64, 96, 128, 192, 256, 384, 512};
 template <std::size_t Bytes>
 inline constexpr int block_class_of = [] {

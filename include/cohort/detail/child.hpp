@@ -19,9 +19,8 @@ template <class R>
 struct child_result : child_base {
   // The union needs user-provided special members when R is not trivial; the value's
   // lifetime is managed by has_value.
-  child_result(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
-               bool with_handle) noexcept
-      : child_base(g, t, o, bytes, with_handle) {}
+  child_result(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept
+      : child_base(g, t, o, with_handle) {}
   ~child_result() {}
   union {
     R value;
@@ -42,7 +41,7 @@ template <class F, class R>
 struct child_block final : child_result<R> {
   template <class G>
   child_block(group_core& g, G&& f, bool with_handle)
-      : child_result<R>(g, &type, &ops, sizeof(child_block), with_handle) {
+      : child_result<R>(g, &type, &ops, with_handle) {
     ::new (static_cast<void*>(&fn)) F(std::forward<G>(f));
   }
   ~child_block() {}

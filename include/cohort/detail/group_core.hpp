@@ -35,8 +35,7 @@ enum class child_op : std::uint8_t { destroy_result, free_block };
 struct child_base : job, cancel_node {
   using ops_fn = void (*)(child_base*, child_op) noexcept;
 
-  child_base(group_core& g, const job_type* t, ops_fn o, std::uint32_t bytes,
-             bool with_handle) noexcept;
+  child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept;
 
   group_core& group() const noexcept;
   task_status status_value() const noexcept {
@@ -54,7 +53,6 @@ struct child_base : job, cancel_node {
   std::atomic<std::uint8_t> refs;
   std::atomic<bool> observed{false};  // get()/exception() saw the failure
   bool has_value = false;             // written by the run before completion, read after
-  std::uint32_t block_bytes;
   std::uint32_t index = 0;            // spawn order within the group
   std::exception_ptr error;           // written by the run before completion
   std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
