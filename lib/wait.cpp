@@ -167,11 +167,16 @@ wait_result wait_children(std::span<child_base* const> children, wait_policy pol
     return done == children.size();
   };
   std::vector<completion_word*> pending;
-  while (!satisfied()) {
-    if (run_one_inline(children)) continue;
+  for (;;) {
+    // Snapshot the unfinished children first, then decide. A child that completes after
+    // the snapshot is one we sleep on; one that completed before it is one the check
+    // sees. (Deciding first and snapshotting second loses a child that completes in
+    // between: it is in neither, and we would sleep on the others.)
     pending.clear();
     for (child_base* c : children)
       if (!is_complete(c->status)) pending.push_back(&c->status);
+    if (satisfied()) break;
+    if (run_one_inline(children)) continue;
     std::optional<std::chrono::nanoseconds> left;
     if (deadline) {
       left = *deadline - worker::clock::now();
