@@ -1,5 +1,7 @@
 #include "injection_queue.hpp"
 
+#include <mutex>
+
 namespace cohort::detail {
 
 void injection_queue::push(job* j) {

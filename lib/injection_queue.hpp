@@ -1,17 +1,19 @@
 // Jobs submitted by threads outside the pool (spawn from main, spawn_detached, timers).
 //
-// Multi-producer, multi-consumer, behind one mutex: submissions from outside are rarer
-// and coarser than the fork-join traffic on the deques, and a worker that finds this
-// queue non-empty takes a batch into its own deque, where its peers can steal from it.
+// Multi-producer, multi-consumer, behind one spin lock (spin_lock.hpp says why not a
+// std::mutex): submissions from outside are rarer and coarser than the fork-join traffic
+// on the deques, and a worker that finds this queue non-empty takes a batch into its own
+// deque, where its peers can steal from it.
 // `size_` lets idle workers look without taking the lock.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 
 #include <cohort/detail/job.hpp>
+
+#include "spin_lock.hpp"
 
 namespace cohort::detail {
 
@@ -25,7 +27,7 @@ class injection_queue {
   std::size_t size_hint() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:
-  std::mutex mutex_;
+  spin_lock mutex_;
   std::deque<job*> jobs_;  // guarded by mutex_
   std::atomic<std::size_t> size_{0};
 };

@@ -26,27 +26,12 @@
 
 #include "activity.hpp"
 #include "deque.hpp"
+#include "spin_lock.hpp"
 
 namespace cohort::detail {
 
 class pool;
 class group_core;
-
-// A lock for very short critical sections that are almost never contended (a group
-// linking itself into its thread's live list): one exchange to take, one store to drop.
-class spin_lock {
- public:
-  void lock() noexcept {
-    // acquire: pairs with unlock's release.
-    while (locked_.exchange(true, std::memory_order_acquire)) {
-      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
-    }
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
 
 // Groups alive on one thread (dump() walks them).
 group_core* next_live_of(group_core* g) noexcept;
