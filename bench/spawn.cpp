@@ -11,9 +11,9 @@
 // Counter rss_mb: VmRSS right after the last spawn (before the join) minus VmRSS just
 // before the first, measured in an untimed pass before the timed iterations (which also
 // warms the allocators, so the timed passes do not pay first-touch page faults).
-// malloc_trim(0) runs before that baseline so heap memory kept from an earlier run does
-// not hide the growth; memory cached by an allocator other than glibc's (oneTBB's own
-// pools) may still hide part of the peers' growth on a repeated run.
+// Before that baseline each library gives back what it caches (cohort's block reserve,
+// oneTBB's allocator buffers) and malloc_trim(0) returns glibc's free heap, so memory
+// kept from an earlier benchmark does not hide the growth.
 #include <cohort/cohort.hpp>
 
 #include <oneapi/tbb/scalable_allocator.h>
@@ -36,6 +36,7 @@ struct rss_probe {
   double base = 0;
   bool active = false;
   void before() {
+    cohort::release_cached_memory();
     malloc_trim(0);
     scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr);
     base = bench::rss_mib();

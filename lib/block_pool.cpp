@@ -61,6 +61,20 @@ struct depot {
     bytes += chain_bytes;
     return true;
   }
+  // Empties the depot; the caller frees the chains outside the lock.
+  std::vector<free_link*> take_all() {
+    std::lock_guard lock(mutex);
+    std::size_t n = 0;
+    for (const auto& chains : batches) n += chains.size();
+    std::vector<free_link*> all;
+    all.reserve(n);  // may throw: then the depot is left as it was
+    for (auto& chains : batches) {
+      all.insert(all.end(), chains.begin(), chains.end());
+      chains.clear();
+    }
+    bytes = 0;
+    return all;
+  }
   free_link* take(std::size_t c) {
     std::lock_guard lock(mutex);
     if (batches[c].empty()) return nullptr;
@@ -81,8 +95,14 @@ struct thread_cache {
   std::array<free_link*, classes> heads{};
   std::array<std::size_t, classes> counts{};
 
-  ~thread_cache() {
-    for (std::size_t c = 0; c < classes; ++c) delete_chain(heads[c]);
+  ~thread_cache() { release(); }
+
+  void release() noexcept {
+    for (std::size_t c = 0; c < classes; ++c) {
+      delete_chain(heads[c]);
+      heads[c] = nullptr;
+      counts[c] = 0;
+    }
   }
 
   // Moves `batch` blocks from the front of list c to the depot (or frees them).
@@ -134,6 +154,14 @@ void free_in_class(void* block, int size_class_index) noexcept {
   const auto c = static_cast<std::size_t>(size_class_index);
   cache.heads[c] = ::new (block) free_link{cache.heads[c]};
   if (++cache.counts[c] > max_cached) cache.spill(c);
+}
+
+void release_cached_blocks() noexcept {
+  cache.release();
+  try {
+    for (free_link* head : the_depot().take_all()) delete_chain(head);
+  } catch (...) {  // the list of chains could not be built: keep them for reuse
+  }
 }
 
 }  // namespace cohort::detail

@@ -1,5 +1,7 @@
 #include <cohort/scheduler.hpp>
 
+#include <cohort/detail/block_pool.hpp>
+
 #include "pool.hpp"
 #include "stats.hpp"
 
@@ -45,6 +47,10 @@ void scheduler::set_watchdog(std::chrono::nanoseconds stall) {
 }
 void scheduler::enable_timing(bool on) {
   pool_->enable_timing(on);
+}
+
+void release_cached_memory() noexcept {
+  detail::release_cached_blocks();
 }
 
 scheduler& default_scheduler() {

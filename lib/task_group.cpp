@@ -2,8 +2,10 @@
 #include <cohort/detail/group_core.hpp>
 
 #include <algorithm>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/errors.hpp>
@@ -18,6 +20,11 @@ namespace {
 
 std::string group_label(const group_core& g) {
   return g.name().empty() ? std::string("(unnamed group)") : "'" + g.name() + "'";
+}
+
+// Stands in for the names of failed tasks that could not be kept (out of memory).
+std::string unkept_label(std::size_t unkept) {
+  return std::to_string(unkept) + " more failed task(s), not kept: out of memory";
 }
 
 }  // namespace
@@ -176,6 +183,23 @@ void group_core::refuse_spawn() const {
                          " was already joined; a finished group takes no more work");
 }
 
+namespace {
+
+// Ends a counted child that could not be queued (out of memory growing a deque or a
+// queue): failed with that exception, its callable never called. Without this, join()
+// would wait forever for a child that is on no queue. As a failure it cancels its
+// siblings (under cancel_siblings) and join() reports it; spawn() itself does not throw,
+// as everywhere after the block exists. The child is unpublished, so nobody else can
+// claim it, and its own flag makes the run skip the callable (child_begin).
+void fail_unqueued(child_base* c, std::exception_ptr e) noexcept {
+  c->error = std::move(e);
+  c->flag.store(1, std::memory_order_relaxed);
+  c->started.store(true, std::memory_order_relaxed);
+  c->execute();
+}
+
+}  // namespace
+
 void group_core::submit(child_base* c) {
   // seq_cst only for the deadline's Dekker pair (deadline_passed); otherwise the child's
   // own decrement comes after this in happens-before through the job's publication.
@@ -194,14 +218,29 @@ void group_core::submit(child_base* c) {
     return;
   }
   if (options_.max_concurrency != 0) {
-    std::lock_guard lock(mutex_);
-    if (running_ >= options_.max_concurrency) {
-      queued_.push_back(c);
+    std::exception_ptr unqueued;
+    {
+      std::lock_guard lock(mutex_);
+      if (running_ >= options_.max_concurrency) {
+        try {
+          queued_.push_back(c);
+          return;
+        } catch (...) {
+          unqueued = std::current_exception();
+        }
+      }
+      ++running_;  // child_ended gives it back (also for a child that failed to queue)
+    }
+    if (unqueued) {
+      fail_unqueued(c, std::move(unqueued));
       return;
     }
-    ++running_;
   }
-  detail::submit(*pool_, c);
+  try {
+    detail::submit(*pool_, c);
+  } catch (...) {
+    fail_unqueued(c, std::current_exception());
+  }
 }
 
 void group_core::child_ended() noexcept {
@@ -219,7 +258,13 @@ void group_core::child_ended() noexcept {
         }
       }
     }
-    if (next != nullptr) detail::submit(*pool_, next);
+    if (next != nullptr) {
+      try {
+        detail::submit(*pool_, next);
+      } catch (...) {
+        fail_unqueued(next, std::current_exception());
+      }
+    }
   }
   // acq_rel: release publishes this child's writes to the joiner; acquire orders the
   // sleeper_bit read. After this, `this` may be destroyed: only the address is used.
@@ -232,11 +277,19 @@ void group_core::record_failure(child_base* c) noexcept {
     pool_->report_unhandled(c->error, c->name ? std::string_view(*c->name) : std::string_view());
     return;
   }
-  c->refs.fetch_add(1, std::memory_order_relaxed);  // the group's reference, until reported
+  bool kept = false;
   {
     std::lock_guard lock(mutex_);
-    failures_.push_back(c);
+    try {
+      failures_.push_back(c);
+      kept = true;
+    } catch (...) {  // out of memory: join() still says that this many more failed
+      ++unkept_failures_;
+    }
   }
+  // The group's reference, until join reports the failure. Taken before this child's end
+  // releases the run's reference, which is before join can look.
+  if (kept) c->refs.fetch_add(1, std::memory_order_relaxed);
   // relaxed: read after the join's acquire on counts_, which this child's end releases.
   failure_count_.fetch_add(1, std::memory_order_relaxed);
   if (options_.on_failure == failure_policy::cancel_siblings) cancel(end_reason::failure);
@@ -270,12 +323,13 @@ void group_core::wait_all() noexcept {
   }
 }
 
-std::vector<child_base*> group_core::take_failures() noexcept {
+std::vector<child_base*> group_core::take_failures(std::size_t& unkept) noexcept {
   std::vector<child_base*> f;
   failure_count_.store(0, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
     f.swap(failures_);
+    unkept = std::exchange(unkept_failures_, 0);
   }
   std::sort(f.begin(), f.end(), [](auto* a, auto* b) { return a->index < b->index; });
   return f;
@@ -306,17 +360,22 @@ void group_core::join() {
     pool_->timers().cancel(t);
 
   std::vector<child_base*> failed;
-  if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures();
-  if (!failed.empty()) {
+  std::size_t unkept = 0;
+  if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures(unkept);
+  if (!failed.empty() || unkept != 0) {
     std::vector<std::exception_ptr> errors;
     std::vector<std::string> names;
-    errors.reserve(failed.size());
-    names.reserve(failed.size());
+    errors.reserve(failed.size() + 1);
+    names.reserve(failed.size() + 1);
     for (child_base* c : failed) {
       errors.push_back(c->error);
       names.push_back(c->name ? *c->name : std::string());
       c->observed.store(true, std::memory_order_relaxed);
       child_release(c);
+    }
+    if (unkept != 0) {
+      errors.push_back(std::make_exception_ptr(std::bad_alloc()));
+      names.push_back(unkept_label(unkept));
     }
     throw task_group_error(std::move(errors), names, spawned());
   }
@@ -337,18 +396,25 @@ void group_core::abandon() noexcept {
 
 std::size_t group_core::failure_count() const {
   std::lock_guard lock(mutex_);
-  return failures_.size();
+  return failures_.size() + unkept_failures_;
 }
 
 void group_core::report_unobserved() noexcept {
   if (failure_count_.load(std::memory_order_relaxed) == 0) return;
-  for (child_base* c : take_failures()) {
+  std::size_t unkept = 0;
+  for (child_base* c : take_failures(unkept)) {
     if (!c->observed.load(std::memory_order_relaxed)) {
       std::string label = c->name ? *c->name : std::string("(unnamed)");
       if (!options_.name.empty()) label = options_.name + "/" + label;
       pool_->report_unhandled(c->error, label);
     }
     child_release(c);
+  }
+  if (unkept != 0) {
+    try {
+      pool_->report_unhandled(std::make_exception_ptr(std::bad_alloc()), unkept_label(unkept));
+    } catch (...) {  // still out of memory: nothing more we can say
+    }
   }
 }
 

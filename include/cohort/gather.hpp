@@ -104,10 +104,17 @@ struct range_job : job {
     while (h - l > grain) {
       const std::size_t mid = l + (h - l) / 2;
       range_job right(mid, h, grain, frame, body);
-      push_local(&right);
+      bool forked = true;
+      try {
+        push_local(&right);
+      } catch (...) {  // out of memory growing the deque: run both halves here
+        forked = false;
+      }
       range_job left(l, mid, grain, frame, body);
       left.execute();
-      if (pop_local_until(&right)) {
+      if (!forked) {
+        right.execute();
+      } else if (pop_local_until(&right)) {
         right.execute();
       } else {
         wait_complete(right.done);

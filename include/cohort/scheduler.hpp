@@ -98,4 +98,11 @@ class scheduler {
 // Created on first use with hardware_concurrency() workers; lives until exit.
 scheduler& default_scheduler();
 
+// Gives back to the system allocator the children's blocks that cohort keeps for reuse:
+// the process-wide reserve (up to 64 MiB, filled by bursts of spawns) and the calling
+// thread's own free lists. Blocks in other threads' free lists (a few hundred each) and
+// blocks of live children are untouched. For a program that is done with a burst of
+// 10^5+ spawns and wants the memory back; the next burst allocates afresh.
+void release_cached_memory() noexcept;
+
 }  // namespace cohort

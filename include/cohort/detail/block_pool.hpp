@@ -24,6 +24,8 @@ inline constexpr int block_class_of = [] {
 }();
 void* allocate_in_class(int size_class);
 void free_in_class(void* block, int size_class) noexcept;
+// Frees the depot and the calling thread's lists (cohort::release_cached_memory).
+void release_cached_blocks() noexcept;
 
 template <std::size_t Bytes>
 void* allocate_block_of() {

@@ -111,10 +111,21 @@ template <class... Slots>
 void fork_join(Slots&... slots) {
   job* jobs[] = {static_cast<job*>(&slots)...};
   constexpr std::size_t n = sizeof...(Slots);
-  for (std::size_t i = n; i-- > 1;) push_local(jobs[i]);
+  // Slots [forked_from, n) are on the deque. A push that fails (out of memory growing the
+  // deque) leaves the rest to run here in order: nothing on the deque may outlive this
+  // frame, so the exception must not leave it.
+  std::size_t forked_from = n;
+  for (std::size_t k = n; k-- > 1;) {
+    try {
+      push_local(jobs[k]);
+    } catch (...) {
+      break;
+    }
+    forked_from = k;
+  }
   std::size_t i = 0;
   auto step = [&](auto& slot) {
-    if (i++ == 0) {
+    if (i++ < forked_from) {
       slot.execute();
       return;
     }

@@ -128,7 +128,8 @@ class group_core : public scope_node {
   friend void on_group_deadline(void*) noexcept;
   void record_failure(child_base* c) noexcept;
   void report_unobserved() noexcept;
-  std::vector<child_base*> take_failures() noexcept;
+  // The kept failures in spawn order, and how many more could not be kept (out of memory).
+  std::vector<child_base*> take_failures(std::size_t& unkept) noexcept;
   bool is_own_descendant_running() const noexcept;
 
   pool* pool_;
@@ -155,6 +156,7 @@ class group_core : public scope_node {
 
   mutable std::mutex mutex_;           // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
+  std::size_t unkept_failures_ = 0;    // failures_ could not grow (out of memory)
   // max_concurrency: spawned, not yet submitted, oldest at queued_head_. A vector, not a
   // std::deque: libstdc++'s deque allocates on construction, which every group would pay.
   std::vector<child_base*> queued_;
