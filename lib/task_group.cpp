@@ -244,32 +244,47 @@ void group_core::submit(child_base* c) {
 }
 
 void group_core::child_ended() noexcept {
-  if (options_.max_concurrency != 0) {
-    child_base* next = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      --running_;
-      if (queued_head_ < queued_.size()) {
-        next = queued_[queued_head_++];
-        ++running_;
-        if (queued_head_ == queued_.size()) {
-          queued_.clear();
-          queued_head_ = 0;
-        }
-      }
-    }
-    if (next != nullptr) {
-      try {
-        detail::submit(*pool_, next);
-      } catch (...) {
-        fail_unqueued(next, std::current_exception());
-      }
-    }
-  }
+  if (options_.max_concurrency != 0) release_slot();
   // acq_rel: release publishes this child's writes to the joiner; acquire orders the
   // sleeper_bit read. After this, `this` may be destroyed: only the address is used.
   const std::uint64_t before = counts_.fetch_sub(1, std::memory_order_acq_rel);
   if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) parking_lot::unpark_all(&counts_);
+}
+
+// Gives a finished child's slot back and starts waiting children while slots are free.
+// A waiting child that cannot be queued ends failed right here (fail_unqueued), and its
+// own end comes back through this function; that inner call only gives the slot back, so
+// this loop, not the stack, works through a long waiting list.
+void group_core::release_slot() noexcept {
+  static thread_local const group_core* draining = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    --running_;
+  }
+  if (draining == this) return;  // the loop below, further up this stack, goes on
+  const group_core* const outer = draining;
+  draining = this;
+  for (;;) {
+    child_base* next = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      // `<`, not "a slot was freed": after a child that failed to queue took a slot over
+      // the limit (submit), its end must not start another.
+      if (running_ >= options_.max_concurrency || queued_head_ == queued_.size()) break;
+      next = queued_[queued_head_++];
+      ++running_;
+      if (queued_head_ == queued_.size()) {
+        queued_.clear();
+        queued_head_ = 0;
+      }
+    }
+    try {
+      detail::submit(*pool_, next);
+    } catch (...) {
+      fail_unqueued(next, std::current_exception());
+    }
+  }
+  draining = outer;
 }
 
 void group_core::record_failure(child_base* c) noexcept {
@@ -317,8 +332,9 @@ void group_core::wait_all() noexcept {
   try {
     wait_on(target);
   } catch (...) {
-    // wait_on only allocates nothing and throws nothing today; if that ever changes,
-    // leaving early here would let a child outlive its group.
+    // wait_on throws nothing: a waiting worker runs jobs (noexcept) and never grows its
+    // deque to take injected ones (find_work). If that ever changes, leaving early here
+    // would let a child outlive its group.
     std::terminate();
   }
 }

@@ -95,8 +95,12 @@ job* worker::find_work(std::int64_t own_floor) {
   if (deque_.pop_above(own_floor, j)) return j;
 
   job* batch[injection_batch];
-  const std::size_t want =
-      std::clamp<std::size_t>(pool_->injected().size_hint() / pool_->size(), 1, injection_batch);
+  // No more than the deque holds without growing: a push that had to allocate could fail
+  // (out of memory) with the batch already out of the injection queue. Batch[0] runs here.
+  const std::size_t room = deque_.capacity() - deque_.size_hint();  // thieves only add room
+  const std::size_t want = std::min(
+      std::clamp<std::size_t>(pool_->injected().size_hint() / pool_->size(), 1, injection_batch),
+      room + 1);
   if (const std::size_t n = pool_->injected().pop_batch(batch, want)) {
     worker_counters::bump(counters.injected_taken, n);
     for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);

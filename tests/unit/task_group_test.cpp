@@ -587,38 +587,4 @@ TEST(task_group, a_child_that_fails_after_its_cancellation_is_failed_and_reporte
   EXPECT_THROW(t.get(), std::runtime_error);
 }
 
-TEST(task_group, release_cached_memory_frees_the_reserve_and_leaves_live_children_alone) {
-  cohort::scheduler s({.workers = 2, .name = "mem"});
-  // A burst whose blocks are freed on the workers and here fills the reserve.
-  std::atomic<int> ran{0};
-  {
-    cohort::task_group burst(s);
-    std::vector<cohort::task<int>> handles;
-    for (int i = 0; i < 50'000; ++i) handles.push_back(burst.spawn([&ran, i] { return ran++, i; }));
-    burst.join();
-  }
-  ASSERT_EQ(ran.load(), 50'000);
-  cohort_test::gate hold;
-  cohort::task_group live(s);
-  auto pending = live.spawn([&] {
-    hold.wait();
-    return std::string(100, 'x');  // a result that owns memory
-  });
-  cohort::release_cached_memory();
-  cohort::release_cached_memory();  // twice: nothing left to free, nothing freed twice
-  // Spawning still works (blocks come from the allocator again); the live child is intact.
-  {
-    cohort::task_group again(s);
-    std::vector<cohort::task<int>> handles;
-    for (int i = 0; i < 10'000; ++i) handles.push_back(again.spawn([i] { return i; }));
-    again.join();
-    long sum = 0;
-    for (auto& h : handles) sum += h.get();
-    EXPECT_EQ(sum, 10'000L * 9'999 / 2);
-  }
-  hold.open();
-  EXPECT_EQ(pending.get(), std::string(100, 'x'));
-  live.join();
-}
-
 }  // namespace

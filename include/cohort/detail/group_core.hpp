@@ -121,9 +121,9 @@ class group_core : public scope_node {
   std::atomic<const void*> joiner{nullptr};  // the thread blocked in join (diagnostic)
 
  private:
+  void release_slot() noexcept;  // max_concurrency: a child ended; start the next
   friend void child_end(child_base*) noexcept;
   friend class group_wait_target;
-  void start_queued() noexcept;
   void deadline_passed() noexcept;
   friend void on_group_deadline(void*) noexcept;
   void record_failure(child_base* c) noexcept;

@@ -1,13 +1,17 @@
-// Out of memory in the middle of a spawn: the child is counted, but the queue it should go
-// to cannot grow. It must end failed with std::bad_alloc (reported by join, cancelling its
-// siblings) rather than be lost, which used to leave join() waiting forever. The same for
-// gather, whose children live on the caller's frame: a fork that cannot be queued runs
-// inline, so nothing on a deque outlives the frame.
+// How cohort uses memory: what happens when it runs out, and the reserve of children's
+// blocks it keeps for reuse.
 //
-// This file replaces the global operator new (so it is its own test program): while a
-// thread is "armed", every allocation of at least `fail_from` bytes on that thread throws
-// std::bad_alloc. Children's blocks (64 bytes) still come through; the queues' growth
-// (a deque buffer, a std::deque node, a vector's storage of 64+ pointers) does not.
+// Out of memory in the middle of a spawn: the child is counted, but the queue it should
+// go to cannot grow. It must end failed with std::bad_alloc (reported by join, cancelling
+// its siblings) rather than be lost, which used to leave join() waiting forever. The same
+// for gather, whose children live on the caller's frame: a fork that cannot be queued
+// runs inline, so nothing on a deque outlives the frame.
+//
+// This file replaces the global operator new and delete (so it is its own test program):
+// while a thread is "armed", every allocation of at least `fail_from` bytes on that thread
+// throws std::bad_alloc. Children's blocks (64 bytes) still come through; the queues'
+// growth (a deque buffer, a std::deque node, a vector's storage of 64+ pointers) does not.
+// Frees are counted, to see what release_cached_memory() gives back.
 #include <cohort/cohort.hpp>
 
 #include <gtest/gtest.h>
@@ -17,6 +21,8 @@
 #include <cstdlib>
 #include <new>
 #include <ranges>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -25,6 +31,7 @@ namespace {
 
 thread_local bool armed = false;
 constexpr std::size_t fail_from = 512;
+std::atomic<std::size_t> frees{0};
 
 // Arms the current thread for the scope's lifetime.
 struct allocation_failures {
@@ -46,11 +53,17 @@ void* operator new(std::size_t n) {
 void* operator new[](std::size_t n) {
   return ::operator new(n);
 }
-void operator delete(void* p) noexcept {
+namespace {
+void counted_free(void* p) noexcept {
+  if (p != nullptr) frees.fetch_add(1, std::memory_order_relaxed);
   std::free(p);
 }
+}  // namespace
+void operator delete(void* p) noexcept {
+  counted_free(p);
+}
 void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
+  counted_free(p);
 }
 void operator delete[](void* p) noexcept {
   std::free(p);
@@ -166,12 +179,28 @@ TEST(out_of_memory, a_child_that_cannot_wait_its_turn_under_max_concurrency_fail
     cohort::task_group g(s, {.on_failure = cohort::failure_policy::keep_going,
                              .max_concurrency = 1,
                              .name = "limited"});
+    std::atomic<int> inside{0};
+    std::atomic<int> peak{0};
+    auto one_at_a_time = [&] {
+      cohort_test::atomic_max(peak, inside.fetch_add(1) + 1);
+      std::this_thread::yield();
+      inside.fetch_sub(1);
+    };
     std::vector<cohort::task<void>> tasks;
     tasks.reserve(201);
-    tasks.push_back(g.spawn([&] { hold.wait(); }));
+    tasks.push_back(g.spawn([&] {
+      one_at_a_time();
+      hold.wait();
+      one_at_a_time();
+    }));
     {
       allocation_failures failing;  // the waiting list's storage cannot pass 64 entries
-      for (int i = 0; i < 200; ++i) tasks.push_back(g.spawn([&] { ran.fetch_add(1); }));
+      for (int i = 0; i < 200; ++i) {
+        tasks.push_back(g.spawn([&] {
+          one_at_a_time();
+          ran.fetch_add(1);
+        }));
+      }
     }
     hold.open();
     expect_join_reports_bad_alloc(g);
@@ -180,6 +209,7 @@ TEST(out_of_memory, a_child_that_cannot_wait_its_turn_under_max_concurrency_fail
     EXPECT_EQ(t.failed, t.bad_allocs);
     EXPECT_EQ(t.cancelled, 0u);  // keep_going: the others all ran, one at a time
     EXPECT_EQ(static_cast<std::size_t>(ran.load()) + 1, t.succeeded);
+    EXPECT_EQ(peak.load(), 1) << "a failed child's slot started a second one over the limit";
   });
 }
 
@@ -206,6 +236,55 @@ TEST(out_of_memory, gather_runs_a_fork_it_cannot_queue_inline_and_returns_every_
     });
     EXPECT_TRUE(ok);
   });
+}
+
+// Spawns `n` children from this thread, keeps the handles until after the join, then drops
+// them here: their blocks end in this thread's free list, which spills into the reserve.
+void burst(cohort::scheduler& s, int n) {
+  cohort::task_group g(s);
+  std::vector<cohort::task<int>> handles;
+  handles.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) handles.push_back(g.spawn([i] { return i; }));
+  g.join();
+  long sum = 0;
+  for (auto& h : handles) sum += h.get();
+  EXPECT_EQ(sum, static_cast<long>(n) * (n - 1) / 2);
+}
+
+std::size_t frees_during(void (*f)()) {
+  const std::size_t before = frees.load();
+  f();
+  return frees.load() - before;
+}
+
+TEST(cached_memory, release_gives_the_reserve_back_and_it_fills_again_after_the_next_burst) {
+  cohort::scheduler s({.workers = 2, .name = "mem"});
+  constexpr int n = 20'000;
+  burst(s, n);
+  cohort::release_cached_memory();  // start from nothing kept
+  burst(s, n);
+  // Nearly every block of the burst was freed here and kept for reuse; now it goes back.
+  EXPECT_GE(frees_during(&cohort::release_cached_memory), static_cast<std::size_t>(n) * 9 / 10);
+  EXPECT_LT(frees_during(&cohort::release_cached_memory), 100u);  // nothing is freed twice
+  // The reserve's accounting starts over: the next burst is kept again, not refused.
+  burst(s, n);
+  EXPECT_GE(frees_during(&cohort::release_cached_memory), static_cast<std::size_t>(n) * 9 / 10);
+}
+
+TEST(cached_memory, release_leaves_live_children_alone) {
+  cohort::scheduler s({.workers = 2, .name = "mem"});
+  burst(s, 5'000);
+  gate hold;
+  cohort::task_group live(s);
+  auto pending = live.spawn([&] {
+    hold.wait();
+    return std::string(100, 'x');  // a result that owns memory
+  });
+  cohort::release_cached_memory();
+  burst(s, 5'000);  // blocks come from the system allocator again
+  hold.open();
+  EXPECT_EQ(pending.get(), std::string(100, 'x'));
+  live.join();
 }
 
 }  // namespace
