@@ -28,36 +28,55 @@ void spin(unsigned n) {
   for (unsigned i = 0; i < n; ++i) sink.fetch_add(1, std::memory_order_relaxed);
 }
 
+// One round: task 0 is held until the test releases it; task 1 (the racer) completes
+// `delay` spins after the test says it is about to wait. The test thread waits for the
+// racer to be running before it says so, so the racer's completion lands inside the wait
+// that follows, wherever `delay` puts it.
+class racing_round {
+ public:
+  racing_round(cohort::scheduler& s, unsigned delay) : group_(s) {
+    tasks.push_back(group_.spawn([this] {
+      eventually([this] { return released_.load(); });
+      return 0;
+    }));
+    tasks.push_back(group_.spawn([this, delay] {
+      racer_started_.store(true, std::memory_order_release);
+      while (!waiting_.load(std::memory_order_acquire)) {
+      }
+      spin(delay);
+      return 1;
+    }));
+  }
+  // Returns once the racer runs; the caller waits right after.
+  void about_to_wait() {
+    while (!racer_started_.load(std::memory_order_acquire)) {
+    }
+    waiting_.store(true, std::memory_order_release);
+  }
+  void release_held() { released_ = true; }
+  void join() { group_.join(); }
+
+  std::vector<cohort::task<int>> tasks;
+
+ private:
+  std::atomic<bool> released_{false};
+  std::atomic<bool> racer_started_{false};
+  std::atomic<bool> waiting_{false};
+  cohort::task_group group_;
+};
+
 TEST(combinators_stress, wait_first_completed_never_misses_a_completion_racing_with_it) {
   cohort::scheduler s({.workers = 2, .name = "race"});
   std::mt19937 rng(7);
   const int rounds = static_cast<int>(scaled(10'000, 1'000));
   for (int r = 0; r < rounds; ++r) {
-    std::atomic<bool> release_held{false};
-    std::atomic<bool> racer_started{false};
-    std::atomic<bool> waiting{false};
-    const unsigned delay = rng() % 300;
-    cohort::task_group g(s);
-    std::vector<cohort::task<int>> tasks;
-    // Held until the wait returns: it completes first only if the wait missed the other.
-    tasks.push_back(g.spawn([&] {
-      eventually([&] { return release_held.load(); });
-      return 0;
-    }));
-    tasks.push_back(g.spawn([&] {
-      racer_started.store(true, std::memory_order_release);
-      while (!waiting.load(std::memory_order_acquire)) {
-      }
-      spin(delay);
-      return 1;
-    }));
-    while (!racer_started.load(std::memory_order_acquire)) {
-    }
-    waiting.store(true, std::memory_order_release);
-    const auto result = cohort::wait(tasks, cohort::wait_policy::first_completed);
-    const bool held_still_running = !tasks[0].done();
-    release_held = true;
-    g.join();
+    racing_round round(s, rng() % 300);
+    round.about_to_wait();
+    const auto result = cohort::wait(round.tasks, cohort::wait_policy::first_completed);
+    // Held until the wait returns: it completed first only if the wait missed the racer.
+    const bool held_still_running = !round.tasks[0].done();
+    round.release_held();
+    round.join();
     ASSERT_EQ(result.done, (idx{1})) << "round " << r << ": the wait missed task 1's completion";
     ASSERT_TRUE(held_still_running) << "round " << r;
   }
@@ -68,34 +87,16 @@ TEST(combinators_stress, as_completed_never_misses_a_completion_racing_with_it) 
   std::mt19937 rng(11);
   const int rounds = static_cast<int>(scaled(5'000, 500));
   for (int r = 0; r < rounds; ++r) {
-    std::atomic<bool> release_held{false};
-    std::atomic<bool> racer_started{false};
-    std::atomic<bool> waiting{false};
-    const unsigned delay = rng() % 300;
-    cohort::task_group g(s);
-    std::vector<cohort::task<int>> tasks;
-    tasks.push_back(g.spawn([&] {
-      eventually([&] { return release_held.load(); });
-      return 0;
-    }));
-    tasks.push_back(g.spawn([&] {
-      racer_started.store(true, std::memory_order_release);
-      while (!waiting.load(std::memory_order_acquire)) {
-      }
-      spin(delay);
-      return 1;
-    }));
-    while (!racer_started.load(std::memory_order_acquire)) {
-    }
-    waiting.store(true, std::memory_order_release);
+    racing_round round(s, rng() % 300);
+    round.about_to_wait();
     int first = -1;
-    for (auto& t : cohort::as_completed(tasks)) {
+    for (auto& t : cohort::as_completed(round.tasks)) {
       if (first < 0) {
         first = t.get();
-        release_held = true;
+        round.release_held();
       }
     }
-    g.join();
+    round.join();
     ASSERT_EQ(first, 1) << "round " << r << ": as_completed missed task 1's completion";
   }
 }
