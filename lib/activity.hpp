@@ -50,6 +50,7 @@ class worker_activity {
   // The parking key this worker waits on inside a task (join, get, wait), or null.
   std::atomic<const void*> waiting_on{nullptr};
   std::atomic<std::int64_t> waiting_since_ns{0};
+  std::atomic<std::size_t> waiting_keys{1};  // > 1: the first of that many, waiting_on one
   std::atomic<bool> parked{false};
 
  private:

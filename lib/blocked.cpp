@@ -25,7 +25,7 @@ registry& the_registry() {
 
 }  // namespace
 
-blocked_scope::blocked_scope(const void* key) {
+blocked_scope::blocked_scope(const void* key, std::size_t keys) {
   blocked_thread b;
 #if defined(__linux__)
   b.tid = static_cast<long>(::syscall(SYS_gettid));
@@ -35,6 +35,7 @@ blocked_scope::blocked_scope(const void* key) {
   if (b.tid == static_cast<long>(::getpid())) b.thread_name += " (main thread)";
 #endif
   b.key = key;
+  b.keys = keys;
   b.since_ns = steady_now_ns();
   auto& r = the_registry();
   std::lock_guard lock(r.mutex);

@@ -14,12 +14,13 @@ struct blocked_thread {
   long tid = 0;
   std::string thread_name;
   const void* key = nullptr;  // the parking key it sleeps on (address only)
+  std::size_t keys = 1;       // > 1: it waits for the first of that many (key is one)
   std::int64_t since_ns = 0;
 };
 
 class blocked_scope {
  public:
-  explicit blocked_scope(const void* key);
+  explicit blocked_scope(const void* key, std::size_t keys = 1);
   ~blocked_scope();
   blocked_scope(const blocked_scope&) = delete;
   blocked_scope& operator=(const blocked_scope&) = delete;

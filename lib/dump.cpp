@@ -19,6 +19,11 @@ std::string seconds_since(std::int64_t since_ns, std::int64_t now_ns) {
   return buf;
 }
 
+// For a wait on the first of several (wait, as_completed): the dump names one of them.
+std::string any_of(std::size_t keys) {
+  return keys > 1 ? "any of " + std::to_string(keys) + ", e.g. " : std::string();
+}
+
 std::string quoted(const std::string& name, const char* fallback) {
   return name.empty() ? std::string(fallback) : "'" + name + "'";
 }
@@ -28,6 +33,7 @@ struct worker_view {
   std::string task_name;
   const void* waiting_on;
   std::int64_t waiting_since;
+  std::size_t waiting_keys;
   bool parked;
 };
 
@@ -46,6 +52,7 @@ std::string render_dump(pool& p) {
     worker_activity& a = p.worker_at(i).activity;
     workers.push_back({a.load(), a.name(), a.waiting_on.load(std::memory_order_relaxed),
                        a.waiting_since_ns.load(std::memory_order_relaxed),
+                       a.waiting_keys.load(std::memory_order_relaxed),
                        a.parked.load(std::memory_order_relaxed)});
   }
   const std::vector<blocked_thread> blocked = blocked_threads();
@@ -121,7 +128,7 @@ std::string render_dump(pool& p) {
           << seconds_since(v.frame.since_ns, now);
     }
     if (v.waiting_on != nullptr)
-      out << "; inside it, waiting on " << describe_key(v.waiting_on)
+      out << "; inside it, waiting on " << any_of(v.waiting_keys) << describe_key(v.waiting_on)
           << seconds_since(v.waiting_since, now)
           << (v.parked ? " (parked)" : " (running other tasks meanwhile)");
     out << "\n";
@@ -130,7 +137,7 @@ std::string render_dump(pool& p) {
     out << "threads blocked outside the pool:\n";
     for (const blocked_thread& b : blocked)
       out << "  thread '" << b.thread_name << "' (tid " << b.tid << "): waiting on "
-          << describe_key(b.key) << seconds_since(b.since_ns, now) << "\n";
+          << any_of(b.keys) << describe_key(b.key) << seconds_since(b.since_ns, now) << "\n";
   }
   return out.str();
 }

@@ -36,7 +36,7 @@ bool block_on(wait_target& target, worker::clock::time_point deadline) {
       r.wake = &thread_park_record::wake_thread;
     }
     if (!parking_lot::enter_all(target, records)) return true;
-    blocked_scope listed(target.key(0));  // for dump(): who sleeps on what
+    blocked_scope listed(target.key(0), target.key_count());  // for dump(): who sleeps on what
     bool timed_out = false;
     while (woken.load(std::memory_order_acquire) == 0) {
       std::chrono::nanoseconds timeout(-1);

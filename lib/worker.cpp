@@ -170,25 +170,31 @@ void worker::run_claimed(job* j) noexcept {
 
 bool worker::run_until(wait_target* target, clock::time_point deadline, std::int64_t own_floor) {
   // Say what this worker waits on (for dump()), restoring the outer wait on the way out.
+  // relaxed throughout: dump() reads these as a snapshot that may be stale, never to
+  // synchronize.
   struct waiting_scope {
     worker_activity& a;
     const void* outer_key;
     std::int64_t outer_since;
-    waiting_scope(worker_activity& act, const void* key, std::int64_t since)
+    std::size_t outer_keys;
+    waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since)
         : a(act),
           outer_key(act.waiting_on.load(std::memory_order_relaxed)),
-          outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)) {
-      a.waiting_on.store(key, std::memory_order_relaxed);
+          outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)),
+          outer_keys(act.waiting_keys.load(std::memory_order_relaxed)) {
+      a.waiting_on.store(t.key(0), std::memory_order_relaxed);
       a.waiting_since_ns.store(since, std::memory_order_relaxed);
+      a.waiting_keys.store(t.key_count(), std::memory_order_relaxed);
     }
     ~waiting_scope() {
       a.waiting_on.store(outer_key, std::memory_order_relaxed);
       a.waiting_since_ns.store(outer_since, std::memory_order_relaxed);
+      a.waiting_keys.store(outer_keys, std::memory_order_relaxed);
     }
   };
   std::optional<waiting_scope> waiting;
   if (target != nullptr) {
-    waiting.emplace(activity, target->key(0), pool_->timing() ? steady_now_ns() : 0);
+    waiting.emplace(activity, *target, pool_->timing() ? steady_now_ns() : 0);
     // Fast path: the awaited work is usually on top of our own deque.
     job* mine;
     while (!target->done() && deque_.pop_above(own_floor, mine)) execute(mine);

@@ -110,6 +110,26 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
   EXPECT_EQ(s.dump().find("consumers"), std::string::npos);
 }
 
+TEST(dump, says_when_a_thread_waits_for_the_first_of_several_tasks) {
+  cohort::scheduler s({.workers = 3, .name = "any"});
+  gate stuck;
+  cohort::task_group g(s, {.name = "fetchers"});
+  std::vector<cohort::task<void>> tasks;
+  for (int i = 0; i < 3; ++i) tasks.push_back(g.spawn([&] { stuck.wait(); }));
+  std::thread waiter([&] { cohort::wait(tasks, cohort::wait_policy::first_completed); });
+  std::string d;
+  const bool seen = eventually([&] {
+    d = s.dump();
+    return d.find("waiting on any of 3, e.g. task #") != std::string::npos;
+  });
+  stuck.open();
+  waiter.join();
+  g.join();
+  EXPECT_TRUE(seen) << d;
+  EXPECT_NE(d.find("): waiting on any of 3, e.g. task #0 of group 'fetchers'"), std::string::npos)
+      << d;
+}
+
 TEST(dump, shows_a_worker_waiting_inside_a_task_on_a_nested_group) {
   cohort::scheduler s({.workers = 2, .name = "nest"});
   gate stuck;
