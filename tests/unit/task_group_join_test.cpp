@@ -24,10 +24,7 @@ using cohort_test::eventually;
 using cohort_test::gate;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
-
-std::string what_of(const std::exception_ptr& e) {
-  return cohort::describe_exception(e);
-}
+using cohort_test::what_of;
 
 // ---- How join() ends -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -18,6 +19,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <cohort/errors.hpp>
 
 namespace cohort_test {
 
@@ -112,6 +115,11 @@ inline bool is_worker_of(const std::string& name, const std::string& prefix, std
 }
 
 // Waits (bounded) until the token is requested; false if it never was.
+// what() of a task's exception, or a description of anything else it threw.
+inline std::string what_of(const std::exception_ptr& e) {
+  return cohort::describe_exception(e);
+}
+
 inline bool wait_for_stop(const std::stop_token& st, std::chrono::milliseconds limit = patience()) {
   return eventually([&] { return st.stop_requested(); }, limit);
 }
