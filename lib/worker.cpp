@@ -328,4 +328,10 @@ bool pop_local_until(job* j) {
   return current_worker->pop_until(j);
 }
 
+// Compensation is not built yet: these only mark the interface (see runtime.hpp).
+void* begin_blocking() noexcept {
+  return current_worker;
+}
+void end_blocking(void*) noexcept {}
+
 }  // namespace cohort::detail

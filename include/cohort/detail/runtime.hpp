@@ -34,4 +34,12 @@ void submit(pool& p, job* j);
 void push_local(job* j);
 bool pop_local_until(job* j);
 
+// The calling thread is about to block outside cohort (cohort::blocking(), a wait with
+// nothing it may run). On a worker, a spare thread takes the worker's place in the pool
+// until end_blocking, so the pool keeps its parallelism and no queued job is stranded.
+// Elsewhere both are no-ops. Returns what end_blocking needs (null off the pool).
+// Pairs must nest on one thread; end_blocking never throws.
+void* begin_blocking() noexcept;
+void end_blocking(void* token) noexcept;
+
 }  // namespace cohort::detail
