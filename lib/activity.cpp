@@ -17,15 +17,23 @@ void worker_activity::enter(const void* group, const void* task_key, std::uint32
     const std::size_t n = std::min(name.size(), name_capacity);
     for (std::size_t i = 0; i < n; ++i) s.name[i].store(name[i], std::memory_order_relaxed);
     s.name_length.store(static_cast<std::uint8_t>(n), std::memory_order_relaxed);
+    s.waiting_on.store(nullptr, std::memory_order_relaxed);
   }
   depth_.store(d + 1, std::memory_order_relaxed);
 }
 
-activity_frame worker_activity::load() const noexcept {
-  activity_frame f;
+void worker_activity::set_waiting(const void* key, std::size_t keys,
+                                  std::int64_t since_ns) noexcept {
   const std::uint32_t d = depth_.load(std::memory_order_relaxed);
-  if (d == 0) return f;
-  const slot& s = stack_[std::min<std::size_t>(d, max_depth) - 1];
+  if (d == 0 || d > max_depth) return;
+  slot& s = stack_[d - 1];
+  s.waiting_keys.store(keys, std::memory_order_relaxed);
+  s.waiting_since_ns.store(since_ns, std::memory_order_relaxed);
+  s.waiting_on.store(key, std::memory_order_relaxed);
+}
+
+activity_frame worker_activity::read(const slot& s) const noexcept {
+  activity_frame f;
   f.running = true;
   f.group = s.group.load(std::memory_order_relaxed);
   f.task_key = s.task_key.load(std::memory_order_relaxed);
@@ -33,7 +41,32 @@ activity_frame worker_activity::load() const noexcept {
   f.index = static_cast<std::uint32_t>(packed);
   f.kind = static_cast<job_kind>((packed >> 32) & 0xff);
   f.since_ns = s.since_ns.load(std::memory_order_relaxed);
+  f.waiting_on = s.waiting_on.load(std::memory_order_relaxed);
+  f.waiting_keys = s.waiting_keys.load(std::memory_order_relaxed);
+  f.waiting_since_ns = s.waiting_since_ns.load(std::memory_order_relaxed);
   return f;
+}
+
+std::vector<activity_frame> worker_activity::load_stack(std::size_t& hidden) const {
+  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+  const std::size_t shown = std::min<std::size_t>(d, max_depth);
+  hidden = d - shown;
+  std::vector<activity_frame> out;
+  for (std::size_t i = 0; i < shown; ++i) {
+    activity_frame f = read(stack_[i]);
+    const std::size_t n = std::min<std::size_t>(
+        stack_[i].name_length.load(std::memory_order_relaxed), name_capacity);
+    f.name.resize(n);
+    for (std::size_t k = 0; k < n; ++k) f.name[k] = stack_[i].name[k].load(std::memory_order_relaxed);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+activity_frame worker_activity::load() const noexcept {
+  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+  if (d == 0) return {};
+  return read(stack_[std::min<std::size_t>(d, max_depth) - 1]);
 }
 
 std::string worker_activity::name() const {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <cohort/detail/job.hpp>
 
@@ -29,6 +30,12 @@ struct activity_frame {
   job_kind kind = job_kind::child;
   bool running = false;
   std::int64_t since_ns = 0;  // 0 when timing is off
+  // What this job waits on inside itself (a join, get, wait), if it does: then the frame
+  // above it on the stack runs inside that wait.
+  const void* waiting_on = nullptr;
+  std::size_t waiting_keys = 1;
+  std::int64_t waiting_since_ns = 0;
+  std::string name;  // filled by load_stack()
 };
 
 class worker_activity {
@@ -46,6 +53,12 @@ class worker_activity {
   // The innermost job (running == false when idle), and its name.
   activity_frame load() const noexcept;
   std::string name() const;
+  // Every job on the worker's stack, outermost first (a job that waits runs the next one
+  // inside its wait). Jobs deeper than max_depth are counted in `hidden`.
+  std::vector<activity_frame> load_stack(std::size_t& hidden) const;
+  // The innermost job starts or stops waiting (the outer job's record keeps its own).
+  void set_waiting(const void* key, std::size_t keys, std::int64_t since_ns) noexcept;
+  void clear_waiting() noexcept { set_waiting(nullptr, 1, 0); }
 
   // The parking key this worker waits on inside a task (join, get, wait), or null.
   std::atomic<const void*> waiting_on{nullptr};
@@ -61,7 +74,11 @@ class worker_activity {
     std::atomic<std::int64_t> since_ns{0};
     std::atomic<std::uint8_t> name_length{0};
     std::array<std::atomic<char>, name_capacity> name{};
+    std::atomic<const void*> waiting_on{nullptr};
+    std::atomic<std::size_t> waiting_keys{1};
+    std::atomic<std::int64_t> waiting_since_ns{0};
   };
+  activity_frame read(const slot& s) const noexcept;
   std::atomic<std::uint32_t> depth_{0};
   std::array<slot, max_depth> stack_{};
 };

@@ -25,28 +25,37 @@ registry& the_registry() {
 
 }  // namespace
 
-blocked_scope::blocked_scope(const void* key, std::size_t keys) {
-  blocked_thread b;
+blocked_scope::blocked_scope(const void* key, std::size_t keys) noexcept {
+  // Out of memory here costs the dump a line, never the wait: a wait that cannot be
+  // listed still waits (and nothing of it is linked anywhere yet).
+  try {
+    blocked_thread b;
 #if defined(__linux__)
-  b.tid = static_cast<long>(::syscall(SYS_gettid));
-  char name[32] = {};
-  pthread_getname_np(pthread_self(), name, sizeof name);
-  b.thread_name = name;
-  if (b.tid == static_cast<long>(::getpid())) b.thread_name += " (main thread)";
+    b.tid = static_cast<long>(::syscall(SYS_gettid));
+    char name[32] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    b.thread_name = name;
+    if (b.tid == static_cast<long>(::getpid())) b.thread_name += " (main thread)";
 #endif
-  b.key = key;
-  b.keys = keys;
-  b.since_ns = steady_now_ns();
-  auto& r = the_registry();
-  std::lock_guard lock(r.mutex);
-  for (slot_ = 0; slot_ < r.entries.size(); ++slot_)
-    if (r.entries[slot_].key == nullptr) break;
-  if (slot_ == r.entries.size()) r.entries.emplace_back();
-  r.entries[slot_] = std::move(b);
-  r.count.fetch_add(1, std::memory_order_relaxed);
+    b.key = key;
+    b.keys = keys;
+    b.since_ns = steady_now_ns();
+    auto& r = the_registry();
+    std::lock_guard lock(r.mutex);
+    std::size_t slot = 0;
+    for (; slot < r.entries.size(); ++slot)
+      if (r.entries[slot].key == nullptr) break;
+    if (slot == r.entries.size()) r.entries.emplace_back();
+    r.entries[slot] = std::move(b);
+    slot_ = slot;
+    r.count.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+    slot_ = unlisted;
+  }
 }
 
 blocked_scope::~blocked_scope() {
+  if (slot_ == unlisted) return;
   auto& r = the_registry();
   std::lock_guard lock(r.mutex);
   r.entries[slot_] = blocked_thread{};

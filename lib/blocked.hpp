@@ -20,13 +20,14 @@ struct blocked_thread {
 
 class blocked_scope {
  public:
-  explicit blocked_scope(const void* key, std::size_t keys = 1);
+  explicit blocked_scope(const void* key, std::size_t keys = 1) noexcept;
   ~blocked_scope();
   blocked_scope(const blocked_scope&) = delete;
   blocked_scope& operator=(const blocked_scope&) = delete;
 
  private:
-  std::size_t slot_;
+  static constexpr std::size_t unlisted = static_cast<std::size_t>(-1);
+  std::size_t slot_ = unlisted;
 };
 
 std::vector<blocked_thread> blocked_threads();

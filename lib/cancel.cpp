@@ -1,8 +1,10 @@
 #include "cancel.hpp"
 
+#include <cohort/detail/job.hpp>
 #include <cohort/detail/stop.hpp>
 
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace cohort::detail {
@@ -28,8 +30,54 @@ stop_registry& registry() {
 
 }  // namespace
 
-bool ancestors_cancelled_slow(const cancel_node* first) noexcept {
-  for (const cancel_node* n = first; n != nullptr; n = n->parent)
+// ---- walks past a group's link, and the cut that waits them out --------------------------
+
+namespace {
+// Walks in progress that may pass a group's link (see cancel_node::up()).
+std::atomic<std::uint64_t> walkers{0};
+}  // namespace
+
+walk_guard::walk_guard() noexcept {
+  walkers.fetch_add(1, std::memory_order_seq_cst);
+  // StoreLoad: our count before the loads of the walk. Partner: the cutter's seq_cst
+  // store of null and its seq_cst load of `walkers` (wait_out_walkers). Either the cutter
+  // sees us and waits, or our walk sees null.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+walk_guard::~walk_guard() {
+  // release: the cutter that sees the count drop sees our reads done.
+  walkers.fetch_sub(1, std::memory_order_release);
+}
+
+void wait_out_walkers() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the cuts before the count load
+  // Walks are short (a chain of pointers); new ones cannot reach what was cut.
+  while (walkers.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+
+bool descends_from(const cancel_node* descendant, const cancel_node* ancestor) noexcept {
+  if (ancestor == nullptr || descendant == nullptr) return false;
+  // The job's own node and its parent are alive (a child's group waits for it; a gather
+  // frame's parent is the task running the gather), so the first two steps need no
+  // guard: the usual answer (a child of the waiter's group) comes from them.
+  if (descendant == ancestor) return true;
+  const cancel_node* p = descendant->up();
+  if (p == nullptr) return false;
+  if (p == ancestor) return true;
+  walk_guard guard;
+  for (const cancel_node* n = p->up(); n != nullptr; n = n->up())
+    if (n == ancestor) return true;
+  return false;
+}
+
+bool may_run_inside(const job* j, const cancel_node* waiting) noexcept {
+  return j->type->node != nullptr && descends_from(j->type->node(j), waiting);
+}
+
+bool ancestors_cancelled_slow(const cancel_node* scope) noexcept {
+  walk_guard guard;
+  for (const cancel_node* n = scope->up(); n != nullptr; n = n->up())
     if (n->requested()) return true;
   return false;
 }
@@ -38,11 +86,15 @@ bool cancel_node::request() noexcept {
   if (flag.exchange(1, std::memory_order_seq_cst) != 0) {
     // The winner may not have bumped the epoch yet; a check made after our call must not
     // trust a cache from before the flag. A spare bump only costs a cache refresh.
-    cancel_epoch.fetch_add(1, std::memory_order_acq_rel);
+    cancel_epoch.fetch_add(1, std::memory_order_seq_cst);
     return false;
   }
-  // acq_rel: see cancel_epoch's comment; the flag store above is released with it.
-  cancel_epoch.fetch_add(1, std::memory_order_acq_rel);
+  // seq_cst, not just acq_rel (which publishes the flag with the epoch, see its comment):
+  // the bump and the registry count load below are the canceller's half of a Dekker pair
+  // with register_stop_source (count increment, fence, then a check that reads the
+  // epoch). With the bump outside the single total order, the registrar could read the
+  // old epoch, trust a stale "not cancelled" cache, and the canceller skip its source.
+  cancel_epoch.fetch_add(1, std::memory_order_seq_cst);
   auto& r = registry();
   if (r.count.load(std::memory_order_seq_cst) == 0) return true;
   // request_stop runs user callbacks: collect the sources under the lock, fire outside.

@@ -20,3 +20,29 @@ void register_stop_source(stop_registration& r);
 void unregister_stop_source(stop_registration& r) noexcept;
 
 }  // namespace cohort::detail
+
+namespace cohort::detail {
+
+struct job;
+
+// Held across any walk up the tree that may pass a group's link: a cut (detach_groups_of)
+// waits until no walk that might have read the old link is in progress.
+class walk_guard {
+ public:
+  walk_guard() noexcept;
+  ~walk_guard();
+  walk_guard(const walk_guard&) = delete;
+  walk_guard& operator=(const walk_guard&) = delete;
+};
+// Called after cutting links: returns once every walk that may have read one is over.
+void wait_out_walkers() noexcept;
+
+// True when `descendant` is `ancestor` or lies below it in the cancellation tree.
+bool descends_from(const cancel_node* descendant, const cancel_node* ancestor) noexcept;
+
+// Whether a worker whose running task is `waiting` may run job `j` inside that task's
+// wait: only if j runs under a node that descends from it (lib/README.md, "What a wait
+// may run").
+bool may_run_inside(const job* j, const cancel_node* waiting) noexcept;
+
+}  // namespace cohort::detail

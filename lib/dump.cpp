@@ -29,11 +29,9 @@ std::string quoted(const std::string& name, const char* fallback) {
 }
 
 struct worker_view {
-  activity_frame frame;
-  std::string task_name;
-  const void* waiting_on;
-  std::int64_t waiting_since;
-  std::size_t waiting_keys;
+  std::size_t index;
+  std::vector<activity_frame> stack;  // outermost first; empty when idle
+  std::size_t hidden;                 // jobs deeper than the activity record keeps
   bool parked;
 };
 
@@ -48,13 +46,12 @@ struct group_view {
 std::string render_dump(pool& p) {
   const std::int64_t now = steady_now_ns();
   std::vector<worker_view> workers;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    worker_activity& a = p.worker_at(i).activity;
-    workers.push_back({a.load(), a.name(), a.waiting_on.load(std::memory_order_relaxed),
-                       a.waiting_since_ns.load(std::memory_order_relaxed),
-                       a.waiting_keys.load(std::memory_order_relaxed),
-                       a.parked.load(std::memory_order_relaxed)});
-  }
+  p.for_each_worker([&](worker& wk) {
+    worker_activity& a = wk.activity;
+    worker_view v{wk.index(), {}, 0, a.parked.load(std::memory_order_relaxed)};
+    v.stack = a.load_stack(v.hidden);
+    workers.push_back(std::move(v));
+  });
   const std::vector<blocked_thread> blocked = blocked_threads();
 
   std::ostringstream out;
@@ -74,17 +71,21 @@ std::string render_dump(pool& p) {
                << (g.cancelled() ? ", cancelled" : "");
     if (age_known) group_text << "; age " << static_cast<int>(age * 100) / 100.0 << " s";
     group_text << "\n";
-    for (std::size_t w = 0; w < workers.size(); ++w) {
-      const worker_view& v = workers[w];
-      if (!v.frame.running || v.frame.group != &g) continue;
-      group_text << "    task " << quoted(v.task_name, "") << (v.task_name.empty() ? "" : " ")
-                 << "#" << v.frame.index << ": running on worker " << w << " (" << p.name() << "-"
-                 << w << ")" << seconds_since(v.frame.since_ns, now) << "\n";
-    }
-    for (std::size_t w = 0; w < workers.size(); ++w)
-      if (workers[w].waiting_on == g.join_key())
-        group_text << "    joined by worker " << w << " (" << p.name() << "-" << w << ")"
-                   << seconds_since(workers[w].waiting_since, now) << "\n";
+    for (const worker_view& v : workers)
+      for (std::size_t k = 0; k < v.stack.size(); ++k) {
+        const activity_frame& f = v.stack[k];
+        if (f.kind != job_kind::child || f.group != &g) continue;
+        const bool innermost = k + 1 == v.stack.size();
+        group_text << "    task " << quoted(f.name, "") << (f.name.empty() ? "" : " ") << "#"
+                   << f.index << ": " << (innermost ? "running" : "suspended in a wait")
+                   << " on worker " << v.index << " (" << p.name() << "-" << v.index << ")"
+                   << seconds_since(f.since_ns, now) << "\n";
+      }
+    for (const worker_view& v : workers)
+      for (const activity_frame& f : v.stack)
+        if (f.waiting_on == g.join_key())
+          group_text << "    joined by worker " << v.index << " (" << p.name() << "-" << v.index
+                     << ")" << seconds_since(f.waiting_since_ns, now) << "\n";
     for (const blocked_thread& b : blocked)
       if (b.key == g.join_key())
         group_text << "    joined by thread '" << b.thread_name << "' (tid " << b.tid
@@ -95,43 +96,67 @@ std::string render_dump(pool& p) {
   auto describe_key = [&](const void* key) -> std::string {
     for (const group_view& g : groups)
       if (g.join_key == key) return "join of group " + quoted(g.name, "(unnamed)");
-    for (std::size_t w = 0; w < workers.size(); ++w)
-      if (workers[w].frame.running && workers[w].frame.task_key == key) {
-        std::string group = "(unnamed)";
-        for (const group_view& g : groups)
-          if (g.address == workers[w].frame.group) group = quoted(g.name, "(unnamed)");
-        return "task " + (workers[w].task_name.empty() ? "" : "'" + workers[w].task_name + "' ") +
-               "#" + std::to_string(workers[w].frame.index) + " of group " + group +
-               ", running on worker " + std::to_string(w);
-      }
+    for (const worker_view& v : workers)
+      for (const activity_frame& f : v.stack)
+        if (f.task_key == key) {
+          std::string group = "(unnamed)";
+          for (const group_view& g : groups)
+            if (g.address == f.group) group = quoted(g.name, "(unnamed)");
+          return "task " + (f.name.empty() ? "" : "'" + f.name + "' ") + "#" +
+                 std::to_string(f.index) + " of group " + group + ", running on worker " +
+                 std::to_string(v.index);
+        }
     return "a task that is not running (queued, or between steps)";
   };
 
-  out << "scheduler '" << p.name() << "': " << p.size() << " workers, " << p.detached().unfinished()
-      << " detached tasks pending\n";
+  out << "scheduler '" << p.name() << "': " << p.size() << " workers";
+  if (p.thread_count() > p.size())
+    out << " (+" << p.thread_count() - p.size() << " spare threads for blocked ones)";
+  out << ", " << p.detached().unfinished() << " detached tasks pending\n";
   out << "groups:\n" << (group_text.str().empty() ? "  (none)\n" : group_text.str());
   out << "workers:\n";
-  for (std::size_t w = 0; w < workers.size(); ++w) {
-    const worker_view& v = workers[w];
-    out << "  worker " << w << " (" << p.name() << "-" << w << "): ";
-    if (!v.frame.running) {
-      out << (v.parked ? "idle, parked" : "idle, looking for work");
-    } else if (v.frame.kind == job_kind::child) {
+  auto describe_job = [&](const activity_frame& f) {
+    std::ostringstream o;
+    if (f.kind == job_kind::child) {
       std::string group = "(unnamed)";
       for (const group_view& g : groups)
-        if (g.address == v.frame.group) group = quoted(g.name, "(unnamed)");
-      out << "running task " << (v.task_name.empty() ? "" : "'" + v.task_name + "' ") << "#"
-          << v.frame.index << " of group " << group << seconds_since(v.frame.since_ns, now);
+        if (g.address == f.group) group = quoted(g.name, "(unnamed)");
+      o << "task " << (f.name.empty() ? "" : "'" + f.name + "' ") << "#" << f.index
+        << " of group " << group;
     } else {
-      out << "running a "
-          << (v.frame.kind == job_kind::pool_entry ? "call from outside the pool" : "gather child")
-          << seconds_since(v.frame.since_ns, now);
+      o << "a "
+        << (f.kind == job_kind::pool_entry ? "call from outside the pool"
+            : f.kind == job_kind::range_part ? "gather(range) part"
+                                             : "gather child");
     }
-    if (v.waiting_on != nullptr)
-      out << "; inside it, waiting on " << any_of(v.waiting_keys) << describe_key(v.waiting_on)
-          << seconds_since(v.waiting_since, now)
-          << (v.parked ? " (parked)" : " (running other tasks meanwhile)");
+    o << seconds_since(f.since_ns, now);
+    return o.str();
+  };
+  // Each worker's stack of jobs, outermost first: a job that waits runs the next one
+  // inside its wait, so a hang reads top-down as "A waits on X; inside it B waits on Y".
+  for (const worker_view& v : workers) {
+    out << "  worker " << v.index << " (" << p.name() << "-" << v.index << ")"
+        << (v.index >= p.size() ? " [spare]" : "") << ": ";
+    if (v.stack.empty()) {
+      out << (v.parked ? "idle, parked" : "idle, looking for work") << "\n";
+      continue;
+    }
     out << "\n";
+    for (std::size_t k = 0; k < v.stack.size(); ++k) {
+      const activity_frame& f = v.stack[k];
+      const std::string indent(4 + 2 * k, ' ');
+      out << indent << (k == 0 ? "running " : "inside it, running ") << describe_job(f) << "\n";
+      if (f.waiting_on != nullptr) {
+        const bool innermost = k + 1 == v.stack.size();
+        out << indent << "  waiting on " << any_of(f.waiting_keys) << describe_key(f.waiting_on)
+            << seconds_since(f.waiting_since_ns, now)
+            << (innermost ? (v.parked ? " (blocked; another thread took its place)" : "")
+                          : " (running what it may meanwhile)")
+            << "\n";
+      }
+    }
+    if (v.hidden != 0)
+      out << "    (" << v.hidden << " more nested jobs not recorded)\n";
   }
   if (!blocked.empty()) {
     out << "threads blocked outside the pool:\n";

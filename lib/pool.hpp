@@ -23,6 +23,9 @@
 
 namespace cohort::detail {
 
+void register_pool(pool* p);
+void unregister_pool(pool* p) noexcept;
+
 class pool {
  public:
   pool(scheduler& owner, scheduler_options options);
@@ -32,23 +35,41 @@ class pool {
 
   scheduler& owner() const noexcept { return *owner_; }
   const std::string& name() const noexcept { return name_; }
-  std::size_t size() const noexcept { return workers_.size(); }
-  worker& worker_at(std::size_t i) noexcept { return *workers_[i]; }
+  // The worker count asked for (the parallelism limit).
+  std::size_t size() const noexcept { return limit_; }
+  // Threads started so far: the workers, then spares that took the place of blocked
+  // workers (sleep.hpp). Index i < thread_count() may still be starting (null below).
+  std::size_t thread_count() const noexcept { return sleep_.threads(); }
+  worker& worker_at(std::size_t i) noexcept { return *table_[i].load(std::memory_order_acquire); }
+  worker* worker_if_started(std::size_t i) noexcept {
+    // acquire: pairs with the release publication in start_thread; the worker is built.
+    return table_[i].load(std::memory_order_acquire);
+  }
+  template <class F>
+  void for_each_worker(F&& f) {
+    const std::size_t n = thread_count();
+    for (std::size_t i = 0; i < n; ++i)
+      if (worker* w = worker_if_started(i)) f(*w);
+  }
   sleep_module& sleep() noexcept { return sleep_; }
   injection_queue& injected() noexcept { return injected_; }
   group_core& detached() noexcept { return *detached_; }
   timer_service& timers();
 
   void inject(job* j);
-  // After an idle worker announced it will sleep: is there anything to take? (`except`:
-  // a worker whose own deque does not count.)
-  bool work_visible(const worker* except = nullptr) const noexcept;
+  // For the default scheduler, which is never destroyed: at exit, waits for the detached
+  // tasks and writes the COHORT_TRACE file.
+  void finish_at_exit() noexcept;
+  // After an idle or blocked worker's barrier (sleep.hpp): is there anything to take,
+  // in any deque or the injection queue?
+  bool work_visible() noexcept;
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
   tracer& trace() noexcept { return tracer_; }
   // Whether workers stamp the start of each job (for ages in dump() and the watchdog).
   bool timing() const noexcept { return timing_.load(std::memory_order_relaxed); }
   void set_watchdog(std::chrono::nanoseconds stall);
+  void set_long_task_report(std::chrono::nanoseconds threshold);
   void enable_timing(bool on) noexcept { timing_.store(on, std::memory_order_relaxed); }
 
   void set_handler(unhandled_exception_handler h);
@@ -61,16 +82,23 @@ class pool {
   template <class F>
   void for_each_live_group(F&& f) {
     external_groups_.for_each(f);
-    for (auto& w : workers_) w->live_groups.for_each(f);
+    for_each_worker([&](worker& w) { w.live_groups.for_each(f); });
   }
 
   std::atomic<std::uint64_t> injected_count{0};
   std::atomic<std::uint64_t> cancelled_count{0};
 
  private:
+  static bool spawn_spare(void* self, std::size_t index) noexcept;
+  void start_thread(std::size_t index);
+
   scheduler* owner_;
   std::string name_;
-  std::vector<std::unique_ptr<worker>> workers_;
+  std::size_t limit_;
+  std::size_t capacity_;
+  std::unique_ptr<std::atomic<worker*>[]> table_;  // capacity_ entries, filled in order
+  std::mutex threads_mutex_;                       // guards owned_
+  std::vector<std::unique_ptr<worker>> owned_;
   injection_queue injected_;
   sleep_module sleep_;
   std::unique_ptr<group_core> detached_;
@@ -78,6 +106,9 @@ class pool {
   tracer tracer_;
   std::atomic<bool> timing_{false};
   std::string trace_path_;  // COHORT_TRACE: written when the pool stops
+  void restart_watchdog();
+  std::chrono::nanoseconds stall_{0};      // COHORT_WATCHDOG / set_watchdog
+  std::chrono::nanoseconds long_task_{0};  // COHORT_LONG_TASK / set_long_task_report
   std::unique_ptr<class watchdog> watchdog_;
 
   std::once_flag timers_once_;

@@ -2,6 +2,9 @@
 
 #include <cohort/detail/block_pool.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "pool.hpp"
 #include "stats.hpp"
 
@@ -45,6 +48,9 @@ bool scheduler::write_trace(const std::string& path) const {
 void scheduler::set_watchdog(std::chrono::nanoseconds stall) {
   pool_->set_watchdog(stall);
 }
+void scheduler::set_long_task_report(std::chrono::nanoseconds threshold) {
+  pool_->set_long_task_report(threshold);
+}
 void scheduler::enable_timing(bool on) {
   pool_->enable_timing(on);
 }
@@ -53,9 +59,43 @@ void release_cached_memory() noexcept {
   detail::release_cached_blocks();
 }
 
+namespace {
+
+scheduler* the_default = nullptr;
+
+// COHORT_WORKERS=N sets the default scheduler's worker count; a value we cannot read is
+// said, not ignored.
+std::size_t default_worker_count() {
+  const char* text = std::getenv("COHORT_WORKERS");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0') {
+    std::fprintf(stderr,
+                 "cohort: ignoring COHORT_WORKERS=%s: not a number (0 or unset: one worker per "
+                 "hardware thread)\n",
+                 text);
+    return 0;
+  }
+  return static_cast<std::size_t>(n);  // an absurd count throws, like scheduler_options
+}
+
+// At exit, the default scheduler (never destroyed: tasks may still run while other
+// static objects are destroyed) finishes what it owns: detached tasks run to the end and
+// the COHORT_TRACE file is written. Nothing spawned with spawn_detached is lost.
+void finish_default_scheduler() {
+  if (the_default != nullptr) the_default->internal_pool().finish_at_exit();
+}
+
+}  // namespace
+
 scheduler& default_scheduler() {
-  // Never destroyed: tasks may still run while other static objects are destroyed at exit.
-  static scheduler* s = new scheduler();
+  static scheduler* s = [] {
+    auto* created = new scheduler(scheduler_options{.workers = default_worker_count()});
+    the_default = created;
+    std::atexit(&finish_default_scheduler);
+    return created;
+  }();
   return *s;
 }
 

@@ -1,30 +1,36 @@
-// The parking protocol: who sleeps, and whom a new job wakes.
+// The parking protocol: who sleeps, whom a new job wakes, and who takes the place of a
+// worker that blocks.
 //
-// A worker is in one of three states: running a job, searching (idle, looking for work
-// in a bounded spin), or sleeping (parked on its own futex word). Two counters, packed in
-// one atomic so they move together, drive wake decisions:
-//   - a new job wakes a sleeper only if nobody is searching (a searcher will find it) and
-//     somebody sleeps; the waker moves the sleeper straight to "searching" so a burst of
-//     jobs does not wake the whole pool (rayon's and tokio's rule);
-//   - a worker that wants to sleep announces itself (counters RMW, seq_cst), then looks
-//     for work once more, then sleeps on its word.
+// Every thread of the pool (the `limit` workers the user asked for, plus spare threads
+// started on demand) is in one of four states: running a job, searching (idle, looking
+// for work in a bounded spin), sleeping (idle, parked on its own futex word), or blocked
+// (inside a task that waits for something and has nothing it may run, or inside
+// cohort::blocking()). One atomic word packs how many threads are in each state, so every
+// decision below reads one consistent snapshot:
 //
-// Why nothing is lost (the Dekker argument, after Eigen's EventCount): for a job injected
-// from outside the pool, the submitter publishes the job with a seq_cst store and
-// reads the counters, both seq_cst; the sleeper's seq_cst RMW precedes its final seq_cst
-// look. In the single total order, either the submitter's read comes after the RMW (it
-// sees the sleeper and wakes it) or the sleeper's look comes after the publication (it
-// sees the job).
+//   active = threads - sleeping - blocked      (running or searching)
 //
-// Jobs a worker pushes on its own deque skip the fence: a wake-up lost in that window
-// costs parallelism, never progress, because a worker never sleeps while its own deque
-// holds jobs it may run (it pops them first, also while waiting), so the job runs
-// regardless. The exception is a worker waiting inside a task, which leaves the jobs
-// below its task floor alone: before it sleeps it calls notify_stranded_jobs, with a
-// fence, so a sleeper wakes to steal them.
+// The pool keeps `active` at `limit` when there is work: a new job wakes a sleeper only
+// if nobody is searching (a searcher will find it) and active < limit; a worker that
+// blocks lowers `active`, so the next job (or the stranded jobs it leaves on its own
+// deque) wakes a sleeper, or starts a spare thread when nobody sleeps. This is Java's
+// ForkJoinPool compensation: a blocked worker costs no parallelism and strands no job.
+// A thread that finds active > limit between two top-level jobs goes to sleep (retires),
+// so compensation never leaves more than `limit` threads running for long.
 //
-// A worker waiting on a task (help-while-wait) sleeps the same way, but also parks a
-// record in the parking lot keyed by the task, whose completer wakes it by index.
+// Why no wake-up is lost (the Dekker argument, after Eigen's EventCount). Publishing a
+// job and going to sleep are two store-then-load sequences on different words:
+//   publisher: store the job (deque bottom / queue size)  ->  barrier  ->  load counters
+//   sleeper:   RMW counters (sleeping or blocked + 1)      ->  barrier  ->  look for jobs
+// With a full barrier on both sides, either the publisher's load sees the sleeper (and
+// wakes somebody), or the sleeper's look sees the job. The publisher's side runs on every
+// spawn, the sleeper's only before a futex wait, so the barrier is asymmetric where the
+// kernel allows it: sleepers call membarrier(PRIVATE_EXPEDITED), which runs a full
+// barrier on every thread of the process that is running at that moment, and publishers
+// need only a compiler barrier. Without membarrier (old kernel, ThreadSanitizer, or
+// COHORT_PUSH_FENCE=1), both sides use a seq_cst fence. (The old rule, "a lost wake-up of
+// a local push costs parallelism, never progress", was wrong once user code blocks
+// outside cohort right after a spawn.)
 #pragma once
 
 #include <atomic>
@@ -37,50 +43,95 @@ namespace cohort::detail {
 
 class sleep_module {
  public:
-  explicit sleep_module(std::size_t workers);
+  // `limit`: the worker count asked for; `capacity`: the most threads there may ever be.
+  // `spawn_spare(ctx, index)` starts thread `index` (which begins searching); false if it
+  // could not.
+  sleep_module(std::size_t limit, std::size_t capacity, bool (*spawn_spare)(void*, std::size_t),
+               void* ctx);
 
-  // Called by a worker that found no work and starts spinning.
+  std::size_t limit() const noexcept { return limit_; }
+  // Threads started so far (primaries first, then spares).
+  std::size_t threads() const noexcept { return field(counters_.load(std::memory_order_acquire), threads_shift); }
+
+  // ---- the idle side --------------------------------------------------------------
+  // A worker that found no work and starts spinning.
   void begin_search() noexcept { counters_.fetch_add(one_searching, std::memory_order_relaxed); }
-  // Called by a searching worker that found work. If it was the last searcher, wakes
-  // another sleeper in case more work is queued behind this one.
+  // A searching worker that found work. If it was the last searcher, wakes another in
+  // case more work is queued behind this one.
   void end_search() noexcept;
-
-  // The sleeping side, for worker `i` (which is searching). Returns the word's generation
-  // to sleep on. After this, the worker must look for work once more before sleeping.
+  // Worker i (searching) wants to sleep. Returns the generation to sleep on; the caller
+  // must then call barrier_before_last_look() and look for work once more.
   std::uint32_t announce_sleep(std::size_t i) noexcept;
   // Sleeps until woken (or timeout), unless already woken since announce_sleep.
   void sleep(std::size_t i, std::uint32_t generation, std::chrono::nanoseconds timeout) noexcept;
   // Leaves the sleeping state (woken or not); the worker is searching again.
   void after_sleep(std::size_t i) noexcept;
+  // True when more threads are active than the limit: the caller should retire (sleep)
+  // at its next chance. A hint: relaxed.
+  bool over_limit() const noexcept {
+    return active(counters_.load(std::memory_order_relaxed)) > limit_;
+  }
 
-  // The waking side.
-  // A job was pushed by a worker of this pool (no fence, see above).
+  // ---- the blocked side -----------------------------------------------------------
+  // The calling worker blocks (a wait with nothing to run, or cohort::blocking()).
+  // `searching`: it was counted as searching. After this the caller must call
+  // barrier_before_last_look() and then compensate(work_visible).
+  void block(bool searching) noexcept;
+  // If the pool has work and fewer than `limit` active threads, wakes or starts one.
+  void compensate(bool work_visible) noexcept;
+  void unblock() noexcept { counters_.fetch_sub(one_blocked, std::memory_order_acq_rel); }
+
+  // The sleeper's or blocker's half of the Dekker pair (see the top of this file).
+  void barrier_before_last_look() noexcept;
+
+  // ---- the waking side ------------------------------------------------------------
+  // A job was pushed on a worker's own deque (after the push).
   void notify_local_job() noexcept {
-    const std::uint64_t c = counters_.load(std::memory_order_relaxed);
-    if (sleeping(c) != 0 && searching(c) == 0) wake_any();
+    publisher_barrier();
+    maybe_wake(counters_.load(std::memory_order_relaxed));
   }
   // A job was published from outside the pool (after its seq_cst publication).
-  void notify_injected_job() noexcept;
-  // A waiting worker holds jobs it may not run (below its task floor, worker.hpp): wake a
-  // sleeper to steal them even if somebody is searching (the searcher may be that very
-  // worker). seq_cst: pairs with sleepers' announcements like an injected job.
-  void notify_stranded_jobs() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping(counters_.load(std::memory_order_seq_cst)) != 0) wake_any();
+  void notify_injected_job() noexcept {
+    // seq_cst load after the seq_cst store of the queue size: the same order as a fence
+    // (both are in the single total order), paired with the sleeper's barrier.
+    maybe_wake(counters_.load(std::memory_order_seq_cst));
   }
-  // Wakes worker i if it sleeps (a task it waits on completed, a deadline passed).
+  // Wakes worker i if it sleeps (a deadline passed).
   void wake(std::size_t i) noexcept;
   void wake_all() noexcept;
 
   std::size_t sleeping_now() const noexcept {
-    return sleeping(counters_.load(std::memory_order_relaxed));
+    return field(counters_.load(std::memory_order_relaxed), sleeping_shift);
+  }
+  std::size_t blocked_now() const noexcept {
+    return field(counters_.load(std::memory_order_relaxed), blocked_shift);
   }
 
  private:
-  static constexpr std::uint64_t one_sleeping = 1;
-  static constexpr std::uint64_t one_searching = std::uint64_t{1} << 32;
-  static std::size_t sleeping(std::uint64_t c) noexcept { return c & 0xffffffffu; }
-  static std::size_t searching(std::uint64_t c) noexcept { return c >> 32; }
+  // Four 16-bit counts in one word.
+  static constexpr unsigned sleeping_shift = 0, searching_shift = 16, blocked_shift = 32,
+                            threads_shift = 48;
+  static constexpr std::uint64_t one_sleeping = std::uint64_t{1} << sleeping_shift;
+  static constexpr std::uint64_t one_searching = std::uint64_t{1} << searching_shift;
+  static constexpr std::uint64_t one_blocked = std::uint64_t{1} << blocked_shift;
+  static constexpr std::uint64_t one_thread = std::uint64_t{1} << threads_shift;
+  static std::size_t field(std::uint64_t c, unsigned shift) noexcept {
+    return static_cast<std::size_t>((c >> shift) & 0xffffu);
+  }
+  static std::size_t active(std::uint64_t c) noexcept {
+    return field(c, threads_shift) - field(c, sleeping_shift) - field(c, blocked_shift);
+  }
+  bool wants_another(std::uint64_t c) const noexcept {
+    return field(c, searching_shift) == 0 && active(c) < limit_;
+  }
+
+  void publisher_barrier() noexcept;
+  void maybe_wake(std::uint64_t c) noexcept {
+    if (wants_another(c)) wake_or_spawn();
+  }
+  void wake_or_spawn() noexcept;
+  bool claim(std::size_t i) noexcept;
+  bool wake_any() noexcept;
 
   enum : std::uint32_t { awake = 0, asleep = 1 };
   struct alignas(64) slot {
@@ -88,10 +139,11 @@ class sleep_module {
     std::atomic<std::uint32_t> generation{0};  // the futex word; bumped by each wake
   };
 
-  bool claim(std::size_t i) noexcept;
-  void wake_any() noexcept;
-
-  std::size_t n_;
+  std::size_t limit_;
+  std::size_t capacity_;
+  bool (*spawn_spare_)(void*, std::size_t);
+  void* ctx_;
+  bool asymmetric_;  // membarrier available: publishers need only a compiler barrier
   std::unique_ptr<slot[]> slots_;
   alignas(64) std::atomic<std::uint64_t> counters_{0};
   alignas(64) std::atomic<std::size_t> next_victim_{0};  // rotates who gets woken

@@ -6,8 +6,9 @@ namespace cohort::detail {
 
 scheduler_stats collect_stats(pool& p) {
   scheduler_stats s;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const worker_counters& c = p.worker_at(i).counters;
+  std::size_t i = 0;
+  p.for_each_worker([&](worker& wk) {
+    const worker_counters& c = wk.counters;
     worker_stats w;
     w.tasks_run = c.tasks_run.load(std::memory_order_relaxed);
     w.tasks_spawned = c.spawned.load(std::memory_order_relaxed);
@@ -25,8 +26,10 @@ scheduler_stats collect_stats(pool& p) {
     s.total.parks += w.parks;
     s.total.wakeups += w.wakeups;
     s.total.time_parked += w.time_parked;
-    s.workers.push_back(w);
-  }
+    // Spares (threads that stood in for blocked workers) count in the total only.
+    if (i++ < p.size()) s.workers.push_back(w);
+  });
+  s.spare_threads = p.thread_count() - p.size();
   s.injected = p.injected_count.load(std::memory_order_relaxed);
   s.tasks_cancelled = p.cancelled_count.load(std::memory_order_relaxed);
   s.detached_pending = p.detached().unfinished();

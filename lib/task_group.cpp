@@ -10,6 +10,7 @@
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/errors.hpp>
 
+#include "cancel.hpp"
 #include "parking_lot.hpp"
 #include "pool.hpp"
 #include "wait.hpp"
@@ -72,6 +73,7 @@ bool child_claim(child_base* c) noexcept {
 }
 
 void child_end(child_base* c) noexcept {
+  end_of_node(c);  // a group it created and handed on no longer links to it
   group_core& g = c->group();
   task_status final_status;
   if (c->error) {
@@ -115,7 +117,10 @@ void child_drop_handle(child_base* c) noexcept {
 namespace {
 
 void check_not_self(child_base* c) {
-  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
+  // Only a running task can be an ancestor of the code running here.
+  if (!c->started.load(std::memory_order_relaxed)) return;
+  walk_guard guard;
+  for (const cancel_node* n = current_node; n != nullptr; n = n->up())
     if (n == c)
       throw std::logic_error("cohort::task::wait: task '" + (c->name ? *c->name : std::string()) +
                              "' waits on itself; this would never return");
@@ -128,8 +133,11 @@ void check_not_self(child_base* c) {
 // while y sits below x on this worker's deque) cannot deadlock.
 bool child_run_inline(child_base* c) {
   worker* w = current_worker;
-  if (w == nullptr || &w->owner() != &c->group().owner() || c->group().limits_concurrency())
-    return false;
+  if (w == nullptr || &w->owner() != &c->group().owner()) return false;
+  // A child of a max_concurrency group that waits for a slot must keep waiting; one that
+  // was submitted already holds its slot, so running it here keeps the limit.
+  // acquire: pairs with the release clear in release_slot.
+  if (c->held.load(std::memory_order_acquire)) return false;
   if (c->started.load(std::memory_order_relaxed) || !child_claim(c)) return false;
   c->run_inline = true;
   w->execute_claimed(c);
@@ -146,7 +154,7 @@ void child_wait(child_base* c) {
 bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout) {
   if (is_complete(c->status)) return true;
   check_not_self(c);
-  if (child_run_inline(c)) return true;
+  // A timed wait runs nothing, not even the awaited child: it could outlast the timeout.
   return wait_complete_for(c->status, timeout);
 }
 
@@ -166,13 +174,16 @@ group_core::group_core(pool& p, group_options options, bool detached_root)
       options_(std::move(options)),
       detached_root_(detached_root) {
   if (p.timing()) created_ = std::chrono::steady_clock::now();
+  // relaxed: only the creator's own end reads it (end_of_node), on this thread or after
+  // it joined whatever ran here.
+  if (cancel_node* creator = up()) creator->live_groups.fetch_add(1, std::memory_order_relaxed);
   live_list = &p.live_groups_here();
   live_list->add(this);
 }
 
 group_core::~group_core() {
   if (const auto t = deadline_timer_.load(std::memory_order_relaxed)) pool_->timers().cancel(t);
-  live_list->remove(this);
+  live_list->remove_and_unlink_creator(this);
 }
 
 void group_core::refuse_spawn() const {
@@ -223,6 +234,7 @@ void group_core::submit(child_base* c) {
       std::lock_guard lock(mutex_);
       if (running_ >= options_.max_concurrency) {
         try {
+          c->held.store(true, std::memory_order_relaxed);  // not yet published: no race
           queued_.push_back(c);
           return;
         } catch (...) {
@@ -273,6 +285,9 @@ void group_core::release_slot() noexcept {
       if (running_ >= options_.max_concurrency || queued_head_ == queued_.size()) break;
       next = queued_[queued_head_++];
       ++running_;
+      // release: a waiter that sees it cleared may claim and run it (child_run_inline);
+      // the claim flag still makes it run once.
+      next->held.store(false, std::memory_order_release);
       if (queued_head_ == queued_.size()) {
         queued_.clear();
         queued_head_ = 0;
@@ -318,13 +333,23 @@ void group_core::cancel(end_reason why) noexcept {
 
 void group_core::cancel_after(std::chrono::nanoseconds delay) {
   auto& timers = pool_->timers();
-  if (const auto t = deadline_timer_.load(std::memory_order_relaxed))
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
     timers.cancel(t);  // waits out a firing callback
+  if (delay.count() <= 0) {
+    // Passed already: cancel now, not when the timer thread gets to it, so that
+    // cancelled() is true on return and no child spawned next runs. Even with nothing
+    // unfinished: the deadline passed before the work was done (asyncio's timeout(0)).
+    deadline_passed_.store(true, std::memory_order_seq_cst);
+    deadline_at_ns_.store(0, std::memory_order_relaxed);
+    cancel(end_reason::deadline);
+    return;
+  }
   // The new deadline replaces the old one, including the fact that the old one passed.
   deadline_passed_.store(false, std::memory_order_seq_cst);
-  deadline_timer_.store(
-      timers.schedule(std::chrono::steady_clock::now() + delay, &on_group_deadline, this),
-      std::memory_order_relaxed);
+  const auto when = std::chrono::steady_clock::now() + delay;
+  deadline_at_ns_.store(when.time_since_epoch().count(), std::memory_order_relaxed);
+  deadline_timer_.store(timers.schedule(when, &on_group_deadline, this),
+                        std::memory_order_relaxed);
 }
 
 void group_core::wait_all() noexcept {
@@ -353,9 +378,10 @@ std::vector<child_base*> group_core::take_failures(std::size_t& unkept) noexcept
 
 bool group_core::is_own_descendant_running() const noexcept {
   // The usual joiner is the task that made the group, which cannot descend from it.
-  if (current_node == parent) return false;
-  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
-    if (n->parent == this) return true;
+  if (current_node == up()) return false;
+  walk_guard guard;
+  for (const cancel_node* n = current_node; n != nullptr; n = n->up())
+    if (n->up() == this) return true;
   return false;
 }
 
@@ -366,12 +392,27 @@ void group_core::join() {
   if (is_own_descendant_running())
     throw std::logic_error("cohort::task_group::join: called from inside a child of group " +
                            group_label(*this) + "; a group cannot wait for itself (deadlock)");
-  joining_.store(true, std::memory_order_relaxed);
+  // One joiner at a time: a second one would return normally once the first took the
+  // failures, losing them for its caller. acq_rel: orders this against the first
+  // joiner's joined_ store.
+  if (joining_.exchange(true, std::memory_order_acq_rel))
+    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
+                           " is being joined by another thread; join it once");
+  if (joined_.load(std::memory_order_acquire)) {  // the other joiner finished meanwhile
+    joining_.store(false, std::memory_order_relaxed);
+    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
+                           " was already joined");
+  }
+  // A deadline that passed before the timer thread got to it counts all the same.
+  if (const auto at = deadline_at_ns_.load(std::memory_order_relaxed);
+      at != 0 && std::chrono::steady_clock::now().time_since_epoch().count() >= at &&
+      !deadline_passed_.load(std::memory_order_seq_cst))
+    deadline_passed();
   joiner.store(current_worker ? static_cast<const void*>(current_worker) : nullptr,
                std::memory_order_relaxed);
   wait_all();
   joined_.store(true, std::memory_order_release);
-  joining_.store(false, std::memory_order_relaxed);
+  joining_.store(false, std::memory_order_release);
   if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
     pool_->timers().cancel(t);
 

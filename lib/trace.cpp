@@ -1,5 +1,7 @@
 #include "trace.hpp"
 
+#include "worker.hpp"
+
 #include <cstdio>
 #include <fstream>
 
@@ -42,25 +44,54 @@ void append_json_string(std::string& out, const std::string& s) {
 tracer::tracer(std::size_t workers)
     : workers_(workers), buffers_(new buffer[workers]), origin_ns_(steady_now_ns()) {}
 
-void tracer::begin(std::size_t worker, std::string name, std::string group) {
+bool tracer::begin(std::size_t worker, const job* j) noexcept {
   buffer& b = buffers_[worker];
+  try {
+    event e{steady_now_ns(), 'B', describe_job(j), job_group_name(j)};
+    std::lock_guard lock(b.mutex);
+    b.events.push_back(std::move(e));
+  } catch (...) {  // out of memory: this span is not recorded (nor its end)
+    return false;
+  }
   std::lock_guard lock(b.mutex);
-  b.events.push_back({steady_now_ns(), 'B', std::move(name), std::move(group)});
   ++b.depth;
+  return true;
 }
 
-void tracer::end(std::size_t worker) {
+bool tracer::begin(std::size_t worker, const char* name) noexcept {
+  buffer& b = buffers_[worker];
+  try {
+    event e{steady_now_ns(), 'B', name, {}};
+    std::lock_guard lock(b.mutex);
+    b.events.push_back(std::move(e));
+  } catch (...) {
+    return false;
+  }
+  std::lock_guard lock(b.mutex);
+  ++b.depth;
+  return true;
+}
+
+void tracer::end(std::size_t worker) noexcept {
   buffer& b = buffers_[worker];
   std::lock_guard lock(b.mutex);
   if (b.depth == 0) return;  // its begin was written out before tracing restarted
-  b.events.push_back({steady_now_ns(), 'E', {}, {}});
+  try {
+    b.events.push_back({steady_now_ns(), 'E', {}, {}});
+  } catch (...) {  // out of memory: write() closes the span at the end instead
+    return;
+  }
   --b.depth;
 }
 
-void tracer::instant(std::size_t worker, std::string name) {
+void tracer::instant(std::size_t worker, const char* what, std::size_t arg) noexcept {
   buffer& b = buffers_[worker];
-  std::lock_guard lock(b.mutex);
-  b.events.push_back({steady_now_ns(), 'i', std::move(name), {}});
+  try {
+    event e{steady_now_ns(), 'i', std::string(what) + " " + std::to_string(arg), {}};
+    std::lock_guard lock(b.mutex);
+    b.events.push_back(std::move(e));
+  } catch (...) {  // out of memory: the event is dropped, never the job that caused it
+  }
 }
 
 std::size_t tracer::event_count() const {

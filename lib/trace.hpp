@@ -15,6 +15,8 @@
 
 namespace cohort::detail {
 
+struct job;
+
 class tracer {
  public:
   explicit tracer(std::size_t workers);
@@ -23,9 +25,12 @@ class tracer {
   void start() noexcept { enabled_.store(true, std::memory_order_relaxed); }
   void stop() noexcept { enabled_.store(false, std::memory_order_relaxed); }
 
-  void begin(std::size_t worker, std::string name, std::string group);
-  void end(std::size_t worker);
-  void instant(std::size_t worker, std::string name);
+  // Never throw: out of memory drops the event, never the job (false: not begun, so the
+  // caller must not end it).
+  bool begin(std::size_t worker, const job* j) noexcept;
+  bool begin(std::size_t worker, const char* name) noexcept;
+  void end(std::size_t worker) noexcept;
+  void instant(std::size_t worker, const char* what, std::size_t arg) noexcept;
 
   // Every event so far; spans still open are closed at the time of writing, so each
   // worker's begin/end events balance.

@@ -7,9 +7,11 @@
 #include <stdexcept>
 
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "blocked.hpp"
+#include "cancel.hpp"
 #include "futex.hpp"
 #include "parking_lot.hpp"
 
@@ -26,9 +28,15 @@ struct thread_park_record : park_record {
   }
 };
 
+}  // namespace
+
 bool block_on(wait_target& target, worker::clock::time_point deadline) {
   park_records<thread_park_record> set(target.key_count());
   thread_park_record* const records = set.data();
+  // For dump(): who sleeps on what. Before anything is linked in the lot: it allocates,
+  // and a throw must not leave our records there. Workers say so in their activity.
+  std::optional<blocked_scope> listed;
+  if (current_worker == nullptr) listed.emplace(target.key(0), target.key_count());
   while (!target.done()) {
     std::atomic<std::uint32_t> woken{0};
     for (thread_park_record& r : set) {
@@ -36,7 +44,6 @@ bool block_on(wait_target& target, worker::clock::time_point deadline) {
       r.wake = &thread_park_record::wake_thread;
     }
     if (!parking_lot::enter_all(target, records)) return true;
-    blocked_scope listed(target.key(0), target.key_count());  // for dump(): who sleeps on what
     bool timed_out = false;
     while (woken.load(std::memory_order_acquire) == 0) {
       std::chrono::nanoseconds timeout(-1);
@@ -56,6 +63,8 @@ bool block_on(wait_target& target, worker::clock::time_point deadline) {
   }
   return true;
 }
+
+namespace {
 
 class completion_target final : public wait_target {
  public:
@@ -95,9 +104,7 @@ class any_completion_target final : public wait_target {
 
 bool wait_on(wait_target& target, worker::clock::time_point deadline) {
   if (target.done()) return true;
-  // A worker runs other jobs meanwhile, but none that was on its deque before the
-  // current task started: those may wait on this task, which is suspended below.
-  if (worker* w = current_worker) return w->run_until(&target, deadline, w->task_floor());
+  if (worker* w = current_worker) return w->wait(target, deadline);
   return block_on(target, deadline);
 }
 
@@ -126,7 +133,8 @@ bool wait_any_complete(std::span<completion_word* const> words,
 namespace {
 
 void check_not_waiting_on_self(std::span<child_base* const> children) {
-  for (const cancel_node* n = current_node; n != nullptr; n = n->parent)
+  walk_guard guard;
+  for (const cancel_node* n = current_node; n != nullptr; n = n->up())
     for (child_base* c : children)
       if (n == c)
         throw std::logic_error("cohort::wait: a task waits on itself; this would never return");
@@ -176,7 +184,8 @@ wait_result wait_children(std::span<child_base* const> children, wait_policy pol
     for (child_base* c : children)
       if (!is_complete(c->status)) pending.push_back(&c->status);
     if (satisfied()) break;
-    if (run_one_inline(children)) continue;
+    // A timed wait runs nothing: the task it ran could outlast the timeout.
+    if (!deadline && run_one_inline(children)) continue;
     std::optional<std::chrono::nanoseconds> left;
     if (deadline) {
       left = *deadline - worker::clock::now();
@@ -199,7 +208,7 @@ std::size_t next_completed(std::span<child_base* const> children,
   for (;;) {
     for (std::size_t i = 0; i < children.size(); ++i)
       if (is_complete(children[i]->status)) return i;
-    if (run_one_inline(children)) continue;
+    if (!deadline && run_one_inline(children)) continue;  // timed: runs nothing
     std::optional<std::chrono::nanoseconds> left;
     if (deadline) {
       left = *deadline - worker::clock::now();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <string>
 
 #include "blocked.hpp"
@@ -16,17 +17,20 @@ namespace {
 
 std::uint64_t progress_of(pool& p) {
   std::uint64_t sum = 0;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const worker_counters& c = p.worker_at(i).counters;
+  p.for_each_worker([&](worker& w) {
+    const worker_counters& c = w.counters;
     sum += c.tasks_run.load(std::memory_order_relaxed) + c.spawned.load(std::memory_order_relaxed);
-  }
+  });
   return sum + p.injected_count.load(std::memory_order_relaxed);
 }
 
 bool anybody_waits(pool& p) {
   if (blocked_thread_count() > 0) return true;
-  for (std::size_t i = 0; i < p.size(); ++i)
-    if (p.worker_at(i).activity.waiting_on.load(std::memory_order_relaxed) != nullptr) return true;
+  bool waiting = false;
+  p.for_each_worker([&](worker& w) {
+    waiting = waiting || w.activity.waiting_on.load(std::memory_order_relaxed) != nullptr;
+  });
+  if (waiting) return true;
   bool joining = false;
   p.for_each_live_group([&](group_core& g) { joining = joining || g.joining(); });
   return joining;
@@ -53,8 +57,36 @@ std::chrono::nanoseconds parse_duration(const char* text) noexcept {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(v * scale));
 }
 
-watchdog::watchdog(pool& p, std::chrono::nanoseconds stall)
-    : pool_(p), stall_(stall), thread_([this] { main(); }) {}
+watchdog::watchdog(pool& p, std::chrono::nanoseconds stall, std::chrono::nanoseconds long_task)
+    : pool_(p), stall_(stall), long_task_(long_task), thread_([this] { main(); }) {}
+
+void watchdog::report_long_tasks() {
+  const std::int64_t now = steady_now_ns();
+  std::vector<std::pair<const void*, std::int64_t>> still;
+  pool_.for_each_worker([&](worker& w) {
+    std::size_t hidden = 0;
+    for (const activity_frame& f : w.activity.load_stack(hidden)) {
+      if (f.kind != job_kind::child || f.since_ns == 0) continue;
+      if (now - f.since_ns < long_task_.count()) continue;
+      const std::pair<const void*, std::int64_t> id{f.task_key, f.since_ns};
+      still.push_back(id);
+      if (std::find(reported_.begin(), reported_.end(), id) != reported_.end()) continue;
+      std::string group;
+      pool_.for_each_live_group([&](group_core& g) {
+        if (&g == f.group) group = g.name();
+      });
+      std::fprintf(stderr,
+                   "cohort watchdog: task %s#%u of group %s has been running for %.1f s on "
+                   "worker %zu (%s-%zu)%s\n",
+                   f.name.empty() ? "" : ("'" + f.name + "' ").c_str(), f.index,
+                   group.empty() ? "(unnamed)" : ("'" + group + "'").c_str(),
+                   static_cast<double>(now - f.since_ns) / 1e9, w.index(),
+                   pool_.name().c_str(), w.index(),
+                   f.waiting_on != nullptr ? ", waiting inside it" : "");
+    }
+  });
+  reported_ = std::move(still);  // forget tasks that ended
+}
 
 watchdog::~watchdog() {
   {
@@ -70,12 +102,16 @@ void watchdog::main() {
   pthread_setname_np(pthread_self(), "cohort-watch");
 #endif
   using clock = std::chrono::steady_clock;
-  const auto tick = std::min<std::chrono::nanoseconds>(stall_ / 4, std::chrono::seconds(1));
+  auto tick = std::chrono::nanoseconds(std::chrono::seconds(1));
+  if (stall_.count() > 0) tick = std::min<std::chrono::nanoseconds>(tick, stall_ / 4);
+  if (long_task_.count() > 0) tick = std::min<std::chrono::nanoseconds>(tick, long_task_ / 4);
   std::uint64_t last = progress_of(pool_);
   auto last_change = clock::now();
   bool reported = false;
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, tick, [&] { return stop_; })) {
+    if (long_task_.count() > 0) report_long_tasks();
+    if (stall_.count() == 0) continue;
     const std::uint64_t now_progress = progress_of(pool_);
     const auto now = clock::now();
     if (now_progress != last) {

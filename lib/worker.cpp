@@ -9,8 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "parking_lot.hpp"
+#include "cancel.hpp"
 #include "pool.hpp"
+#include "wait.hpp"
 
 namespace cohort::detail {
 
@@ -39,16 +40,6 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
   return s;
 }
 
-// The parking-lot record of a worker that sleeps while waiting on a target.
-struct worker_park_record : park_record {
-  sleep_module* sleep;
-  std::size_t index;
-  static void wake_worker(park_record* r) noexcept {
-    auto* self = static_cast<worker_park_record*>(r);
-    self->sleep->wake(self->index);
-  }
-};
-
 }  // namespace
 
 worker::worker(pool& owner, std::size_t index)
@@ -71,7 +62,9 @@ void worker::main() {
     name = name.substr(0, 15 - std::to_string(index_).size() - 1) + "-" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
 #endif
-  run_until(nullptr);
+  // A spare starts searching: the sleep module counted it so when it reserved it.
+  searching_ = index_ >= pool_->size();
+  main_loop();
   current_worker = nullptr;
 }
 
@@ -81,18 +74,32 @@ void worker::push(job* j) {
   pool_->sleep().notify_local_job();
 }
 
+job* worker::pop_runnable_in_wait() {
+  job* x;
+  if (!deque_.pop_above(task_floor_, x)) return nullptr;
+  if (may_run_inside(x, current_node)) return x;
+  // Not ours to run here: back where it was (the pop made room, so this cannot grow the
+  // deque or throw). A thief can take it from the other end.
+  deque_.push(x);
+  return nullptr;
+}
+
 bool worker::pop_until(job* j) {
   job* x;
-  while (deque_.pop(x)) {
+  while (deque_.pop_above(task_floor_, x)) {
     if (x == j) return true;
-    execute(x);  // pushed above j and never joined (e.g. detached): ours to run anyway
+    if (!may_run_inside(x, current_node)) {
+      deque_.push(x);  // see pop_runnable_in_wait
+      return false;
+    }
+    execute(x);  // pushed above j by the code in between and never joined: ours to run
   }
   return false;
 }
 
-job* worker::find_work(std::int64_t own_floor) {
+job* worker::find_work() {
   job* j;
-  if (deque_.pop_above(own_floor, j)) return j;
+  if (deque_.pop(j)) return j;
 
   job* batch[injection_batch];
   // No more than the deque holds without growing: a push that had to allocate could fail
@@ -108,19 +115,19 @@ job* worker::find_work(std::int64_t own_floor) {
     return batch[0];
   }
 
-  const std::size_t n = pool_->size();
+  const std::size_t n = pool_->thread_count();
   if (n > 1) {
     const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t v = (start + k) % n;
       if (v == index_) continue;
-      worker& victim = pool_->worker_at(v);
+      worker* victim = pool_->worker_if_started(v);
+      if (victim == nullptr) continue;
       for (int attempt = 0; attempt < 2; ++attempt) {  // retry once after a lost race
-        const steal_result r = victim.steal_from(j);
+        const steal_result r = victim->steal_from(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
-          if (pool_->trace().enabled())
-            pool_->trace().instant(index_, "steal from " + std::to_string(v));
+          if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
           return j;
         }
         if (r == steal_result::empty) break;
@@ -160,71 +167,34 @@ void worker::run_claimed(job* j) noexcept {
   const std::int64_t outer_floor = task_floor_;
   task_floor_ = deque_.owner_bottom();
   tracer& trace = pool_->trace();
-  const bool traced = trace.enabled();
-  if (traced) trace.begin(index_, describe_job(j), job_group_name(j));
+  const bool traced = trace.enabled() && trace.begin(index_, j);
   j->execute();  // j may be gone after this
   if (traced) trace.end(index_);
   task_floor_ = outer_floor;
   activity.leave();
 }
 
-bool worker::run_until(wait_target* target, clock::time_point deadline, std::int64_t own_floor) {
-  // Say what this worker waits on (for dump()), restoring the outer wait on the way out.
-  // relaxed throughout: dump() reads these as a snapshot that may be stale, never to
-  // synchronize.
-  struct waiting_scope {
-    worker_activity& a;
-    const void* outer_key;
-    std::int64_t outer_since;
-    std::size_t outer_keys;
-    waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since)
-        : a(act),
-          outer_key(act.waiting_on.load(std::memory_order_relaxed)),
-          outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)),
-          outer_keys(act.waiting_keys.load(std::memory_order_relaxed)) {
-      a.waiting_on.store(t.key(0), std::memory_order_relaxed);
-      a.waiting_since_ns.store(since, std::memory_order_relaxed);
-      a.waiting_keys.store(t.key_count(), std::memory_order_relaxed);
-    }
-    ~waiting_scope() {
-      a.waiting_on.store(outer_key, std::memory_order_relaxed);
-      a.waiting_since_ns.store(outer_since, std::memory_order_relaxed);
-      a.waiting_keys.store(outer_keys, std::memory_order_relaxed);
-    }
-  };
-  std::optional<waiting_scope> waiting;
-  if (target != nullptr) {
-    waiting.emplace(activity, *target, pool_->timing() ? steady_now_ns() : 0);
-    // Fast path: the awaited work is usually on top of our own deque.
-    job* mine;
-    while (!target->done() && deque_.pop_above(own_floor, mine)) execute(mine);
-    if (target->done()) return true;
-  }
+void worker::main_loop() {
+  sleep_module& s = pool_->sleep();
   unsigned idle = 0;
   for (;;) {
-    if (target != nullptr && target->done()) break;
-    if (job* j = find_work(own_floor)) {
+    if (job* j = find_work()) {
       if (searching_) {
         searching_ = false;
-        pool_->sleep().end_search();
+        s.end_search();
       }
       idle = 0;
       execute(j);
       continue;
     }
-    if (target == nullptr && pool_->stopping()) break;
-    if (deadline != clock::time_point::max() && clock::now() >= deadline) {
-      if (searching_) {
-        searching_ = false;
-        pool_->sleep().end_search();
-      }
-      return false;
-    }
+    if (pool_->stopping()) break;
     if (!searching_) {
       searching_ = true;
-      pool_->sleep().begin_search();
+      s.begin_search();
     }
-    if (++idle < spin_rounds) {
+    // A thread over the pool's limit (a blocked worker came back while its spare ran)
+    // parks at once instead of spinning.
+    if (++idle < spin_rounds && !s.over_limit()) {
       if (idle < yield_after) {
         for (int i = 0; i < 32; ++i) cpu_relax();
       } else {
@@ -233,49 +203,25 @@ bool worker::run_until(wait_target* target, clock::time_point deadline, std::int
       continue;
     }
     idle = 0;
-    park(target, deadline);
+    park_idle();
   }
   if (searching_) {
     searching_ = false;
-    pool_->sleep().end_search();
+    s.end_search();
   }
-  return true;
 }
 
-void worker::park(wait_target* target, clock::time_point deadline) {
+void worker::park_idle() {
   sleep_module& s = pool_->sleep();
   const std::uint32_t generation = s.announce_sleep(index_);  // searching -> sleeping
-  park_records<worker_park_record> set(target != nullptr ? target->key_count() : 1);
-  for (worker_park_record& r : set) {
-    r.sleep = &s;
-    r.index = index_;
-    r.wake = &worker_park_record::wake_worker;
-  }
-  worker_park_record* const records = set.data();
-  bool parked_on_target = false;
-  bool go_to_sleep = true;
-  if (target != nullptr) {
-    parked_on_target = parking_lot::enter_all(*target, records);
-    go_to_sleep = parked_on_target;
-  }
-  // Jobs below this task's floor stay put while we wait: somebody else must take them.
-  const bool stranded = target != nullptr && !deque_.looks_empty();
-  if (go_to_sleep && stranded) s.notify_stranded_jobs();
-  // The sleeper's last look (sleep.hpp): after the announcement, before the futex. Our own
-  // stranded jobs do not count: we could not run them anyway.
-  if (go_to_sleep &&
-      (pool_->work_visible(stranded ? this : nullptr) || (target == nullptr && pool_->stopping())))
-    go_to_sleep = false;
-  if (go_to_sleep) {
-    std::chrono::nanoseconds timeout(-1);
-    if (deadline != clock::time_point::max())
-      timeout = std::max(std::chrono::nanoseconds(0), deadline - clock::now());
+  s.barrier_before_last_look();
+  // The sleeper's last look (sleep.hpp), after the announcement and the barrier.
+  if (!pool_->work_visible() && !pool_->stopping()) {
     worker_counters::bump(counters.parks);
     activity.parked.store(true, std::memory_order_relaxed);
-    const bool traced = pool_->trace().enabled();
-    if (traced) pool_->trace().begin(index_, "parked", {});
+    const bool traced = pool_->trace().enabled() && pool_->trace().begin(index_, "parked");
     const auto t0 = clock::now();
-    s.sleep(index_, generation, timeout);
+    s.sleep(index_, generation, std::chrono::nanoseconds(-1));
     worker_counters::bump(counters.parked_ns,
                           static_cast<std::uint64_t>((clock::now() - t0).count()));
     if (traced) pool_->trace().end(index_);
@@ -283,7 +229,89 @@ void worker::park(wait_target* target, clock::time_point deadline) {
   }
   s.after_sleep(index_);  // sleeping -> searching
   searching_ = true;
-  if (parked_on_target) parking_lot::leave_all(*target, records);
+}
+
+namespace {
+
+// Says what a worker waits on (for dump()), restoring the outer wait on the way out.
+// relaxed throughout: dump() reads these as a snapshot that may be stale, never to
+// synchronize.
+struct waiting_scope {
+  worker_activity& a;
+  const void* outer_key;
+  std::int64_t outer_since;
+  std::size_t outer_keys;
+  waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since) noexcept
+      : a(act),
+        outer_key(act.waiting_on.load(std::memory_order_relaxed)),
+        outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)),
+        outer_keys(act.waiting_keys.load(std::memory_order_relaxed)) {
+    a.waiting_on.store(t.key(0), std::memory_order_relaxed);
+    a.waiting_since_ns.store(since, std::memory_order_relaxed);
+    a.waiting_keys.store(t.key_count(), std::memory_order_relaxed);
+    a.set_waiting(t.key(0), t.key_count(), since);
+  }
+  ~waiting_scope() {
+    a.clear_waiting();
+    a.waiting_on.store(outer_key, std::memory_order_relaxed);
+    a.waiting_since_ns.store(outer_since, std::memory_order_relaxed);
+    a.waiting_keys.store(outer_keys, std::memory_order_relaxed);
+  }
+};
+
+// How long a wait spins on its target before it blocks: the awaited task is often about
+// to finish on another thread, and blocking costs a futex round trip (~5-50 µs) plus,
+// possibly, waking a thread to take our place.
+constexpr auto wait_spin = std::chrono::microseconds(20);
+
+}  // namespace
+
+bool worker::wait(wait_target& target, clock::time_point deadline) {
+  waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
+  const bool timed = deadline != clock::time_point::max();
+  if (!timed) {
+    while (!target.done()) {
+      job* j = pop_runnable_in_wait();
+      if (j == nullptr) break;
+      execute(j);
+    }
+  }
+  if (target.done()) return true;
+  // Nothing here to run: spin a little, then block. Nothing can appear on our own deque
+  // meanwhile (only we push to it).
+  const auto spin_end = std::min(deadline, clock::now() + wait_spin);
+  for (unsigned k = 0;; ++k) {
+    if (target.done()) return true;
+    if ((k & 15) == 15 && clock::now() >= spin_end) break;
+    cpu_relax();
+  }
+  if (timed && clock::now() >= deadline) return target.done();
+  enter_blocked();
+  activity.parked.store(true, std::memory_order_relaxed);
+  bool done;
+  try {
+    done = block_on(target, deadline);
+  } catch (...) {  // block_on allocates only for a wait on several keys
+    activity.parked.store(false, std::memory_order_relaxed);
+    leave_blocked();
+    throw;
+  }
+  activity.parked.store(false, std::memory_order_relaxed);
+  leave_blocked();
+  return done;
+}
+
+void worker::enter_blocked() noexcept {
+  sleep_module& s = pool_->sleep();
+  s.block(false);
+  s.barrier_before_last_look();
+  // Our own deque counts: the jobs under our task's floor (or not ours to run) are
+  // stranded here until a thief takes them.
+  s.compensate(pool_->work_visible());
+}
+
+void worker::leave_blocked() noexcept {
+  pool_->sleep().unblock();
 }
 
 std::string describe_job(const job* j) {
@@ -328,10 +356,13 @@ bool pop_local_until(job* j) {
   return current_worker->pop_until(j);
 }
 
-// Compensation is not built yet: these only mark the interface (see runtime.hpp).
 void* begin_blocking() noexcept {
-  return current_worker;
+  worker* w = current_worker;
+  if (w != nullptr) w->enter_blocked();
+  return w;
 }
-void end_blocking(void*) noexcept {}
+void end_blocking(void* token) noexcept {
+  if (token != nullptr) static_cast<worker*>(token)->leave_blocked();
+}
 
 }  // namespace cohort::detail

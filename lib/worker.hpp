@@ -1,16 +1,18 @@
-// A worker thread: its deque, its counters, and the loop that finds work.
+// A worker thread: its deque, its counters, the loop that finds work, and what it may
+// run while the task it runs waits.
 //
-// Where a worker looks for work, in order: its own deque (LIFO: the children it just
-// spawned, usually the ones it is about to wait for), the injection queue (a batch, moved
-// into its own deque so peers can steal), then one steal attempt at each other worker,
-// starting at a random victim. When that finds nothing it spins a bounded number of
-// rounds, then parks (sleep.hpp).
+// The loop (main_loop): own deque (LIFO: the children it just spawned), the injection
+// queue (a batch, moved into its own deque so peers can steal), then one steal attempt
+// at each other thread of the pool, starting at a random victim. When that finds nothing
+// it spins a bounded number of rounds, then parks (sleep.hpp).
 //
-// The same loop serves waits: `run_until(target)` runs jobs until the target completes,
-// so a worker blocked in join/get/wait keeps the pool busy instead of deadlocking it.
-// What may run inside a wait: any job of this pool, own deque first. Code that holds a
-// lock across a wait can therefore re-enter that lock from an unrelated task (the rayon
-// #592 trap); the README says so.
+// A wait inside a task (join, get, wait: `wait()` here) runs only jobs that cannot put a
+// task on top of one it waits for (the rule and its proof are in lib/README.md): the
+// awaited task itself when nobody started it (the join logic does that), and jobs on its
+// own deque, above the task's floor, that descend from the waiting task. It never steals.
+// When it has nothing to run it blocks, and the sleep module lets another thread (a
+// sleeper or a spare) take its place, so the pool keeps its parallelism. A timed wait
+// runs nothing at all: whatever it ran could outlast the timeout.
 #pragma once
 
 #include <atomic>
@@ -41,8 +43,13 @@ struct live_group_list {
   group_core* head = nullptr;  // guarded by mutex
   void add(group_core* g) noexcept;
   void remove(group_core* g) noexcept;
+  // A group's destruction: also drops its creator's count of live groups (cancel.hpp).
+  void remove_and_unlink_creator(group_core* g) noexcept;
   template <class F>
   void for_each(F& f);
+
+ private:
+  void unlink(group_core* g) noexcept;  // with mutex held
 };
 
 // Something a worker or thread can wait for: one or more parking-lot keys
@@ -96,18 +103,19 @@ class worker {
   std::size_t index() const noexcept { return index_; }
 
   void push(job* j);
+  // gather's join: pops its own deque until `j` comes back (true), running on the way the
+  // jobs above it that the current task may run; false if `j` is not reachable (stolen,
+  // or under a job this task may not run).
   bool pop_until(job* j);
-  // Runs jobs until target->done() (or, with no target, until the pool stops). Returns
-  // false if the deadline passed first. Jobs of its own deque below `own_floor` (there
-  // before the waiting task started) are left alone; see wait_complete.
-  static constexpr std::int64_t no_floor = INT64_MIN;
-  bool run_until(wait_target* target, clock::time_point deadline = clock::time_point::max(),
-                 std::int64_t own_floor = no_floor);
-  // Where the running job's own pushes begin on this deque: a task wait leaves what lies
-  // below alone (jobs pushed before the task started, which may wait on it).
-  std::int64_t task_floor() const noexcept { return task_floor_; }
+  // A wait inside a task: runs what it may (see above), then blocks. False if the
+  // deadline passed first.
+  bool wait(wait_target& target, clock::time_point deadline);
   // Runs a child this worker claimed (child_claim) as a waiter.
   void execute_claimed(child_base* c) noexcept;
+  // The calling task blocks outside cohort (cohort::blocking()): another thread takes
+  // this worker's place until leave_blocked().
+  void enter_blocked() noexcept;
+  void leave_blocked() noexcept;
 
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
   steal_result steal_from(job*& out) { return deque_.steal(out); }
@@ -117,18 +125,26 @@ class worker {
   live_group_list live_groups;
 
  private:
+  static constexpr std::int64_t no_floor = INT64_MIN;
+
   void main();
-  job* find_work(std::int64_t own_floor = no_floor);
+  void main_loop();
+  job* find_work();
+  // Pops the top of the own deque if the running task may run it inside a wait.
+  job* pop_runnable_in_wait();
   void execute(job* j) noexcept;
   void run_claimed(job* j) noexcept;
-  void park(wait_target* target, clock::time_point deadline);
+  void park_idle();
 
   pool* pool_;
   std::size_t index_;
   chase_lev_deque<job*> deque_;
   std::uint64_t rng_;
   bool searching_ = false;
-  std::int64_t task_floor_ = no_floor;  // see task_floor(); this thread only
+  // Where the running job's own pushes begin on this deque. A wait inside that job
+  // leaves what lies below alone: jobs pushed before it started, which may wait on it.
+  // This thread only.
+  std::int64_t task_floor_ = no_floor;
   std::thread thread_;
 };
 

@@ -44,6 +44,9 @@ struct scheduler_stats {
   std::uint64_t injected = 0;         // jobs submitted from outside the pool
   std::uint64_t tasks_cancelled = 0;  // children skipped or ended as cancelled
   std::uint64_t detached_pending = 0;
+  // Threads started beyond `workers` to take the places of workers blocked in a wait or
+  // in cohort::blocking() (they park when not needed); their counters are in `total`.
+  std::uint64_t spare_threads = 0;
 };
 
 using unhandled_exception_handler = std::function<void(std::exception_ptr, std::string_view)>;
@@ -85,6 +88,10 @@ class scheduler {
   // Hang watchdog (also: COHORT_WATCHDOG=5s): when somebody waits but no task started or
   // finished for `stall`, prints dump() to stderr once. Zero turns it off.
   void set_watchdog(std::chrono::nanoseconds stall);
+  // Long-task report (also: COHORT_LONG_TASK=30s): prints one line to stderr for each
+  // task that has been running for longer than `threshold` (its name, group, worker and
+  // age), even while other work flows. Zero turns it off.
+  void set_long_task_report(std::chrono::nanoseconds threshold);
   // Stamps each task's start so dump() can show ages (a clock read per task).
   void enable_timing(bool on = true);
 

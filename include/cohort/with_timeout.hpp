@@ -33,6 +33,8 @@ namespace detail {
 template <class F>
 auto with_timeout_on(scheduler& s, std::chrono::nanoseconds d, F&& f) {
   using R = detail::child_return_t<F>;
+  // A deadline that passed already: f never starts (asyncio's timeout(0)).
+  if (d.count() <= 0) throw timeout_error();
   task_group g(s, group_options{.name = "with_timeout"});
   g.cancel_after(d);
   auto t = g.spawn(std::forward<F>(f));

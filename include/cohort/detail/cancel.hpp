@@ -38,10 +38,29 @@ struct cancel_node {
   // Sets the flag; returns false if it was already set. Wakes stop tokens below it.
   bool request() noexcept;
 
-  cancel_node* parent;
+  // The node above. Only a group's link ever changes: it is cut (set to null) when the
+  // task or frame that created the group ends while the group lives on (it was handed
+  // to somebody else), so nobody walks into the ended node (lib/README.md, "Lifetimes").
+  // relaxed: a reader that sees null stops; one that sees the old node is inside a
+  // walk_guard, which the cutter waits out before that node can die.
+  cancel_node* up() const noexcept { return parent.load(std::memory_order_relaxed); }
+
+  std::atomic<cancel_node*> parent;
   std::atomic<std::uint8_t> flag{0};
   kind node_kind;
+  // Groups created under this node that are still alive and linked to it. Checked when
+  // the node's task or frame ends: non-zero is the rare case of a group outliving its
+  // creator, and those groups are cut loose then (detach_groups_of).
+  std::atomic<std::uint32_t> live_groups{0};
 };
+
+// The rare case above: cuts the groups still linked to `n`, which is about to end; they
+// keep its cancelled state. Defined in lib/pool.cpp.
+void detach_groups_of(cancel_node* n) noexcept;
+inline void end_of_node(cancel_node* n) noexcept {
+  // acquire: pairs with the release decrement of a group destroyed on another thread.
+  if (n->live_groups.load(std::memory_order_acquire) != 0) detach_groups_of(n);
+}
 
 // A node that caches the outcome of walking its ancestors (groups and gather frames).
 struct scope_node : cancel_node {
@@ -51,20 +70,21 @@ struct scope_node : cancel_node {
   bool ancestors_cancelled() const noexcept;
 };
 
-bool ancestors_cancelled_slow(const cancel_node* first) noexcept;
+// Walks the ancestors of `scope` (not itself), inside a walk_guard.
+bool ancestors_cancelled_slow(const cancel_node* scope) noexcept;
 
 inline bool scope_node::ancestors_cancelled() const noexcept {
   const std::uint64_t epoch = cancel_epoch.load(std::memory_order_acquire);
-  if (epoch == 0 || parent == nullptr) return false;  // nothing was ever cancelled
+  if (epoch == 0 || up() == nullptr) return false;  // nothing was ever cancelled
   const std::uint64_t c = cache.load(std::memory_order_relaxed);
   if ((c >> 1) == epoch) return (c & 1) != 0;
-  const bool r = ancestors_cancelled_slow(parent);
+  const bool r = ancestors_cancelled_slow(this);
   cache.store((epoch << 1) | (r ? 1u : 0u), std::memory_order_relaxed);
   return r;
 }
 
 inline bool cancel_node::cancelled() const noexcept {
-  for (const cancel_node* n = this; n != nullptr; n = n->parent) {
+  for (const cancel_node* n = this; n != nullptr; n = n->up()) {
     if (n->requested()) return true;
     if (n->node_kind == kind::scope)
       return static_cast<const scope_node*>(n)->ancestors_cancelled();

@@ -87,7 +87,7 @@ struct child_block final : child_result<R> {
     }
   }
 
-  static constexpr job_type type{&run, job_kind::child};
+  static constexpr job_type type{&run, job_kind::child, &child_node};
 };
 
 template <class F>

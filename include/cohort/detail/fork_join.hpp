@@ -39,6 +39,9 @@ inline constexpr bool all_nullary_tasks = (... && (std::is_invocable_v<Fs&> ||
 struct gather_frame : scope_node {
   explicit gather_frame(bool settled_mode) noexcept
       : scope_node(current_node), settled(settled_mode) {}
+  ~gather_frame() { end_of_node(this); }
+  gather_frame(const gather_frame&) = delete;
+  gather_frame& operator=(const gather_frame&) = delete;
   bool settled;  // gather_settled: a failure does not cancel the siblings
   // Called with the exception of a child that failed (not one that observed a cancel).
   void on_failure() noexcept {
@@ -79,7 +82,10 @@ struct gather_slot : job {
     complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
   }
   bool failed() const noexcept { return error && !is_cancellation(error); }
-  static constexpr job_type type{&run_stolen, job_kind::gather_child};
+  static const cancel_node* node_of(const job* j) noexcept {
+    return &static_cast<const gather_slot*>(j)->frame;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::gather_child, &node_of};
 
   F& fn;
   gather_frame& frame;
@@ -140,11 +146,13 @@ void fork_join(Slots&... slots) {
 
 template <class Body, class R>
 struct pool_entry : job {
-  explicit pool_entry(Body& b) noexcept : job{&type}, body(b), caller(current_node) {}
+  explicit pool_entry(Body& b) noexcept : job{&type}, body(b), node(current_node) {}
   static void run(job* j) noexcept {
     auto* self = static_cast<pool_entry*>(j);
     {
-      current_node_guard guard(self->caller);  // cancellation still flows from the caller
+      // A node of its own under the caller's: cancellation still flows from the caller,
+      // and a wait inside the body runs only what the body started.
+      current_node_guard guard(&self->node);
       try {
         if constexpr (std::is_void_v<R>) {
           self->body();
@@ -155,11 +163,15 @@ struct pool_entry : job {
         self->error = std::current_exception();
       }
     }
+    end_of_node(&self->node);
     complete(self->done, 0);
   }
-  static constexpr job_type type{&run, job_kind::pool_entry};
+  static const cancel_node* node_of(const job* j) noexcept {
+    return &static_cast<const pool_entry*>(j)->node;
+  }
+  static constexpr job_type type{&run, job_kind::pool_entry, &node_of};
   Body& body;
-  cancel_node* caller;
+  cancel_node node;
   completion_word done{0};
   std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
   std::exception_ptr error;

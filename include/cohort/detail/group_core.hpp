@@ -50,6 +50,9 @@ struct child_base : job, cancel_node {
   // queued job's reference.
   std::atomic<bool> started{false};
   bool run_inline = false;  // run by a waiter: the queued job still holds the run's reference
+  // max_concurrency: waiting in the group's queue for a free slot; a waiter may not run
+  // it inline then (that would exceed the limit). Cleared before it is submitted.
+  std::atomic<bool> held{false};
   std::atomic<std::uint8_t> refs;
   std::atomic<bool> observed{false};  // get()/exception() saw the failure
   bool has_value = false;             // written by the run before completion, read after
@@ -58,6 +61,11 @@ struct child_base : job, cancel_node {
   std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
   ops_fn ops;
 };
+
+// A child runs under its own cancellation node (job_type::node).
+inline const cancel_node* child_node(const job* j) noexcept {
+  return static_cast<const child_base*>(j);
+}
 
 // Out-of-line steps of a child's run.
 bool child_claim(child_base* c) noexcept;  // true for exactly one runner
@@ -153,6 +161,8 @@ class group_core : public scope_node {
   std::atomic<bool> joining_{false};
   // Written by the owner (cancel_after, join, destruction), read by spawns from children.
   std::atomic<std::uint64_t> deadline_timer_{0};
+  // The deadline as steady-clock nanoseconds (0: none), for join() to check itself.
+  std::atomic<std::int64_t> deadline_at_ns_{0};
 
   mutable std::mutex mutex_;           // guards the members below
   std::vector<child_base*> failures_;  // each holds a reference on its child
@@ -173,7 +183,7 @@ inline void group_core::check_open() const {
 }
 
 inline group_core& child_base::group() const noexcept {
-  return *static_cast<group_core*>(static_cast<scope_node*>(parent));
+  return *static_cast<group_core*>(static_cast<scope_node*>(up()));  // never cut
 }
 
 }  // namespace cohort::detail

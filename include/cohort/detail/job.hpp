@@ -11,6 +11,7 @@
 namespace cohort::detail {
 
 struct job;
+struct cancel_node;
 
 enum class job_kind : std::uint8_t { child, gather_child, range_part, pool_entry };
 
@@ -19,6 +20,10 @@ struct job_type {
   // code is caught inside and stored with the task.
   void (*run)(job*) noexcept;
   job_kind kind;
+  // The cancellation node the job runs under (a child itself, a gather child's frame).
+  // A worker waiting inside a task runs a job only if this node descends from the
+  // task's (lib/README.md, "What a wait may run"); null: never inside a wait.
+  const cancel_node* (*node)(const job*) noexcept = nullptr;
 };
 
 struct job {
