@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -49,8 +50,11 @@ TEST(lifetime, a_group_handed_to_a_sibling_outlives_the_task_that_created_it_saf
     cohort::task_group outer(s, {.name = "outer"});
     std::shared_ptr<cohort::task_group> handed;  // written by A, read by B after a_done
     std::atomic<bool> a_done{false};
-    // A's handle is dropped at once: its block goes when A ends.
-    outer.spawn([&] {
+    // B drops A's handle once A ended, so A's block goes back on B's thread, and B then
+    // gives its cached blocks back to operator delete: ASan sees the freed block (a
+    // block kept in cohort's reserve would hide the use-after-free from it).
+    std::optional<cohort::task<void>> a_handle;
+    a_handle = outer.spawn([&] {
       auto g = std::make_shared<cohort::task_group>(cohort::group_options{.name = "orphaned"});
       g->spawn([] {}, {.name = "early-child"});
       handed = g;
@@ -59,7 +63,9 @@ TEST(lifetime, a_group_handed_to_a_sibling_outlives_the_task_that_created_it_saf
     outer.spawn([&] {
       ASSERT_TRUE(cohort_test::poll_until([&] { return a_done.load(std::memory_order_acquire); },
                                           hang_limit()));
-      std::this_thread::sleep_for(20ms);  // A's frame and block are gone by now
+      ASSERT_TRUE(cohort_test::poll_until([&] { return a_handle->done(); }, hang_limit()));
+      a_handle.reset();
+      cohort::release_cached_memory();
       // Any cancellation anywhere makes the next check walk the parent chain again.
       {
         cohort::task_group bump(s, {.name = "bump"});
