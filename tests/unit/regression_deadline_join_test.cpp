@@ -27,36 +27,61 @@ using namespace std::chrono_literals;
 using cohort_test::hang_limit;
 using cohort_test::with_watchdog;
 
+// From a task (on a worker) f would run inline at once, so no race with the timer
+// thread decides the outcome; from outside the pool as well.
 TEST(deadline_join, with_timeout_of_zero_throws_timeout_error_without_starting_f) {
-  cohort::scheduler s({.workers = 2, .name = "wt0"});
-  const int trials = static_cast<int>(cohort_test::scaled(200, 50));
-  int started = 0, returned = 0, timed_out = 0;
-  with_watchdog("with_timeout(0ns)", [&] {
-    for (int i = 0; i < trials; ++i) {
-      std::atomic<bool> ran{false};
-      try {
-        const int v = cohort::with_timeout(s, 0ns, [&] {
-          ran = true;
-          return 7;
-        });
-        returned += v == 7;
-      } catch (const cohort::timeout_error&) {
-        ++timed_out;
-      }
-      started += ran.load();
+  cohort::scheduler s({.workers = 1, .name = "wt0"});
+  const int trials = static_cast<int>(cohort_test::scaled(100, 20));
+  std::atomic<int> started{0}, returned{0}, timed_out{0};
+  auto one_call = [&] {
+    std::atomic<bool> ran{false};
+    try {
+      const int v = cohort::with_timeout(s, 0ns, [&] {
+        ran = true;
+        return 7;
+      });
+      returned += v == 7;
+    } catch (const cohort::timeout_error&) {
+      ++timed_out;
     }
+    started += ran.load();
+  };
+  with_watchdog("with_timeout(0ns)", [&] {
+    cohort::task_group top(s);
+    top.spawn([&] {
+      for (int i = 0; i < trials; ++i) one_call();
+    });
+    top.join();
+    for (int i = 0; i < trials; ++i) one_call();
   }, hang_limit());
-  EXPECT_EQ(timed_out, trials) << returned << " of " << trials << " calls returned f's value";
-  EXPECT_EQ(started, 0) << "f was started " << started << " of " << trials << " times";
+  EXPECT_EQ(timed_out.load(), 2 * trials) << returned << " of " << 2 * trials
+                                          << " calls returned f's value";
+  EXPECT_EQ(started.load(), 0) << "f was started " << started << " of " << 2 * trials << " times";
 }
 
+// Called from a task (on a worker), where f would run inline at once: no race with the
+// timer thread decides the outcome.
 TEST(deadline_join, with_timeout_of_a_negative_duration_throws_timeout_error_without_starting_f) {
-  cohort::scheduler s({.workers = 2, .name = "wtneg"});
-  std::atomic<bool> ran{false};
-  with_watchdog("with_timeout(-1ms)", [&] {
-    EXPECT_THROW(cohort::with_timeout(s, -1ms, [&] { ran = true; }), cohort::timeout_error);
+  cohort::scheduler s({.workers = 1, .name = "wtneg"});
+  const int trials = static_cast<int>(cohort_test::scaled(100, 20));
+  int started = 0, timed_out = 0;
+  with_watchdog("with_timeout(-1ms) on a worker", [&] {
+    cohort::task_group top(s);
+    top.spawn([&] {
+      for (int i = 0; i < trials; ++i) {
+        std::atomic<bool> ran{false};
+        try {
+          cohort::with_timeout(-1ms, [&] { ran = true; });
+        } catch (const cohort::timeout_error&) {
+          ++timed_out;
+        }
+        started += ran.load();
+      }
+    });
+    top.join();
   }, hang_limit());
-  EXPECT_FALSE(ran);
+  EXPECT_EQ(timed_out, trials);
+  EXPECT_EQ(started, 0) << "f was started " << started << " of " << trials << " times";
 }
 
 // A passed deadline cancels at once: no child spawned after it runs, and join() reports
@@ -88,21 +113,26 @@ TEST(deadline_join, cancel_after_a_passed_deadline_cancels_at_once_and_join_thro
 }
 
 // A fast child must not beat a deadline that passed before the join: join() checks it.
+// On a worker the child runs inline in the join, before the timer thread can act.
 TEST(deadline_join, join_throws_timeout_error_when_the_deadline_passed_although_every_child_finished) {
-  cohort::scheduler s({.workers = 2, .name = "ca1"});
+  cohort::scheduler s({.workers = 1, .name = "ca1"});
   const int trials = static_cast<int>(cohort_test::scaled(200, 50));
   int normal_returns = 0;
   with_watchdog("join after a passed deadline", [&] {
-    for (int i = 0; i < trials; ++i) {
-      cohort::task_group g(s, {.name = "fast"});
-      g.spawn([] {});
-      g.cancel_after(0ns);
-      try {
-        g.join();
-        ++normal_returns;
-      } catch (const cohort::timeout_error&) {
+    cohort::task_group top(s);
+    top.spawn([&] {
+      for (int i = 0; i < trials; ++i) {
+        cohort::task_group g({.name = "fast"});
+        g.spawn([] {});
+        g.cancel_after(0ns);
+        try {
+          g.join();
+          ++normal_returns;
+        } catch (const cohort::timeout_error&) {
+        }
       }
-    }
+    });
+    top.join();
   }, hang_limit());
   EXPECT_EQ(normal_returns, 0) << "of " << trials << " joins returned normally";
 }
