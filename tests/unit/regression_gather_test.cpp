@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <numeric>
 #include <vector>
@@ -21,16 +22,23 @@ using namespace std::chrono_literals;
 
 TEST(gather_results, a_bool_result_over_a_range_loses_no_element_written_concurrently) {
   cohort::scheduler s({.workers = 2, .name = "gbool"});
-  std::vector<int> items(256);
+  // 48 results: one element per chunk (the grain is n / (workers * 16), at least 1), all
+  // in one machine word if they are packed, so the workers' writes race all the time.
+  // Each element takes a moment, so both workers are at it together.
+  std::vector<int> items(48);
   std::iota(items.begin(), items.end(), 0);
-  // Runs until the first lost result, or for 2 s (the race hit about 1 run in 3000 of
-  // 47 us each when this test was written: a 2 s budget sees it many times over).
+  // Runs until the first lost result, or for 4 s.
   const std::size_t runs = cohort_test::scaled(1'000'000, 20'000);
   std::size_t bad_runs = 0, lost = 0, done_runs = 0;
-  const auto until = std::chrono::steady_clock::now() + 2s;
+  const auto until = std::chrono::steady_clock::now() + 4s;
   cohort_test::with_watchdog("gather(range, fn -> bool)", [&] {
     for (std::size_t r = 0; r < runs && std::chrono::steady_clock::now() < until; ++r) {
-      const auto out = cohort::gather(s, items, [](int) { return true; });
+      const auto out = cohort::gather(s, items, [](int) {
+        const auto until = std::chrono::steady_clock::now() + 1us;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        return true;
+      });
       ++done_runs;
       ASSERT_EQ(out.size(), items.size());
       const auto falses = static_cast<std::size_t>(std::count(out.begin(), out.end(), false));
@@ -41,6 +49,7 @@ TEST(gather_results, a_bool_result_over_a_range_loses_no_element_written_concurr
       }
     }
   }, cohort_test::hang_limit() * 2);
+  std::printf("gather_results: %zu runs\n", done_runs);
   EXPECT_EQ(bad_runs, 0u) << lost << " results lost in " << bad_runs << " of " << done_runs
                           << " runs";
 }
