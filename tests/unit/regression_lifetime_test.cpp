@@ -163,8 +163,11 @@ TEST(lifetime_helper, DISABLED_detached_task_then_exit) {
   const char* path = std::getenv(file_variable);
   if (mode == nullptr || path == nullptr) GTEST_SKIP() << "only run by the lifetime tests";
   const std::string file = path;
-  cohort::default_scheduler().spawn_detached([file] {
-    std::this_thread::sleep_for(200ms);
+  // Longer than the process's own way out takes (ThreadSanitizer's exit alone takes about
+  // a second), so the task finishes first only if exit waits for it.
+  const auto lasts = cohort_test::under_tsan ? 3000ms : 300ms;
+  cohort::default_scheduler().spawn_detached([file, lasts] {
+    std::this_thread::sleep_for(lasts);
     std::ofstream(file) << "detached task ran\n";
   }, {.name = "writes-before-exit"});
   std::exit(0);  // at once: the detached task has barely started
