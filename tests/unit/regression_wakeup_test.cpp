@@ -10,11 +10,12 @@
 //
 // The race window is a few nanoseconds, so each trial moves the push across the other
 // worker's way to sleep by a delay that sweeps 0..60 us, and the test runs trials for a
-// fixed time (4 s; about 30,000 trials). It is a probabilistic test: on the code the
-// issue was filed against it failed in about one run of three on a loaded 2-core machine
-// (1 lost child in 20,000-90,000 trials). COHORT_TEST_SCALE does not lengthen it; run it
-// with --gtest_repeat=N for a soak. A trial whose
-// child has not started after 1 s while its spawner is blocked counts as lost.
+// fixed time (4 s, 10 s under TSan). It is a probabilistic test and a weak one: on the
+// code the issue was filed against, on a 2-core machine shared with builds (load 8-16),
+// it failed in about 1 run of 20 (1 lost child in ~400,000 trials in all). A passing run
+// proves little; the deterministic catch is the model check of the sleep protocol the
+// issue asks for. Run it with --gtest_repeat=N for a soak.
+
 #include <cohort/cohort.hpp>
 
 #include <gtest/gtest.h>
