@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <time.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -216,6 +217,25 @@ void with_watchdog(const char* what, F&& f, std::chrono::milliseconds limit = pa
     }
   } finisher{m, cv, done, dog};
   f();
+}
+
+}  // namespace cohort_test
+
+namespace cohort_test {
+
+// How long a regression scenario that should take milliseconds gets before the test calls
+// it a hang (regression_*_test.cpp): 5 s in a plain build, more under the sanitizers.
+inline std::chrono::milliseconds hang_limit() {
+  if (under_tsan) return std::chrono::milliseconds(30'000);
+  if (under_asan) return std::chrono::milliseconds(15'000);
+  return std::chrono::milliseconds(5'000);
+}
+
+// CPU time the calling thread has used so far.
+inline std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
 }  // namespace cohort_test
