@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <chrono>
+#include <optional>
 #include <string>
 
 namespace cohort {
@@ -22,6 +24,11 @@ struct group_options {
 
 struct task_options {
   std::string name;
+  // This child alone: when it passes, the child is cancelled (its stop token requested;
+  // not started yet: never called); unless it ended otherwise (a value before the
+  // deadline, or its own exception), it ends failed with timeout_error, which join()
+  // reports. Zero or negative: the deadline passed already.
+  std::optional<std::chrono::nanoseconds> timeout;
 };
 
 enum class task_status : std::uint8_t { pending, running, succeeded, failed, cancelled };

@@ -66,6 +66,7 @@ class scheduler {
   void spawn_detached(F&& f, task_options options = {}) {
     detail::group_core& root = detached_group();
     auto* c = detail::make_child(root, std::forward<F>(f), std::move(options.name), false);
+    if (options.timeout) root.arm_child_timeout(c, *options.timeout);
     root.submit(c);
   }
 

@@ -53,6 +53,7 @@ class task_group {
     using R = detail::child_return_t<F>;
     core_.check_open();
     auto* c = detail::make_child(core_, std::forward<F>(f), std::move(options.name), true);
+    if (options.timeout) core_.arm_child_timeout(c, *options.timeout);
     core_.submit(c);  // never throws after the block exists (see task_group.cpp)
     return task<R>(c);
   }

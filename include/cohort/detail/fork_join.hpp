@@ -4,9 +4,10 @@
 // thieves take the last ones first), runs child 1 inline, then pops children back one by
 // one and runs them inline; a child a thief took is waited for through its completion
 // word. Nothing is allocated: the frame, the children and their results live on the
-// caller's stack (rayon's StackJob). Why popping never takes a job that belongs to
-// someone else: thieves take from the top in push order, so if child k was stolen every
-// job below it was stolen too, and the pop finds the deque empty.
+// caller's stack (rayon's StackJob). Popping back stops at the calling task's floor and
+// at any job the task may not run inside a wait (worker::pop_until, lib/README.md): a
+// child that is not reachable that way was stolen, or lies under such a job, and is
+// waited for like a stolen one.
 //
 // Cancellation: the frame is a scope_node, child of the task that called gather. The
 // first failure requests the frame (skipping children not started and firing stop

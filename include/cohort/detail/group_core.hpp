@@ -56,6 +56,7 @@ struct child_base : job, cancel_node {
   std::atomic<std::uint8_t> refs;
   std::atomic<bool> observed{false};  // get()/exception() saw the failure
   bool has_value = false;             // written by the run before completion, read after
+  bool has_timeout = false;           // task_options::timeout: a timer may be armed
   std::uint32_t index = 0;            // spawn order within the group
   std::exception_ptr error;           // written by the run before completion
   std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
@@ -96,6 +97,8 @@ class group_core : public scope_node {
   const std::string& name() const noexcept { return options_.name; }
 
   void check_open() const;  // throws std::logic_error once joined (inline, below)
+  // task_options::timeout for a child not yet submitted.
+  void arm_child_timeout(child_base* c, std::chrono::nanoseconds timeout) noexcept;
   [[noreturn]] void refuse_spawn() const;
   void submit(child_base* c);
   void child_ended() noexcept;
