@@ -25,7 +25,6 @@
 #if defined(COHORT_MODEL_CHECK)
 #include <cstring>
 #include <memory>
-#include <source_location>
 #include <vector>
 
 #include <relacy/relacy.hpp>
@@ -130,13 +129,25 @@ inline std::memory_order failure_part(std::memory_order success, std::memory_ord
   return failure;
 }
 
-inline rl::debug_info info_of(const std::source_location& l) noexcept {
-  return rl::debug_info(l.function_name(), l.file_name(), l.line());
+// Where an atomic operation is written, for Relacy's reports (std::source_location is
+// missing from clang 14 with libstdc++ 12; these builtins exist in both compilers).
+struct call_site {
+  static call_site current(const char* file = __builtin_FILE(),
+                           const char* function = __builtin_FUNCTION(),
+                           unsigned line = __builtin_LINE()) noexcept {
+    return {file, function, line};
+  }
+  const char* file;
+  const char* function;
+  unsigned line;
+};
+inline rl::debug_info info_of(const call_site& l) noexcept {
+  return rl::debug_info(l.function, l.file, l.line);
 }
 
 template <class T>
 class atomic {
-  using here = std::source_location;
+  using here = call_site;
 
  public:
   atomic() = default;
@@ -228,16 +239,14 @@ class atomic {
   mutable rl::atomic<T> a_;
 };
 
-inline void atomic_thread_fence(model_order o,
-                                std::source_location l = std::source_location::current()) {
+inline void atomic_thread_fence(model_order o, call_site l = call_site::current()) {
   const std::memory_order m = effective(o);
   if (m == std::memory_order_relaxed) return;  // a removed fence
   rl::atomic_thread_fence(to_relacy(m), info_of(l));
 }
 // A plain std::memory_order argument would also find std::atomic_thread_fence by ADL:
 // this overload makes such a call ambiguous (a compile error) instead of silently real.
-inline void atomic_thread_fence(std::memory_order o,
-                                std::source_location l = std::source_location::current()) {
+inline void atomic_thread_fence(std::memory_order o, call_site l = call_site::current()) {
   atomic_thread_fence(model_order(o), l);
 }
 

@@ -80,8 +80,7 @@ struct parking_lot {
       park_record* next = r->next;
       if (r->key == key) {
         unlink(*r);
-        r->woken->store(
-            1, COHORT_MODEL_ORDER("lot.wake.woken_release", std::memory_order_release));
+        r->woken->store(1, COHORT_MODEL_ORDER("lot.wake.woken_release", std::memory_order_release));
         r->woken->futex_wake(1);
       }
       r = next;
@@ -115,9 +114,9 @@ constexpr std::uint8_t done_bit = 0x40;
 constexpr std::uint8_t waiters_bit = 0x80;
 
 void complete(atomic<std::uint8_t>& word, std::uint8_t value, parking_lot& lot) {
-  const std::uint8_t old = word.exchange(
-      static_cast<std::uint8_t>(value | done_bit),
-      COHORT_MODEL_ORDER("completion.exchange", std::memory_order_acq_rel));
+  const std::uint8_t old =
+      word.exchange(static_cast<std::uint8_t>(value | done_bit),
+                    COHORT_MODEL_ORDER("completion.exchange", std::memory_order_acq_rel));
   // From here on the word may be gone: only its address is used, as a key.
   if (old & waiters_bit) lot.unpark_all(&word);
 }
@@ -126,8 +125,8 @@ void wait_complete(atomic<std::uint8_t>& word, parking_lot& lot) {
   block_on(
       lot, &word,
       [&] {
-        return (word.load(COHORT_MODEL_ORDER("completion.done_acquire",
-                                             std::memory_order_acquire)) &
+        return (word.load(
+                    COHORT_MODEL_ORDER("completion.done_acquire", std::memory_order_acquire)) &
                 done_bit) != 0;
       },
       [&] {
@@ -201,13 +200,12 @@ struct group_join : rl::test_suite<group_join, 3> {
       block_on(
           lot, &c,
           [&] {
-            return (c.load(COHORT_MODEL_ORDER("group.done_acquire",
-                                              std::memory_order_acquire)) &
+            return (c.load(COHORT_MODEL_ORDER("group.done_acquire", std::memory_order_acquire)) &
                     count_mask) == 0;
           },
           [&] {
-            return (c.fetch_or(sleeper_bit, COHORT_MODEL_ORDER("group.announce",
-                                                               std::memory_order_acq_rel)) &
+            return (c.fetch_or(sleeper_bit,
+                               COHORT_MODEL_ORDER("group.announce", std::memory_order_acq_rel)) &
                     count_mask) != 0;
           });
       RL_ASSERT(child_result[0]($) == 1);

@@ -137,10 +137,8 @@ int main(int argc, char** argv) {
   using std::memory_order_acq_rel;
   using std::memory_order_relaxed;
   const std::vector<model_test> tests = {
-      test<pop_races_steal>("deque.pop_races_steal"),
-      test<two_thieves>("deque.two_thieves"),
-      test<steal_sees_slot>("deque.steal_sees_slot"),
-      test<growth>("deque.growth"),
+      test<pop_races_steal>("deque.pop_races_steal"), test<two_thieves>("deque.two_thieves"),
+      test<steal_sees_slot>("deque.steal_sees_slot"), test<growth>("deque.growth"),
       test<wrap_around>("deque.wrap_around"),
   };
   const auto weaken = mutation_kind::weaken;

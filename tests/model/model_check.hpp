@@ -73,23 +73,29 @@ inline mutation_case harmless(const char* site, mutation_kind kind, std::memory_
                               const char* why) {
   return {{site, kind, order}, expect::harmless, why};
 }
-inline mutation_case relacy_stricter(const char* site, mutation_kind kind,
-                                     std::memory_order order, const char* why) {
+inline mutation_case relacy_stricter(const char* site, mutation_kind kind, std::memory_order order,
+                                     const char* why) {
   return {{site, kind, order}, expect::stricter, why};
 }
-inline mutation_case beyond_checker(const char* site, mutation_kind kind,
-                                    std::memory_order order, const char* why) {
+inline mutation_case beyond_checker(const char* site, mutation_kind kind, std::memory_order order,
+                                    const char* why) {
   return {{site, kind, order}, expect::beyond, why};
 }
 
 inline const char* order_name(std::memory_order o) {
   switch (o) {
-    case std::memory_order_relaxed: return "relaxed";
-    case std::memory_order_consume: return "consume";
-    case std::memory_order_acquire: return "acquire";
-    case std::memory_order_release: return "release";
-    case std::memory_order_acq_rel: return "acq_rel";
-    case std::memory_order_seq_cst: return "seq_cst";
+    case std::memory_order_relaxed:
+      return "relaxed";
+    case std::memory_order_consume:
+      return "consume";
+    case std::memory_order_acquire:
+      return "acquire";
+    case std::memory_order_release:
+      return "release";
+    case std::memory_order_acq_rel:
+      return "acq_rel";
+    case std::memory_order_seq_cst:
+      return "seq_cst";
   }
   return "?";
 }
@@ -119,8 +125,10 @@ inline outcome run_one(const model_test& t, bool verbose) {
     if (!std::strcmp(s, "bound")) p.search_type = rl::sched_bound;
     if (!std::strcmp(s, "full")) p.search_type = rl::sched_full;
   }
-  if (const char* n = std::getenv("COHORT_MODEL_ITERATIONS")) p.iteration_count = std::strtoul(n, nullptr, 10);
-  if (const char* b = std::getenv("COHORT_MODEL_CONTEXT_BOUND")) p.context_bound = std::strtoul(b, nullptr, 10);
+  if (const char* n = std::getenv("COHORT_MODEL_ITERATIONS"))
+    p.iteration_count = std::strtoul(n, nullptr, 10);
+  if (const char* b = std::getenv("COHORT_MODEL_CONTEXT_BOUND"))
+    p.context_bound = std::strtoul(b, nullptr, 10);
   if (!verbose) {
     p.output_stream = &quiet;
     p.progress_stream = &quiet;
@@ -163,8 +171,8 @@ inline bool run_mutations(const std::vector<model_test>& tests,
     std::string result;
     const model_test* failing = first_failure(tests, result);
     detail::active_mutation = {};
-    const bool as_expected = (failing != nullptr) == (c.expected == expect::caught ||
-                                                      c.expected == expect::stricter);
+    const bool as_expected =
+        (failing != nullptr) == (c.expected == expect::caught || c.expected == expect::stricter);
     ++counts[static_cast<int>(c.expected)];
     if (c.expected == expect::caught && failing) ++caught;
     const char* verdict = failing ? "CAUGHT" : "not caught";
@@ -179,9 +187,10 @@ inline bool run_mutations(const std::vector<model_test>& tests,
     std::fflush(stdout);
     all = all && as_expected;
   }
-  std::printf("%d of %d needed orders caught; %d harmless weakenings and %d beyond Relacy's "
-              "model passed, %d harmless by the standard failed in Relacy, as the table says\n",
-              caught, counts[0], counts[1], counts[2], counts[3]);
+  std::printf(
+      "%d of %d needed orders caught; %d harmless weakenings and %d beyond Relacy's "
+      "model passed, %d harmless by the standard failed in Relacy, as the table says\n",
+      caught, counts[0], counts[1], counts[2], counts[3]);
   return all;
 }
 
@@ -217,8 +226,7 @@ inline int model_main(int argc, char** argv, const std::vector<model_test>& test
     // Exit 0 when the checker caught the mutation (this is what a mutation run wants).
     return run_all(tests, verbose) ? 1 : 0;
   }
-  std::fprintf(stderr,
-               "usage: %s [--mutations | --mutation SITE weaken|split ORDER [--verbose]]\n",
+  std::fprintf(stderr, "usage: %s [--mutations | --mutation SITE weaken|split ORDER [--verbose]]\n",
                argv[0]);
   return 2;
 }

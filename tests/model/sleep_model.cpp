@@ -14,8 +14,8 @@
 //   injector: store the injection queue's size (seq_cst); load counters (seq_cst); same rule
 //   sleeper: generation = load(acquire); state = asleep; counters RMW seq_cst
 //            (+1 sleeping, -1 searching); fence seq_cst; look at every deque's bottom/top
-//            (relaxed) and the injection queue's size (seq_cst); sleep on the generation word only if it saw
-//            nothing; afterwards leave the sleeping state unless a waker did it
+//            (relaxed) and the injection queue's size (seq_cst); sleep on the generation word only
+//            if it saw nothing; afterwards leave the sleeping state unless a waker did it
 //   waker:   claim the slot (CAS asleep -> awake), move the counters, bump the generation
 //            (release), futex-wake
 #include <cstdint>
@@ -32,8 +32,12 @@ using cohort::detail::steal_result;
 
 constexpr std::uint64_t one_sleeping = 1;
 constexpr std::uint64_t one_searching = std::uint64_t{1} << 32;
-std::uint64_t sleeping(std::uint64_t c) { return c & 0xffffffffu; }
-std::uint64_t searching(std::uint64_t c) { return c >> 32; }
+std::uint64_t sleeping(std::uint64_t c) {
+  return c & 0xffffffffu;
+}
+std::uint64_t searching(std::uint64_t c) {
+  return c >> 32;
+}
 
 template <unsigned Workers>
 class sleep_module {
@@ -67,15 +71,14 @@ class sleep_module {
 
   // A job pushed on the pusher's own deque (after the push's store of bottom).
   void notify_local_job() {
-    atomic_thread_fence(
-        COHORT_MODEL_ORDER("sleep.notify_local.fence", std::memory_order_seq_cst));
+    atomic_thread_fence(COHORT_MODEL_ORDER("sleep.notify_local.fence", std::memory_order_seq_cst));
     const std::uint64_t c = counters_.load(std::memory_order_relaxed);
     if (sleeping(c) != 0 && searching(c) == 0) wake_any();
   }
   // A job published from outside the pool (after its seq_cst store of the queue's size).
   void notify_injected_job() {
-    const std::uint64_t c = counters_.load(
-        COHORT_MODEL_ORDER("sleep.inject.counters_load", std::memory_order_seq_cst));
+    const std::uint64_t c =
+        counters_.load(COHORT_MODEL_ORDER("sleep.inject.counters_load", std::memory_order_seq_cst));
     if (sleeping(c) != 0 && searching(c) == 0) wake_any();
   }
 
@@ -153,8 +156,8 @@ struct pool_model {
     // Deque indices relaxed (after the fence); the injection queue's size seq_cst, as
     // injection_queue::looks_empty reads it.
     return !deque0.looks_empty() ||
-           injected.load(COHORT_MODEL_ORDER("sleep.look.injected_size",
-                                            std::memory_order_seq_cst)) != 0 ||
+           injected.load(
+               COHORT_MODEL_ORDER("sleep.look.injected_size", std::memory_order_seq_cst)) != 0 ||
            stopping.load(std::memory_order_seq_cst) != 0;
   }
   // An idle worker i: look for work, else announce, look again, sleep. Three rounds are
@@ -278,8 +281,7 @@ int main(int argc, char** argv) {
                "(bottom) or the injection CAS, not through the claim"),
       harmless("sleep.wake.generation_release", weaken, memory_order_relaxed,
                "as above: the generation only says 'wake up', publishes nothing needed"),
-      harmless("sleep.after_sleep.exchange", weaken, memory_order_relaxed,
-               "as above"),
+      harmless("sleep.after_sleep.exchange", weaken, memory_order_relaxed, "as above"),
   };
   (void)memory_order_acquire;
   return model_main(argc, argv, tests, mutations);
