@@ -170,9 +170,14 @@ int main(int argc, char** argv) {
                "pop comes from the two seq_cst fences, the slot's publication from bottom's "
                "acquire; release (kept) is what push's acquire of top pairs with"),
       beyond_checker("deque.steal.cas", weaken, memory_order_relaxed,
-                     "its release half is needed for slot reuse (see deque.push.top_acquire "
-                     "below: the same load buffering Relacy does not generate); the rest as "
-                     "for acq_rel"),
+                     "needed: (1) its release half is what push's acquire of top pairs with "
+                     "for slot reuse (load buffering, see deque.push.top_acquire); (2) with "
+                     "items 0,1: thief B steals 0 (relaxed CAS 0->1), thief A reads top 1 and "
+                     "an old bottom and takes 1, the owner's pop reads the old top 0 and "
+                     "takes 1 too. The standard allows it ([atomics.order] p4.4 orders the "
+                     "two fences only if B's CAS happens before A's fence, which needs "
+                     "release); Relacy forbids it because its seq_cst fences synchronise "
+                     "fully, handing what A saw to the owner"),
       harmless("deque.pop.last_item_cas", weaken, memory_order_relaxed,
                "as above: the owner and a thief race on top with the same atomic CAS"),
       harmless("deque.pop.last_item_cas", weaken, memory_order_acq_rel, "as above"),
