@@ -78,10 +78,15 @@ struct model_mutation {
   std::memory_order order = std::memory_order_relaxed;
 };
 inline model_mutation active_mutation;
+// How often the mutated site ran: a mutation whose site never runs (a typo in a site
+// name) would pass as "harmless" without testing anything, so the driver checks this.
+inline unsigned long mutation_hits = 0;
 
 inline const model_mutation* mutation_at(const model_order& o) noexcept {
   if (active_mutation.site == nullptr || o.site == nullptr) return nullptr;
-  return std::strcmp(active_mutation.site, o.site) == 0 ? &active_mutation : nullptr;
+  if (std::strcmp(active_mutation.site, o.site) != 0) return nullptr;
+  ++mutation_hits;
+  return &active_mutation;
 }
 inline bool split_at(const model_order& o) noexcept {
   const model_mutation* m = mutation_at(o);

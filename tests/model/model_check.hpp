@@ -168,11 +168,14 @@ inline bool run_mutations(const std::vector<model_test>& tests,
   int caught = 0;
   for (const mutation_case& c : cases) {
     detail::active_mutation = c.mutation;
+    detail::mutation_hits = 0;
     std::string result;
     const model_test* failing = first_failure(tests, result);
     detail::active_mutation = {};
-    const bool as_expected =
-        (failing != nullptr) == (c.expected == expect::caught || c.expected == expect::stricter);
+    const bool site_ran = detail::mutation_hits != 0;
+    if (!site_ran) std::printf("FAIL %s: no test runs this site\n", c.mutation.site);
+    const bool as_expected = site_ran && (failing != nullptr) == (c.expected == expect::caught ||
+                                                                  c.expected == expect::stricter);
     ++counts[static_cast<int>(c.expected)];
     if (c.expected == expect::caught && failing) ++caught;
     const char* verdict = failing ? "CAUGHT" : "not caught";
