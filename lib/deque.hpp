@@ -18,6 +18,10 @@
 // ThreadSanitizer does not model standalone fences, so under TSan the two StoreLoad
 // fences become seq_cst operations on `bottom`/`top` (the same ordering, expressed in a
 // way TSan understands), and the release fence in push becomes a release store.
+//
+// Atomics come through atomics.hpp (std::atomic itself in a normal build) so that
+// tests/model/ can run this very file under the Relacy model checker; each order that
+// matters names its site (COHORT_MODEL_ORDER) so a mutation test can weaken it.
 #pragma once
 
 #include <atomic>
@@ -26,6 +30,8 @@
 #include <memory>
 #include <type_traits>
 #include <vector>
+
+#include "atomics.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #define COHORT_DETAIL_TSAN 1
@@ -51,8 +57,7 @@ class chase_lev_deque {
   static_assert(std::is_trivially_copyable_v<T>, "slots are atomics of T");
 
   struct buffer {
-    explicit buffer(std::size_t capacity)
-        : mask(capacity - 1), slots(new std::atomic<T>[capacity]) {}
+    explicit buffer(std::size_t capacity) : mask(capacity - 1), slots(new atomic<T>[capacity]) {}
     std::size_t capacity() const noexcept { return mask + 1; }
     T get(std::int64_t i) const noexcept {
       return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
@@ -61,7 +66,7 @@ class chase_lev_deque {
       slots[static_cast<std::size_t>(i) & mask].store(x, std::memory_order_relaxed);
     }
     std::size_t mask;
-    std::unique_ptr<std::atomic<T>[]> slots;
+    std::unique_ptr<atomic<T>[]> slots;
   };
 
  public:
@@ -78,7 +83,8 @@ class chase_lev_deque {
   void push(T x) {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed);
     // acquire: pairs with the thieves' CAS on top, so a slot a thief took is free to reuse.
-    const std::int64_t t = top_.load(std::memory_order_acquire);
+    const std::int64_t t =
+        top_.load(COHORT_MODEL_ORDER("deque.push.top_acquire", std::memory_order_acquire));
     buffer* a = array_.load(std::memory_order_relaxed);
     if (b - t > static_cast<std::int64_t>(a->capacity()) - 1) a = grow(a, b, t);
     a->put(b, x);
@@ -86,7 +92,8 @@ class chase_lev_deque {
       bottom_.store(b + 1, std::memory_order_release);
     } else {
       // release: a thief that sees the new bottom (acquire) also sees the slot.
-      std::atomic_thread_fence(std::memory_order_release);
+      atomic_thread_fence(
+          COHORT_MODEL_ORDER("deque.push.release_fence", std::memory_order_release));
       bottom_.store(b + 1, std::memory_order_relaxed);
     }
   }
@@ -103,7 +110,7 @@ class chase_lev_deque {
       bottom_.store(b, std::memory_order_relaxed);
       // StoreLoad: the lowered bottom must be visible before we read top, or the owner and
       // a thief could both take the last item. Partner: the fence in steal().
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      atomic_thread_fence(COHORT_MODEL_ORDER("deque.pop.seq_cst_fence", std::memory_order_seq_cst));
       t = top_.load(std::memory_order_relaxed);
     }
     if (t > b) {  // empty: restore bottom
@@ -113,8 +120,9 @@ class chase_lev_deque {
     out = a->get(b);
     if (t == b) {
       // The last item: race the thieves for it with the same CAS they use.
-      const bool won = top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                                    std::memory_order_relaxed);
+      const bool won = top_.compare_exchange_strong(
+          t, t + 1, COHORT_MODEL_ORDER("deque.pop.last_item_cas", std::memory_order_seq_cst),
+          std::memory_order_relaxed);
       bottom_.store(b + 1, std::memory_order_relaxed);
       return won;
     }
@@ -137,17 +145,20 @@ class chase_lev_deque {
       t = top_.load(std::memory_order_seq_cst);
       b = bottom_.load(std::memory_order_seq_cst);
     } else {
-      t = top_.load(std::memory_order_acquire);
+      t = top_.load(COHORT_MODEL_ORDER("deque.steal.top_acquire", std::memory_order_acquire));
       // StoreLoad partner of the fence in pop(): read top before bottom.
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      b = bottom_.load(std::memory_order_acquire);
+      atomic_thread_fence(
+          COHORT_MODEL_ORDER("deque.steal.seq_cst_fence", std::memory_order_seq_cst));
+      b = bottom_.load(COHORT_MODEL_ORDER("deque.steal.bottom_acquire", std::memory_order_acquire));
     }
     if (t >= b) return steal_result::empty;
     // acquire: pairs with the release store of a grown buffer in grow().
-    buffer* a = array_.load(std::memory_order_acquire);
+    buffer* a =
+        array_.load(COHORT_MODEL_ORDER("deque.steal.array_acquire", std::memory_order_acquire));
     T x = a->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed))
+    if (!top_.compare_exchange_strong(
+            t, t + 1, COHORT_MODEL_ORDER("deque.steal.cas", std::memory_order_seq_cst),
+            std::memory_order_relaxed))
       return steal_result::lost_race;
     out = x;
     return steal_result::stolen;
@@ -173,15 +184,15 @@ class chase_lev_deque {
     buffer* raw = bigger.get();
     buffers_.push_back(std::move(bigger));  // the old one stays alive for late thieves
     // release: a thief that loads the new buffer sees its copied slots.
-    array_.store(raw, std::memory_order_release);
+    array_.store(raw, COHORT_MODEL_ORDER("deque.grow.array_release", std::memory_order_release));
     return raw;
   }
 
   // top is written by thieves (CAS) and the owner (last-item CAS); bottom only by the
   // owner. Separate cache lines so thieves hammering top do not slow the owner's pushes.
-  alignas(64) std::atomic<std::int64_t> top_{0};
-  alignas(64) std::atomic<std::int64_t> bottom_{0};
-  alignas(64) std::atomic<buffer*> array_{nullptr};
+  alignas(64) atomic<std::int64_t> top_{0};
+  alignas(64) atomic<std::int64_t> bottom_{0};
+  alignas(64) atomic<buffer*> array_{nullptr};
   std::vector<std::unique_ptr<buffer>> buffers_;  // owner only (grow)
 };
 

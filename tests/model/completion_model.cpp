@@ -1,0 +1,277 @@
+// Model check of the completion word and the parking lot (include/cohort/detail/
+// completion.hpp, lib/parking_lot.*, lib/wait.cpp's block_on) and of a group's unfinished
+// count (lib/task_group.cpp: child_ended, group_wait_target), under Relacy.
+//
+// Invariants:
+//   - no lost wake-up: a waiter that parks is woken (Relacy reports a sleeper nobody
+//     wakes as a DEADLOCK);
+//   - the waiter sees the result written before completion (the result is an rl::var:
+//     Relacy reports a read not ordered after the write as a DATA RACE);
+//   - the completer never touches the word after its exchange (the last child never
+//     touches the group after its decrement): the waiter frees the word as soon as it
+//     sees done, and Relacy reports any later access to freed memory.
+//
+// The protocol is mirrored here step for step (those files do not go through
+// lib/atomics.hpp; keep this file in step with them):
+//   waiter:    while not done (acquire): lock bucket; fetch_or(waiters_bit, acq_rel); if
+//              done was set, unlock and return; else link a record; unlock; sleep until
+//              the record's `woken` word is set; unlink what no waker did
+//   completer: exchange(value | done_bit, acq_rel); if the old value had waiters_bit:
+//              lock bucket, unlink each record with this key, set its `woken` (release),
+//              futex-wake; unlock
+//   group:     a child ends with fetch_sub(1, acq_rel) and, if it was the last and saw
+//              sleeper_bit, wakes the key; the joiner's done() loads acquire, its
+//              announcement is fetch_or(sleeper_bit, acq_rel) under the bucket lock
+#include <cstdint>
+
+#include "model_check.hpp"
+
+namespace {
+
+using cohort::detail::atomic;
+
+// ---- the parking lot: one bucket, keyed by address -----------------------------------
+struct park_record {
+  const void* key = nullptr;
+  park_record* prev = nullptr;
+  park_record* next = nullptr;
+  rl::var<bool> queued;  // guarded by the bucket lock (Relacy checks that)
+  atomic<std::uint32_t>* woken = nullptr;
+};
+
+struct parking_lot {
+  rl::mutex mutex;
+  park_record* head = nullptr;
+
+  // Under the lock: announce(); if it says "not done yet", link r.
+  template <class Announce>
+  bool enter(const void* key, park_record& r, Announce announce) {
+    mutex.lock($);
+    const bool parked = announce();
+    if (parked) {
+      r.key = key;
+      r.prev = nullptr;
+      r.next = head;
+      if (head) head->prev = &r;
+      head = &r;
+      r.queued($) = true;
+    }
+    mutex.unlock($);
+    return parked;
+  }
+  void unlink(park_record& r) {
+    if (r.prev)
+      r.prev->next = r.next;
+    else
+      head = r.next;
+    if (r.next) r.next->prev = r.prev;
+    r.queued($) = false;
+  }
+  void leave(park_record& r) {
+    mutex.lock($);
+    if (r.queued($)) unlink(r);
+    mutex.unlock($);
+  }
+  // The completer's side; `key` is only compared, never dereferenced.
+  void unpark_all(const void* key) {
+    mutex.lock($);
+    park_record* r = head;
+    while (r != nullptr) {
+      park_record* next = r->next;
+      if (r->key == key) {
+        unlink(*r);
+        r->woken->store(1, COHORT_MODEL_ORDER("lot.wake.woken_release", std::memory_order_release));
+        r->woken->futex_wake(1);
+      }
+      r = next;
+    }
+    mutex.unlock($);
+  }
+};
+
+// block_on (lib/wait.cpp): a thread outside the pool sleeps on a word of its own.
+template <class Done, class Announce>
+void block_on(parking_lot& lot, const void* key, Done done, Announce announce) {
+  while (!done()) {
+    auto* woken = new atomic<std::uint32_t>(0);
+    auto* r = new park_record;
+    r->woken = woken;
+    r->queued($) = false;
+    if (!lot.enter(key, *r, announce)) {
+      delete r;
+      delete woken;
+      return;
+    }
+    while (woken->load(std::memory_order_acquire) == 0) woken->futex_wait(0);
+    lot.leave(*r);
+    delete r;
+    delete woken;
+  }
+}
+
+// ---- the completion word --------------------------------------------------------------
+constexpr std::uint8_t done_bit = 0x40;
+constexpr std::uint8_t waiters_bit = 0x80;
+
+void complete(atomic<std::uint8_t>& word, std::uint8_t value, parking_lot& lot) {
+  const std::uint8_t old =
+      word.exchange(static_cast<std::uint8_t>(value | done_bit),
+                    COHORT_MODEL_ORDER("completion.exchange", std::memory_order_acq_rel));
+  // From here on the word may be gone: only its address is used, as a key.
+  if (old & waiters_bit) lot.unpark_all(&word);
+}
+
+void wait_complete(atomic<std::uint8_t>& word, parking_lot& lot) {
+  block_on(
+      lot, &word,
+      [&] {
+        return (word.load(
+                    COHORT_MODEL_ORDER("completion.done_acquire", std::memory_order_acquire)) &
+                done_bit) != 0;
+      },
+      [&] {
+        return (word.fetch_or(waiters_bit, COHORT_MODEL_ORDER("completion.announce",
+                                                              std::memory_order_acq_rel)) &
+                done_bit) == 0;
+      });
+}
+
+// A task completes while a thread outside the pool waits on it, then frees it.
+struct task_completion : rl::test_suite<task_completion, 2> {
+  parking_lot lot;
+  atomic<std::uint8_t>* word = nullptr;
+  rl::var<int> result;
+
+  void before() { word = new atomic<std::uint8_t>(0); }
+  void thread(unsigned i) {
+    if (i == 0) {
+      result($) = 42;
+      complete(*word, 1, lot);
+    } else {
+      wait_complete(*word, lot);
+      RL_ASSERT(result($) == 42);
+      delete word;  // the task's frame is gone the moment its waiter sees done
+    }
+  }
+};
+
+// Two waiters on one task (a join and a get), each parks its own record.
+struct two_waiters : rl::test_suite<two_waiters, 3> {
+  parking_lot lot;
+  atomic<std::uint8_t>* word = nullptr;
+  rl::var<int> result;
+
+  void before() { word = new atomic<std::uint8_t>(0); }
+  void thread(unsigned i) {
+    if (i == 0) {
+      result($) = 42;
+      complete(*word, 1, lot);
+    } else {
+      wait_complete(*word, lot);
+      RL_ASSERT(result($) == 42);
+    }
+  }
+  void after() { delete word; }
+};
+
+// ---- a group's unfinished count -------------------------------------------------------
+constexpr std::uint64_t sleeper_bit = std::uint64_t{1} << 63;
+constexpr std::uint64_t count_mask = 0xffffffffu;
+
+// Two children end while the joiner waits; the joiner then destroys the group.
+struct group_join : rl::test_suite<group_join, 3> {
+  parking_lot lot;
+  atomic<std::uint64_t>* counts = nullptr;
+  rl::var<int> child_result[2];
+
+  void before() { counts = new atomic<std::uint64_t>(2); }
+  void child_ended(atomic<std::uint64_t>& c) {
+    const std::uint64_t before =
+        c.fetch_sub(1, COHORT_MODEL_ORDER("group.child_ended", std::memory_order_acq_rel));
+    // After this the group may be gone: only the address is used.
+    if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) lot.unpark_all(&c);
+  }
+  void thread(unsigned i) {
+    if (i < 2) {
+      child_result[i]($) = static_cast<int>(i) + 1;
+      child_ended(*counts);
+    } else {
+      atomic<std::uint64_t>& c = *counts;
+      block_on(
+          lot, &c,
+          [&] {
+            return (c.load(COHORT_MODEL_ORDER("group.done_acquire", std::memory_order_acquire)) &
+                    count_mask) == 0;
+          },
+          [&] {
+            return (c.fetch_or(sleeper_bit,
+                               COHORT_MODEL_ORDER("group.announce", std::memory_order_acq_rel)) &
+                    count_mask) != 0;
+          });
+      RL_ASSERT(child_result[0]($) == 1);
+      RL_ASSERT(child_result[1]($) == 2);
+      delete counts;  // join returned: the group is destroyed
+    }
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cohort::model;
+  using cohort::detail::mutation_kind;
+  using std::memory_order_acq_rel;
+  using std::memory_order_acquire;
+  using std::memory_order_relaxed;
+  using std::memory_order_release;
+  const std::vector<model_test> tests = {
+      test<task_completion>("completion.task"),
+      test<two_waiters>("completion.two_waiters"),
+      test<group_join>("completion.group_join"),
+  };
+  const auto weaken = mutation_kind::weaken;
+  const auto split = mutation_kind::split;
+  const std::vector<mutation_case> mutations = {
+      must_fail("completion.exchange", split, memory_order_acq_rel,
+                "(exchange -> load + plain store) a waiter's waiters_bit set in between is "
+                "overwritten: nobody wakes it"),
+      must_fail("completion.exchange", weaken, memory_order_relaxed,
+                "the result is not published to a waiter that sees done"),
+      must_fail("completion.exchange", weaken, memory_order_acquire,
+                "as above: release is the half that publishes the result"),
+      must_fail("completion.announce", split, memory_order_acq_rel,
+                "a completion between the load and the store goes unseen by both sides"),
+      must_fail("completion.announce", weaken, memory_order_relaxed,
+                "a waiter whose announcement finds done returns at once: this acquire is "
+                "the one that makes the result visible"),
+      must_fail("completion.done_acquire", weaken, memory_order_relaxed,
+                "the fast path's acquire of the result"),
+      must_fail("group.child_ended", split, memory_order_acq_rel,
+                "two children's decrements race: the count never reaches zero, or the "
+                "last child misses sleeper_bit"),
+      must_fail("group.child_ended", weaken, memory_order_relaxed,
+                "a child's writes are not published to the joiner"),
+      must_fail("group.announce", split, memory_order_acq_rel,
+                "the last decrement between the load and the store goes unseen"),
+      must_fail("group.announce", weaken, memory_order_relaxed,
+                "a joiner whose announcement finds zero returns at once: this acquire "
+                "is the one that makes the children's writes visible"),
+      must_fail("group.done_acquire", weaken, memory_order_relaxed,
+                "the fast path's acquire of the children's writes"),
+      harmless("completion.exchange", weaken, memory_order_release,
+               "its acquire half is not needed: the waiter sets waiters_bit under the "
+               "bucket lock, so a completer that saw the bit takes the lock after the "
+               "waiter linked its record (lock order plus coherence)"),
+      harmless("completion.announce", weaken, memory_order_acquire,
+               "its release half is not needed, by the same lock argument"),
+      harmless("group.child_ended", weaken, memory_order_release,
+               "the decrements form one release sequence, so the joiner's acquire of the "
+               "last one synchronizes with every child; the sleeper_bit read is an RMW "
+               "and sees the newest value anyway"),
+      harmless("group.announce", weaken, memory_order_acquire, "as completion.announce"),
+      harmless("lot.wake.woken_release", weaken, memory_order_relaxed,
+               "the woken waiter's leave() takes the bucket lock the waker held after "
+               "its exchange, and re-checks done with acquire"),
+  };
+  return model_main(argc, argv, tests, mutations);
+}
