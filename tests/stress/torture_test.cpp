@@ -12,6 +12,9 @@
 //   COHORT_TORTURE_SEEDS=<count>    programs to run (default 3000; 150 under TSan)
 //   COHORT_TORTURE_SECONDS=<s>      stop after s seconds (default 40; 300 under TSan)
 //   COHORT_TORTURE_WORKERS=<n>      every scheduler gets n workers (default: 1-4 at random)
+//   COHORT_TORTURE_BIAS=0|1         1: every program biased toward the shapes of issue 9's
+//                                   deadlocks (sibling waits, gathers, foreign joins); 0: none;
+//                                   default: every other program, at random
 //   COHORT_TORTURE_WITHOUT=<a,b>    features the generator must not use (names: see
 //                                   torture::features::names(); e.g. limited,foreign)
 //   COHORT_TORTURE_HANG_MS=<ms>     a program that runs longer hangs (default 10000; 60000 TSan)
@@ -71,7 +74,26 @@ std::string states_of(const torture::context& cx) {
   for (std::size_t i = 0; i < cx.states.size(); ++i)
     out += " n" + std::to_string(i) + "=" + std::to_string(cx.states[i].started.load()) + "/" +
            std::to_string(cx.states[i].finished.load());
-  return out + "\n";
+  out += "\nunfinished nodes and where they are:\n";
+  for (std::size_t i = 0; i < cx.states.size(); ++i) {
+    const auto& s = cx.states[i];
+    if (s.started.load() == 0 || s.finished.load() != 0) continue;
+    const int at = s.at.load(std::memory_order_relaxed);
+    const auto& n = cx.prog.nodes[i];
+    out += "  n" + std::to_string(i) + ": ";
+    if (at < 0) {
+      out += "phase 1 (spawning)";
+    } else if (at == torture::node_state::joining) {
+      out += n.abandon_groups || n.fails_early ? "destroying its groups" : "joining its groups";
+    } else {
+      const auto& a = n.actions[static_cast<std::size_t>(at)];
+      out += std::string("action ") + std::to_string(at) + " " + torture::name_of(a.kind);
+      for (int t : a.targets) out += " n" + std::to_string(t);
+      for (int e : a.elements) out += " [n" + std::to_string(e) + "]";
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 // Runs program p once; returns the violations found (empty: all good).
@@ -143,6 +165,7 @@ TEST(torture, random_legal_programs_end_and_lose_nothing) {
   const seconds budget(env_long("COHORT_TORTURE_SECONDS", tsan ? 300 : 40));
   const milliseconds hang_limit(env_long("COHORT_TORTURE_HANG_MS", tsan ? 60000 : 10000));
   const int forced_workers = static_cast<int>(env_long("COHORT_TORTURE_WORKERS", 0));
+  const int bias = std::getenv("COHORT_TORTURE_BIAS") ? static_cast<int>(env_long("COHORT_TORTURE_BIAS", 0)) : -1;
   const bool verbose = env_long("COHORT_TORTURE_VERBOSE", 0) != 0;
   const bool keep_going = env_long("COHORT_TORTURE_KEEP_GOING", 0) != 0;
   const torture::features f = features_from_env();
@@ -153,7 +176,7 @@ TEST(torture, random_legal_programs_end_and_lose_nothing) {
   long ran = 0;
   for (long seed = first; seed < first + seeds; ++seed) {
     const torture::program p =
-        torture::generator(static_cast<std::uint64_t>(seed), f, forced_workers).build();
+        torture::generator(static_cast<std::uint64_t>(seed), f, forced_workers, bias).build();
     if (verbose) std::fprintf(stderr, "%s", p.describe().c_str());
     for (long r = 0; r < repeat; ++r) {
       const auto violations = run_program(p, dog, hang_limit);

@@ -49,6 +49,9 @@ struct features {
   bool sibling_waits = true, block = true, cancel = true, fail = true, deadline = true;
   bool past_deadline = true, with_timeout = true, race = true, wait_any = true;
   bool stop_tokens = true, abandon = true;
+  // Off: tasks on schedulers other than s0 wait on nothing (foreign work is leaves), which
+  // rules out the hangs where s0's waiting worker strands a job that s1's task waits for.
+  bool foreign_waits = true;
   bool enable(const std::string& name, bool on);  // false: no such feature
   static std::string names();
 };
@@ -62,7 +65,8 @@ inline bool features::enable(const std::string& name, bool on) {
       {"fail", &fail},             {"deadline", &deadline},
       {"past_deadline", &past_deadline}, {"with_timeout", &with_timeout},
       {"race", &race},             {"wait_any", &wait_any},
-      {"stop_tokens", &stop_tokens}, {"abandon", &abandon}};
+      {"stop_tokens", &stop_tokens}, {"abandon", &abandon},
+      {"foreign_waits", &foreign_waits}};
   for (auto& [n, p] : table)
     if (name == n) {
       *p = on;
@@ -73,7 +77,7 @@ inline bool features::enable(const std::string& name, bool on) {
 
 inline std::string features::names() {
   return "gather range_gather settled limited foreign sibling_waits block cancel fail deadline "
-         "past_deadline with_timeout race wait_any stop_tokens abandon";
+         "past_deadline with_timeout race wait_any stop_tokens abandon foreign_waits";
 }
 
 enum class node_kind { root, spawned, element };  // element: of a gather, with_timeout, race
@@ -137,6 +141,7 @@ struct program {
   std::uint64_t seed = 0;
   std::vector<std::size_t> workers;  // per scheduler
   bool root_as_task = false;         // root spawned on scheduler 0 from main, else run on main
+  bool biased = false;               // toward the shapes of issue 9's deadlocks (generator)
   bool may_cancel = false;           // any cancel source at all (failures, cancels, deadlines)
   std::vector<node> nodes;           // nodes[0] is the root
   std::string describe() const;
@@ -146,8 +151,11 @@ struct program {
 
 class generator {
  public:
-  generator(std::uint64_t seed, const features& f, int forced_workers)
-      : rng_(seed * 0x9E3779B97F4A7C15ull + 12345), f_(f), forced_workers_(forced_workers) {
+  // bias: -1 at random (half the programs), 0 never, 1 always. A biased program prefers
+  // what the hangs of issue 9 need: waits on siblings (same group), gathers in spawned
+  // tasks, and joins of groups on other schedulers (a wait its own pushes cannot end).
+  generator(std::uint64_t seed, const features& f, int forced_workers, int bias = -1)
+      : rng_(seed * 0x9E3779B97F4A7C15ull + 12345), f_(f), forced_workers_(forced_workers), bias_(bias) {
     p_.seed = seed;
   }
 
@@ -156,6 +164,7 @@ class generator {
     for (int s = 0; s < schedulers; ++s)
       p_.workers.push_back(forced_workers_ > 0 ? std::size_t(forced_workers_) : 1 + pick(4));
     p_.root_as_task = chance(0.5);
+    p_.biased = bias_ < 0 ? chance(0.5) : bias_ > 0;
     budget_ = 6 + static_cast<int>(pick(28));
     p_.nodes.push_back(node{});
     fill(0);
@@ -204,6 +213,9 @@ class generator {
     group_spec g;
     g.owner = owner;
     g.sched = other_sched(p_.nodes[owner].sched);
+    if (p_.biased && owner != 0 && schedulers() > 1 && chance(0.5))  // a foreign join
+      g.sched = (p_.nodes[owner].sched + 1 + static_cast<int>(pick(p_.workers.size() - 1))) % schedulers();
+    if (!f_.foreign_waits && p_.nodes[owner].sched != 0) g.sched = p_.nodes[owner].sched;
     if (chance(0.3)) g.policy = cohort::failure_policy::keep_going;
     if (f_.limited && chance(0.3)) g.max_concurrency = 1 + pick(3);
     if (f_.deadline && chance(0.12)) {
@@ -218,7 +230,7 @@ class generator {
   }
 
   void spawn_children(int owner, group_spec& g, bool scope_group, int index) {
-    const std::size_t k = 1 + pick(4);
+    const std::size_t k = (p_.biased ? 2 : 1) + pick(4);
     for (std::size_t i = 0; i < k && budget_ > 0; ++i) {
       const int c = add_node(owner, node_kind::spawned, g.sched);
       p_.nodes[c].group_owner = owner;
@@ -266,8 +278,12 @@ class generator {
     action a;
     const int own = p_.nodes[id].sched;
     // Waits are the shapes that matter (sibling and foreign waits): weigh them high.
-    const std::size_t roll = pick(100);
-    if (roll < 30 && f_.sibling_waits) {
+    std::size_t roll = pick(100);
+    // Biased: a spawned node's first action is a wait or a gather half the time.
+    if (p_.biased && p_.nodes[id].kind == node_kind::spawned && p_.nodes[id].actions.empty() && chance(0.5))
+      roll = chance(0.5) ? 0 : 35;
+    const bool may_wait = f_.foreign_waits || own == 0;
+    if (roll < 30 && f_.sibling_waits && may_wait) {
       const std::size_t k = pick(10);
       a.kind = k < 4 ? action_kind::get : k < 6 ? action_kind::wait
                : k < 7 ? action_kind::wait_for_loop
@@ -396,6 +412,15 @@ class generator {
             }
             std::vector<int> c = candidates;
             std::shuffle(c.begin(), c.end(), rng_);
+            if (p_.biased && chance(0.8))  // siblings first: same group as x or x's parent
+              std::stable_partition(c.begin(), c.end(), [&](int y) {
+                const node& yn = p_.nodes[y];
+                for (int n = x.id; n >= 0; n = p_.nodes[n].parent)
+                  if (p_.nodes[n].group_owner == yn.group_owner && p_.nodes[n].group_index == yn.group_index &&
+                      p_.nodes[n].kind == node_kind::spawned)
+                    return true;
+                return false;
+              });
             a.targets.assign(c.begin(), c.begin() + std::min(k, c.size()));
             break;
           }
@@ -430,6 +455,7 @@ class generator {
   std::mt19937_64 rng_;
   features f_;
   int forced_workers_;
+  int bias_;
   int budget_ = 0;
   program p_;
 };
@@ -448,7 +474,8 @@ inline std::string program::describe() const {
   std::ostringstream o;
   o << "program seed " << seed << ": schedulers";
   for (std::size_t s = 0; s < workers.size(); ++s) o << " s" << s << "(" << workers[s] << "w)";
-  o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread") << "\n";
+  o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread") << (biased ? "; biased" : "")
+    << "\n";
   auto group_line = [&](const group_spec& g, const char* what, std::size_t i, int indent) {
     o << std::string(indent, ' ') << what << i << " on s" << g.sched
       << (g.policy == cohort::failure_policy::keep_going ? " keep_going" : "");

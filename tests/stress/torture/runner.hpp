@@ -50,6 +50,10 @@ struct node_state {
   std::atomic<bool> published{false};       // release: the handle is built (acquire in wait_published)
   std::atomic<bool> failure_observed{false};  // a get() rethrew its failure
   bool abandoned = false;  // its group was destroyed without a join (set by the owner)
+  // Where the node is, for a hang report: -1 phase 1, k its action k, joining (phase 3).
+  // relaxed: read by the watchdog as a snapshot of a stuck program.
+  static constexpr int joining = 1000;
+  std::atomic<int> at{-1};
 };
 
 // A group of a node's phase 1, reachable by other nodes' cancel_group actions.

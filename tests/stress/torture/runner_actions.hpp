@@ -328,8 +328,16 @@ class node_groups {
 inline int node_body(context& cx, const node& n, const std::stop_token& st) {
   node_groups groups(cx, n);
   groups.create_all();
-  if (n.fails_early) throw node_failure(n.id);
-  for (const action& a : n.actions) run_action(cx, n, a, st);
+  if (n.fails_early) {
+    cx.states[n.id].at.store(node_state::joining, std::memory_order_relaxed);  // destructors
+    throw node_failure(n.id);
+  }
+  node_state& self = cx.states[n.id];
+  for (std::size_t i = 0; i < n.actions.size(); ++i) {
+    self.at.store(static_cast<int>(i), std::memory_order_relaxed);
+    run_action(cx, n, n.actions[i], st);
+  }
+  self.at.store(node_state::joining, std::memory_order_relaxed);  // joins, or the destructors
   if (!n.abandon_groups) groups.join_all();
   if (n.fails) throw node_failure(n.id);
   return n.value();
