@@ -557,9 +557,10 @@ TEST(cpython_taskgroups, test_taskgroup_24) {
 TEST(cpython_taskgroups, test_taskgroup_25) {
   cohort::scheduler pool(pool_options());
   std::atomic<int> nhydras{0};
+  std::function<void(std::stop_token)> hydra;  // outlives the body: hydras use it in the join
   try {
     cohort::scope(pool, [&](cohort::task_group& g) {
-      std::function<void(std::stop_token)> hydra = [&](std::stop_token st) {
+      hydra = [&](std::stop_token st) {
         nhydras += 1;
         sleep_or_cancelled(st, 1ms);
         g.spawn(hydra);
