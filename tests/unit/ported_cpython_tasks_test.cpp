@@ -1,7 +1,7 @@
 // CPython's asyncio task tests, the parts that map to cohort's combinators: gather, wait,
 // as_completed, cancellation of tasks (Lib/test/test_asyncio/test_tasks.py, its
-// GatherTestsBase/FutureGatherTests/CoroutineGatherTests), and wait_for, which later
-// moved to Lib/test/test_asyncio/test_waitfor.py (ported here as cohort::with_timeout).
+// GatherTestsBase/FutureGatherTests/CoroutineGatherTests). wait_for, which later moved to
+// Lib/test/test_asyncio/test_waitfor.py, is in ported_cpython_waitfor_test.cpp.
 // Each TEST is named after its original. Scenarios are ported, not code; times are
 // scaled (0.1 s -> 10 ms; "sleep(10)" waits for the cancel, bounded).
 //
@@ -16,8 +16,6 @@
 //    the same handle twice reports both positions (test_wait_duplicate_coroutines,
 //    test_as_completed_duplicate_coroutines); an empty wait returns at once instead of
 //    raising ValueError (test_wait_errors).
-//  - with_timeout(d, f) owns f (asyncio.wait_for also takes a running task): the ports of
-//    the wait_for cases that pass a task wrap its work in the callable.
 // Not ported (no counterpart): task repr/stack/coroutine-wrapper/loop tests, shield, the
 // as_completed futures awaited out of order (test_as_completed_reverse_wait),
 // test_yield_wait_does_not_shield_cancel (a wait is not a cancellation point here),
@@ -170,185 +168,6 @@ TEST(cpython_tasks, test_baseexception_during_cancel) {
   EXPECT_THROW(g.join(), cohort::task_group_error);
   EXPECT_EQ(t.status(), cohort::task_status::failed);
   EXPECT_TRUE(ported::holds<int>(t.exception()));
-}
-
-// ---- wait_for (test_waitfor.py) -> with_timeout -----------------------------------------
-
-// Ports test_wait_for: the child is cancelled at the deadline and has ended when
-// with_timeout throws.
-TEST(cpython_waitfor, test_wait_for) {
-  cohort::scheduler pool(pool_options());
-  std::atomic<bool> foo_running{false};
-  const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_THROW(cohort::with_timeout(pool, 10ms,
-                                    [&](std::stop_token st) {
-                                      foo_running = true;
-                                      struct reset {
-                                        std::atomic<bool>& f;
-                                        ~reset() { f = false; }
-                                      } r{foo_running};
-                                      sleep_or_cancelled(st, 10000ms);
-                                      return std::string("done");
-                                    }),
-               cohort::timeout_error);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, cohort_test::patience());
-  EXPECT_FALSE(foo_running.load());
-}
-
-// Ports test_wait_for_blocking: no deadline to speak of: the value comes back.
-TEST(cpython_waitfor, test_wait_for_blocking) {
-  cohort::scheduler pool(pool_options());
-  EXPECT_EQ(cohort::with_timeout(pool, std::chrono::hours(1), [] { return std::string("done"); }), "done");
-}
-
-// Ports test_wait_for_race_condition: the result arrives before the deadline.
-TEST(cpython_waitfor, test_wait_for_race_condition) {
-  cohort::scheduler pool(pool_options());
-  EXPECT_EQ(cohort::with_timeout(pool, 2000ms,
-                                 [](std::stop_token st) {
-                                   sleep_or_cancelled(st, 10ms);
-                                   return std::string("ok");
-                                 }),
-            "ok");
-}
-
-// Ports test_asyncio_wait_for_timeout: a child that ignores cancels still ends before
-// with_timeout returns.
-TEST(cpython_waitfor, test_asyncio_wait_for_timeout) {
-  cohort::scheduler pool(pool_options());
-  std::atomic<bool> exited{false};
-  EXPECT_THROW(cohort::with_timeout(pool, 10ms,
-                                    [&] {
-                                      std::this_thread::sleep_for(20ms);  // SlowTask ignores cancels
-                                      exited = true;
-                                    }),
-               cohort::timeout_error);
-  EXPECT_TRUE(exited.load());
-}
-
-// Ports test_asyncio_wait_for_cancelled: cancelling the task that waits still waits for
-// the slow child.
-TEST(cpython_waitfor, test_asyncio_wait_for_cancelled) {
-  cohort::scheduler pool(pool_options());
-  std::atomic<bool> exited{false}, started{false};
-  cohort::task_group g(pool);
-  auto waiter = g.spawn([&] {
-    cohort::with_timeout(pool, 2000ms, [&] {
-      started = true;
-      std::this_thread::sleep_for(20ms);
-      exited = true;
-    });
-  });
-  ASSERT_TRUE(ported::wait_flag(started));
-  waiter.cancel();
-  g.join();
-  EXPECT_TRUE(exited.load());
-}
-
-// Ports test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started: a deadline that
-// already passed throws timeout_error without starting f (fails today: issue 9 item 12).
-TEST(cpython_waitfor, test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started) {
-  cohort::scheduler pool(pool_options());
-  for (auto d : {0ms, -1ms}) {
-    std::atomic<bool> foo_started{false};
-    EXPECT_THROW(cohort::with_timeout(pool, d, [&] { foo_started = true; }), cohort::timeout_error)
-        << "timeout " << d.count() << " ms";
-    EXPECT_FALSE(foo_started.load()) << "timeout " << d.count() << " ms";
-  }
-}
-
-// Ports test_wait_for_timeout_less_then_0_or_0: also for a child that would run long.
-TEST(cpython_waitfor, test_wait_for_timeout_less_then_0_or_0) {
-  cohort::scheduler pool(pool_options());
-  for (auto d : {0ms, -1ms}) {
-    std::atomic<bool> foo_running{false};
-    const auto t0 = std::chrono::steady_clock::now();
-    EXPECT_THROW(cohort::with_timeout(pool, d,
-                                      [&](std::stop_token st) {
-                                        foo_running = true;
-                                        sleep_or_cancelled(st, 10000ms);
-                                        foo_running = false;
-                                        return std::string("done");
-                                      }),
-                 cohort::timeout_error);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5000ms);
-  }
-}
-
-// Ports test_wait_for_cancellation_race_condition: the child swallows the cancel and
-// returns 1; cohort discards a cancelled child's result: timeout_error (difference).
-TEST(cpython_waitfor, test_wait_for_cancellation_race_condition) {
-  cohort::scheduler pool(pool_options());
-  EXPECT_THROW(cohort::with_timeout(pool, 5ms,
-                                    [](std::stop_token st) {
-                                      try {
-                                        sleep_until_cancelled(st);
-                                      } catch (const cohort::task_cancelled&) {
-                                      }
-                                      return 1;
-                                    }),
-               cohort::timeout_error);
-}
-
-// Ports test_wait_for_waits_for_task_cancellation: the child's cleanup finished before
-// timeout_error.
-TEST(cpython_waitfor, test_wait_for_waits_for_task_cancellation) {
-  cohort::scheduler pool(pool_options());
-  std::atomic<bool> task_done{false};
-  EXPECT_THROW(cohort::with_timeout(pool, 1ms,
-                                    [&](std::stop_token st) {
-                                      try {
-                                        sleep_until_cancelled(st);
-                                      } catch (...) {
-                                        std::this_thread::sleep_for(2ms);
-                                        task_done = true;
-                                        throw;
-                                      }
-                                    }),
-               cohort::timeout_error);
-  EXPECT_TRUE(task_done.load());
-}
-
-// Ports test_wait_for_reraises_exception_during_cancellation: the child's own exception
-// thrown while being cancelled wins over the timeout.
-TEST(cpython_waitfor, test_wait_for_reraises_exception_during_cancellation) {
-  cohort::scheduler pool(pool_options());
-  struct foo_exception {};
-  EXPECT_THROW(cohort::with_timeout(pool, 1ms,
-                                    [](std::stop_token st) {
-                                      try {
-                                        sleep_or_cancelled(st, 200ms);
-                                      } catch (...) {
-                                      }
-                                      throw foo_exception{};
-                                    }),
-               foo_exception);
-}
-
-// Ports test_cancel_wait_for (and test_cancel_blocking_wait_for): cancelling the task
-// that waits cancels the child too.
-TEST(cpython_waitfor, test_cancel_wait_for) {
-  cohort::scheduler pool(pool_options());
-  for (auto d : {std::chrono::milliseconds(60000), std::chrono::milliseconds(3600000)}) {
-    std::atomic<bool> child_cancelled{false}, started{false};
-    cohort::task_group g(pool);
-    auto wait = g.spawn([&] {
-      cohort::with_timeout(pool, d, [&](std::stop_token st) {
-        started = true;
-        try {
-          sleep_until_cancelled(st);
-        } catch (const cohort::task_cancelled&) {
-          child_cancelled = true;
-          throw;
-        }
-      });
-    });
-    ASSERT_TRUE(ported::wait_flag(started));
-    wait.cancel();
-    g.join();
-    EXPECT_EQ(wait.status(), cohort::task_status::cancelled);
-    EXPECT_TRUE(child_cancelled.load());
-  }
 }
 
 // ---- wait --------------------------------------------------------------------------------

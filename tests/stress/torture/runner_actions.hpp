@@ -2,8 +2,11 @@
 // checked where it ends. Included by runner.hpp.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <functional>
 #include <variant>
 
@@ -230,12 +233,33 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
       break;
     }
     case action_kind::block: {
-      auto sem = std::make_shared<std::binary_semaphore>(0);
-      cx.service->spawn_detached([sem, d = a.delay] {
-        std::this_thread::sleep_for(d);
-        sem->release();
-      });
-      sem->acquire();
+      // Blocks this thread outside cohort until a task of the service scheduler (which
+      // runs nothing else, so it always runs) releases it: a semaphore, or a pipe.
+      if (n.id % 2 == 0) {
+        auto sem = std::make_shared<std::binary_semaphore>(0);
+        cx.service->spawn_detached([sem, d = a.delay] {
+          std::this_thread::sleep_for(d);
+          sem->release();
+        });
+        sem->acquire();
+      } else {
+        int fds[2];
+        if (::pipe(fds) != 0) {
+          cx.fail(what + ": pipe() failed");
+          break;
+        }
+        cx.service->spawn_detached([fd = fds[1], d = a.delay] {
+          std::this_thread::sleep_for(d);
+          const char byte = 1;
+          while (::write(fd, &byte, 1) < 0 && errno == EINTR) {
+          }
+          ::close(fd);
+        });
+        char byte = 0;
+        while (::read(fds[0], &byte, 1) < 0 && errno == EINTR) {
+        }
+        ::close(fds[0]);
+      }
       break;
     }
     case action_kind::sleep:
