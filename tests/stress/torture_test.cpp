@@ -143,12 +143,23 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
   }
   torture::final_checks(cx);
   for (auto& s : cx.states) s.handle.reset();
-  dog.set_description([text, seed = p.seed] {
-    return text + "(hung while destroying the schedulers)\n---- reproduce: COHORT_TORTURE_SEED=" +
-           std::to_string(seed) + "\n";
-  });
-  cx.schedulers.clear();
-  service.reset();
+  // One at a time, saying which (a destructor waits for detached tasks and stops the
+  // workers); the ones not yet destroyed are still dumped.
+  for (std::size_t k = 0; k <= cx.schedulers.size(); ++k) {
+    const bool svc = k == cx.schedulers.size();
+    dog.set_description([&, k, svc] {
+      std::string out = text + "(hung while destroying scheduler " +
+                        (svc ? std::string("svc") : "s" + std::to_string(k)) + ")\n";
+      for (std::size_t j = k + 1; j < cx.schedulers.size(); ++j)
+        out += "---- dump of scheduler s" + std::to_string(j) + ":\n" + cx.schedulers[j]->dump();
+      if (!svc) out += "---- dump of scheduler svc:\n" + service->dump();
+      return out + "---- reproduce: COHORT_TORTURE_SEED=" + std::to_string(p.seed) + "\n";
+    });
+    if (svc)
+      service.reset();
+    else
+      cx.schedulers[k].reset();
+  }
   dog.disarm();
   return cx.violations;
 }

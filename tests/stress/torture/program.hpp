@@ -171,7 +171,8 @@ class generator {
     number_post_order();
     choose_targets();
     for (const node& n : p_.nodes) {
-      if (n.fails || n.fails_early || n.observe_stop) p_.may_cancel = true;
+      // A group left to its destructor cancels its children, too.
+      if (n.fails || n.fails_early || n.abandon_groups) p_.may_cancel = true;
       for (auto* gs : {&n.groups, &n.scope_groups})
         for (const group_spec& g : *gs)
           if (g.has_deadline) p_.may_cancel = true;
