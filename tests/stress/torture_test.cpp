@@ -25,8 +25,10 @@
 //
 // Soak (an hour of fresh seeds, release build):
 //   COHORT_TORTURE_SECONDS=3600 COHORT_TORTURE_SEEDS=100000000 build/release/tests/torture_test
-// Reproduce a reported seed:
+// Reproduce a reported seed (with the run's COHORT_TORTURE_WORKERS/BIAS/WITHOUT, which
+// shape the program too):
 //   COHORT_TORTURE_SEED=<n> build/release/tests/torture_test
+// Survey many seeds past hangs: tests/stress/torture/hunt.sh (see its header).
 #include <gtest/gtest.h>
 
 #include <chrono>
