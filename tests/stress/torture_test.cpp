@@ -63,8 +63,8 @@ torture::features features_from_env() {
     std::string name;
     while (std::getline(ss, name, ','))
       if (!name.empty() && !f.enable(name, false)) {
-        std::fprintf(stderr, "COHORT_TORTURE_WITHOUT: unknown feature '%s'; known: %s\n", name.c_str(),
-                     torture::features::names().c_str());
+        std::fprintf(stderr, "COHORT_TORTURE_WITHOUT: unknown feature '%s'; known: %s\n",
+                     name.c_str(), torture::features::names().c_str());
         std::exit(2);
       }
   }
@@ -74,7 +74,8 @@ torture::features features_from_env() {
 std::string states_of(const torture::context& cx) {
   std::string out = "node states (started/finished):";
   for (std::size_t i = 0; i < cx.states.size(); ++i)
-    out += " n" + std::to_string(i) + "=" + std::to_string(cx.states[i].started.load()) + "/" +
+    out += cohort_test::label(" n", static_cast<long>(i)) +
+           cohort_test::label("=", static_cast<long>(cx.states[i].started.load())) + "/" +
            std::to_string(cx.states[i].finished.load());
   out += "\nunfinished nodes and where they are:\n";
   for (std::size_t i = 0; i < cx.states.size(); ++i) {
@@ -82,7 +83,7 @@ std::string states_of(const torture::context& cx) {
     if (s.started.load() == 0 || s.finished.load() != 0) continue;
     const int at = s.at.load(std::memory_order_relaxed);
     const auto& n = cx.prog.nodes[i];
-    out += "  n" + std::to_string(i) + ": ";
+    out += cohort_test::label("  n", static_cast<long>(i)) + ": ";
     if (at < 0) {
       out += "phase 1 (spawning)";
     } else if (at == torture::node_state::joining) {
@@ -90,8 +91,8 @@ std::string states_of(const torture::context& cx) {
     } else {
       const auto& a = n.actions[static_cast<std::size_t>(at)];
       out += std::string("action ") + std::to_string(at) + " " + torture::name_of(a.kind);
-      for (int t : a.targets) out += " n" + std::to_string(t);
-      for (int e : a.elements) out += " [n" + std::to_string(e) + "]";
+      for (int t : a.targets) out += cohort_test::label(" n", static_cast<long>(t));
+      for (int e : a.elements) out += cohort_test::label(" [n", static_cast<long>(e)) + "]";
     }
     out += "\n";
   }
@@ -104,18 +105,21 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
   torture::context cx(p);
   const std::string text = p.describe();
   for (std::size_t s = 0; s < p.workers.size(); ++s) {
-    cx.schedulers.push_back(std::make_unique<cohort::scheduler>(
-        cohort::scheduler_options{.workers = p.workers[s], .name = "t" + std::to_string(s)}));
+    cx.schedulers.push_back(std::make_unique<cohort::scheduler>(cohort::scheduler_options{
+        .workers = p.workers[s], .name = cohort_test::label("t", static_cast<long>(s))}));
     cx.schedulers.back()->set_unhandled_exception_handler(
         [&cx](std::exception_ptr e, std::string_view) { cx.on_unhandled(std::move(e)); });
   }
-  auto service = std::make_unique<cohort::scheduler>(cohort::scheduler_options{.workers = 2, .name = "svc"});
+  auto service =
+      std::make_unique<cohort::scheduler>(cohort::scheduler_options{.workers = 2, .name = "svc"});
   cx.service = service.get();
   dog.arm(hang_limit, [&] {
     std::string out = text + states_of(cx);
     for (std::size_t s = 0; s < cx.schedulers.size(); ++s)
-      out += "---- dump of scheduler s" + std::to_string(s) + ":\n" + cx.schedulers[s]->dump();
-    out += "---- reproduce: COHORT_TORTURE_SEED=" + std::to_string(p.seed) + "\n";
+      out += cohort_test::label("---- dump of scheduler s", static_cast<long>(s)) + ":\n" +
+             cx.schedulers[s]->dump();
+    out += cohort_test::label("---- reproduce: COHORT_TORTURE_SEED=", static_cast<long>(p.seed)) +
+           "\n";
     return out;
   });
 
@@ -151,11 +155,15 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
     const bool svc = k == cx.schedulers.size();
     dog.set_description([&, k, svc] {
       std::string out = text + "(hung while destroying scheduler " +
-                        (svc ? std::string("svc") : "s" + std::to_string(k)) + ")\n";
+                        (svc ? std::string("svc") : cohort_test::label("s", static_cast<long>(k))) +
+                        ")\n";
       for (std::size_t j = k + 1; j < cx.schedulers.size(); ++j)
-        out += "---- dump of scheduler s" + std::to_string(j) + ":\n" + cx.schedulers[j]->dump();
+        out += cohort_test::label("---- dump of scheduler s", static_cast<long>(j)) + ":\n" +
+               cx.schedulers[j]->dump();
       if (!svc) out += "---- dump of scheduler svc:\n" + service->dump();
-      return out + "---- reproduce: COHORT_TORTURE_SEED=" + std::to_string(p.seed) + "\n";
+      return out +
+             cohort_test::label("---- reproduce: COHORT_TORTURE_SEED=", static_cast<long>(p.seed)) +
+             "\n";
     });
     if (svc)
       service.reset();
@@ -178,7 +186,9 @@ TEST(torture, random_legal_programs_end_and_lose_nothing) {
   const seconds budget(env_long("COHORT_TORTURE_SECONDS", tsan ? 300 : 40));
   const milliseconds hang_limit(env_long("COHORT_TORTURE_HANG_MS", tsan ? 60000 : 10000));
   const int forced_workers = static_cast<int>(env_long("COHORT_TORTURE_WORKERS", 0));
-  const int bias = std::getenv("COHORT_TORTURE_BIAS") ? static_cast<int>(env_long("COHORT_TORTURE_BIAS", 0)) : -1;
+  const int bias = std::getenv("COHORT_TORTURE_BIAS")
+                       ? static_cast<int>(env_long("COHORT_TORTURE_BIAS", 0))
+                       : -1;
   const bool verbose = env_long("COHORT_TORTURE_VERBOSE", 0) != 0;
   const bool keep_going = env_long("COHORT_TORTURE_KEEP_GOING", 0) != 0;
   const torture::features f = features_from_env();

@@ -39,7 +39,9 @@ using namespace std::chrono_literals;
 using ported::sleep_or_cancelled;
 using ported::sleep_until_cancelled;
 
-cohort::scheduler_options pool_options() { return {.workers = 2, .name = "cpy-tg"}; }
+cohort::scheduler_options pool_options() {
+  return {.workers = 2, .name = "cpy-tg"};
+}
 
 // The shape of the originals' `r = create_task(runner()); sleep(0.1); r.cancel(); await r`:
 // runs runner(stop_token) as a child, cancels it after `delay` (and once ready() holds:
@@ -53,7 +55,9 @@ cohort::task<void> run_and_cancel(cohort::scheduler& pool, Runner runner,
   cohort::task_group outer(pool);
   auto r = outer.spawn([&](std::stop_token st) { runner(st); });
   std::this_thread::sleep_for(delay);
-  if (ready) EXPECT_TRUE(cohort_test::eventually(ready));
+  if (ready) {
+    EXPECT_TRUE(cohort_test::eventually(ready));
+  }
   EXPECT_FALSE(r.done());  // self.assertFalse(r.done())
   r.cancel();
   try {
@@ -68,8 +72,14 @@ TEST(cpython_taskgroups, test_taskgroup_01) {
   cohort::scheduler pool(pool_options());
   cohort::task<int> t1, t2;
   cohort::scope(pool, [&](cohort::task_group& g) {
-    t1 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 10ms); return 42; });
-    t2 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 20ms); return 11; });
+    t1 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 10ms);
+      return 42;
+    });
+    t2 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 20ms);
+      return 11;
+    });
   });
   EXPECT_EQ(t1.get(), 42);
   EXPECT_EQ(t2.get(), 11);
@@ -80,9 +90,15 @@ TEST(cpython_taskgroups, test_taskgroup_02) {
   cohort::scheduler pool(pool_options());
   cohort::task<int> t1, t2;
   cohort::scope(pool, [&](cohort::task_group& g) {
-    t1 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 10ms); return 42; });
+    t1 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 10ms);
+      return 42;
+    });
     std::this_thread::sleep_for(15ms);
-    t2 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 20ms); return 11; });
+    t2 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 20ms);
+      return 11;
+    });
   });
   EXPECT_EQ(t1.get(), 42);
   EXPECT_EQ(t2.get(), 11);
@@ -93,10 +109,16 @@ TEST(cpython_taskgroups, test_taskgroup_03) {
   cohort::scheduler pool(pool_options());
   cohort::task<int> t1, t2;
   cohort::scope(pool, [&](cohort::task_group& g) {
-    t1 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 1000ms); return 42; });
+    t1 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 1000ms);
+      return 42;
+    });
     std::this_thread::sleep_for(15ms);
     t1.cancel();
-    t2 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 20ms); return 11; });
+    t2 = g.spawn([](std::stop_token st) {
+      sleep_or_cancelled(st, 20ms);
+      return 11;
+    });
   });
   EXPECT_EQ(t1.status(), cohort::task_status::cancelled);
   EXPECT_EQ(t2.get(), 11);
@@ -189,20 +211,23 @@ TEST(cpython_taskgroups, test_cancel_children_on_child_error) {
 TEST(cpython_taskgroups, test_cancellation) {
   cohort::scheduler pool({.workers = 7, .name = "cpy-tg"});
   std::atomic<int> num{0}, started{0};
-  auto r = run_and_cancel(pool, [&](std::stop_token) {
-    cohort::scope(pool, [&](cohort::task_group& g) {
-      for (int i = 0; i < 5; ++i)
-        g.spawn([&](std::stop_token st) {
-          ++started;
-          try {
-            sleep_or_cancelled(st, 5000ms);
-          } catch (const cohort::task_cancelled&) {
-            num += 1;
-            throw;
-          }
+  auto r = run_and_cancel(
+      pool,
+      [&](std::stop_token) {
+        cohort::scope(pool, [&](cohort::task_group& g) {
+          for (int i = 0; i < 5; ++i)
+            g.spawn([&](std::stop_token st) {
+              ++started;
+              try {
+                sleep_or_cancelled(st, 5000ms);
+              } catch (const cohort::task_cancelled&) {
+                num += 1;
+                throw;
+              }
+            });
         });
-    });
-  }, 10ms, [&] { return started.load() == 5; });
+      },
+      10ms, [&] { return started.load() == 5; });
   EXPECT_EQ(r.status(), cohort::task_status::cancelled);
   EXPECT_THROW(r.get(), cohort::task_cancelled);
   EXPECT_EQ(num.load(), 5);
@@ -212,26 +237,29 @@ TEST(cpython_taskgroups, test_cancellation) {
 TEST(cpython_taskgroups, test_taskgroup_07) {
   cohort::scheduler pool({.workers = 7, .name = "cpy-tg"});
   std::atomic<int> num{0}, started{0};
-  auto r = run_and_cancel(pool, [&](std::stop_token runner_st) {
-    cohort::scope(pool, [&](cohort::task_group& g) {
-      for (int i = 0; i < 5; ++i)
-        g.spawn([&](std::stop_token st) {
-          ++started;
+  auto r = run_and_cancel(
+      pool,
+      [&](std::stop_token runner_st) {
+        cohort::scope(pool, [&](cohort::task_group& g) {
+          for (int i = 0; i < 5; ++i)
+            g.spawn([&](std::stop_token st) {
+              ++started;
+              try {
+                sleep_or_cancelled(st, 5000ms);
+              } catch (const cohort::task_cancelled&) {
+                num += 1;
+                throw;
+              }
+            });
           try {
-            sleep_or_cancelled(st, 5000ms);
+            sleep_or_cancelled(runner_st, 10000ms);
           } catch (const cohort::task_cancelled&) {
-            num += 1;
+            num += 10;
             throw;
           }
         });
-      try {
-        sleep_or_cancelled(runner_st, 10000ms);
-      } catch (const cohort::task_cancelled&) {
-        num += 10;
-        throw;
-      }
-    });
-  }, 10ms, [&] { return started.load() == 5; });
+      },
+      10ms, [&] { return started.load() == 5; });
   EXPECT_EQ(r.status(), cohort::task_status::cancelled);
   EXPECT_EQ(num.load(), 15);
 }
@@ -260,8 +288,14 @@ TEST(cpython_taskgroups, test_taskgroup_09) {
   cohort::task<int> t1, t2;
   EXPECT_THROW(cohort::scope(pool,
                              [&](cohort::task_group& g) {
-                               t1 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 1000ms); return 42; });
-                               t2 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 2000ms); return 11; });
+                               t1 = g.spawn([](std::stop_token st) {
+                                 sleep_or_cancelled(st, 1000ms);
+                                 return 42;
+                               });
+                               t2 = g.spawn([](std::stop_token st) {
+                                 sleep_or_cancelled(st, 2000ms);
+                                 return 11;
+                               });
                                std::this_thread::sleep_for(10ms);
                                throw ported::zero_division();
                              }),
@@ -276,8 +310,14 @@ TEST(cpython_taskgroups, test_taskgroup_10) {
   cohort::task<int> t1, t2;
   EXPECT_THROW(cohort::scope(pool,
                              [&](cohort::task_group& g) {
-                               t1 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 1000ms); return 42; });
-                               t2 = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 2000ms); return 11; });
+                               t1 = g.spawn([](std::stop_token st) {
+                                 sleep_or_cancelled(st, 1000ms);
+                                 return 42;
+                               });
+                               t2 = g.spawn([](std::stop_token st) {
+                                 sleep_or_cancelled(st, 2000ms);
+                                 return 11;
+                               });
                                throw ported::zero_division();
                              }),
                ported::zero_division);
@@ -472,7 +512,7 @@ void crash_soon_and_failing_body(ChildError child_error, BodyError body_error) {
         throw child_error;
       });
       EXPECT_TRUE(cohort_test::wait_for_stop(g.stop_token()));  // nested(): sleep(10)
-      throw body_error;                                          // finally: raise
+      throw body_error;                                         // finally: raise
     });
   } catch (const BodyError&) {
     body_threw = true;
@@ -489,7 +529,9 @@ TEST(cpython_taskgroups, test_taskgroup_19) {
 }
 
 // Ports test_taskgroup_20: the body's "KeyboardInterrupt" (a non-std exception) wins.
-TEST(cpython_taskgroups, test_taskgroup_20) { crash_soon_and_failing_body(ported::zero_division(), 42); }
+TEST(cpython_taskgroups, test_taskgroup_20) {
+  crash_soon_and_failing_body(ported::zero_division(), 42);
+}
 
 // Ports test_taskgroup_20a: "MyBaseExc" from the body, ZeroDivisionError from the child.
 TEST(cpython_taskgroups, test_taskgroup_20a) {
@@ -497,7 +539,9 @@ TEST(cpython_taskgroups, test_taskgroup_20a) {
 }
 
 // Ports test_taskgroup_21a: the child raises the non-std value, the body a TypeError.
-TEST(cpython_taskgroups, test_taskgroup_21a) { crash_soon_and_failing_body(99, ported::type_error()); }
+TEST(cpython_taskgroups, test_taskgroup_21a) {
+  crash_soon_and_failing_body(99, ported::type_error());
+}
 
 // Ports test_taskgroup_22: cancelling the runner while its two children sleep.
 TEST(cpython_taskgroups, test_taskgroup_22) {
@@ -506,8 +550,14 @@ TEST(cpython_taskgroups, test_taskgroup_22) {
       pool,
       [&](std::stop_token) {
         cohort::scope(pool, [](cohort::task_group& g) {
-          g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 1000ms); return 42; });
-          g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 2000ms); return 11; });
+          g.spawn([](std::stop_token st) {
+            sleep_or_cancelled(st, 1000ms);
+            return 42;
+          });
+          g.spawn([](std::stop_token st) {
+            sleep_or_cancelled(st, 2000ms);
+            return 11;
+          });
         });
       },
       5ms);
@@ -545,8 +595,14 @@ TEST(cpython_taskgroups, test_taskgroup_24) {
   cohort::scope(pool, [&](cohort::task_group& g) {
     g.spawn([&](std::stop_token st) {
       sleep_or_cancelled(st, 10ms);
-      g.spawn([&](std::stop_token s) { sleep_or_cancelled(s, 10ms); ++ran; });
-      g.spawn([&](std::stop_token s) { sleep_or_cancelled(s, 20ms); ++ran; });
+      g.spawn([&](std::stop_token s) {
+        sleep_or_cancelled(s, 10ms);
+        ++ran;
+      });
+      g.spawn([&](std::stop_token s) {
+        sleep_or_cancelled(s, 20ms);
+        ++ran;
+      });
     });
   });
   EXPECT_EQ(ran.load(), 2);

@@ -36,7 +36,9 @@ using namespace std::chrono_literals;
 using ported::sleep_or_cancelled;
 using ported::sleep_until_cancelled;
 
-cohort::scheduler_options pool_options() { return {.workers = 2, .name = "cpy-tasks"}; }
+cohort::scheduler_options pool_options() {
+  return {.workers = 2, .name = "cpy-tasks"};
+}
 
 // ---- cancellation of one task -----------------------------------------------------------
 
@@ -44,7 +46,10 @@ cohort::scheduler_options pool_options() { return {.workers = 2, .name = "cpy-ta
 TEST(cpython_tasks, test_cancel) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
-  auto t = g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 10000ms); return 12; });
+  auto t = g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 10000ms);
+    return 12;
+  });
   t.cancel();
   g.join();
   EXPECT_TRUE(t.done());
@@ -214,8 +219,8 @@ TEST(cpython_tasks, test_wait_first_completed) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
   std::vector<cohort::task<void>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 10ms); }));     // b
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_until_cancelled(st); }));        // a
+  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 10ms); }));  // b
+  ts.push_back(g.spawn([](std::stop_token st) { sleep_until_cancelled(st); }));     // a
   auto r = cohort::wait(ts, cohort::wait_policy::first_completed);
   EXPECT_EQ(r.done, std::vector<std::size_t>{0});
   EXPECT_EQ(r.pending, std::vector<std::size_t>{1});
@@ -296,8 +301,8 @@ TEST(cpython_tasks, test_wait_with_timeout) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
   std::vector<cohort::task<void>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_until_cancelled(st); }));     // b
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); }));   // a
+  ts.push_back(g.spawn([](std::stop_token st) { sleep_until_cancelled(st); }));    // b
+  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); }));  // a
   auto r = cohort::wait(ts, cohort::wait_policy::all_completed, 200ms);
   EXPECT_EQ(r.done, std::vector<std::size_t>{1});
   EXPECT_EQ(r.pending, std::vector<std::size_t>{0});
@@ -313,9 +318,18 @@ TEST(cpython_tasks, test_as_completed) {
   cohort::scheduler pool({.workers = 3, .name = "cpy-tasks"});
   cohort::task_group g(pool);
   std::vector<cohort::task<char>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'b'; }));
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 150ms); return 'c'; }));
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'a'; }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'b';
+  }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 150ms);
+    return 'c';
+  }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'a';
+  }));
   for (int round = 0; round < 2; ++round) {
     std::string order;
     for (auto& t : cohort::as_completed(ts)) order += t.get();
@@ -330,8 +344,14 @@ TEST(cpython_tasks, test_as_completed_with_timeout) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
   std::vector<cohort::task<char>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'a'; }));
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_until_cancelled(st); return 'b'; }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'a';
+  }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_until_cancelled(st);
+    return 'b';
+  }));
   std::vector<std::pair<int, char>> values;
   try {
     for (auto& t : cohort::as_completed(ts, 100ms)) values.emplace_back(1, t.get());
@@ -350,7 +370,10 @@ TEST(cpython_tasks, test_as_completed_with_unused_timeout) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
   std::vector<cohort::task<char>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'a'; }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'a';
+  }));
   for (auto& t : cohort::as_completed(ts, 10000ms)) EXPECT_EQ(t.get(), 'a');
   g.join();
 }
@@ -360,8 +383,14 @@ TEST(cpython_tasks, test_as_completed_concurrent) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
   std::vector<cohort::task<char>> ts;
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'a'; }));
-  ts.push_back(g.spawn([](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 'b'; }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'a';
+  }));
+  ts.push_back(g.spawn([](std::stop_token st) {
+    sleep_or_cancelled(st, 5ms);
+    return 'b';
+  }));
   std::string got;
   for (auto& t : cohort::as_completed(ts)) got += t.get();
   std::sort(got.begin(), got.end());
@@ -388,15 +417,24 @@ TEST(cpython_tasks, test_as_completed_duplicate_coroutines) {
 TEST(cpython_gather, test_success) {
   cohort::scheduler pool({.workers = 3, .name = "cpy-gather"});
   auto [a, b, c] = cohort::gather(
-      pool, [](std::stop_token st) { sleep_or_cancelled(st, 5ms); return 2; },
-      [] { return 1; }, [](std::stop_token st) { sleep_or_cancelled(st, 10ms); return 3; });
+      pool,
+      [](std::stop_token st) {
+        sleep_or_cancelled(st, 5ms);
+        return 2;
+      },
+      [] { return 1; },
+      [](std::stop_token st) {
+        sleep_or_cancelled(st, 10ms);
+        return 3;
+      });
   EXPECT_EQ(std::vector<int>({a, b, c}), std::vector<int>({2, 1, 3}));
 }
 
 // Ports test_result_exception_success: the same through gather_settled.
 TEST(cpython_gather, test_result_exception_success) {
   cohort::scheduler pool(pool_options());
-  auto [a, b, c] = cohort::gather_settled(pool, [] { return 2; }, [] { return 1; }, [] { return 3; });
+  auto [a, b, c] = cohort::gather_settled(
+      pool, [] { return 2; }, [] { return 1; }, [] { return 3; });
   EXPECT_EQ(a.value(), 2);
   EXPECT_EQ(b.value(), 1);
   EXPECT_EQ(c.value(), 3);
@@ -417,8 +455,8 @@ TEST(cpython_gather, test_one_exception) {
     return 0;
   };
   try {
-    cohort::gather(pool, [] { return 1; }, []() -> int { throw ported::zero_division(); }, sleeper,
-                   sleeper);
+    cohort::gather(
+        pool, [] { return 1; }, []() -> int { throw ported::zero_division(); }, sleeper, sleeper);
     ADD_FAILURE() << "gather returned";
   } catch (const cohort::task_group_error& e) {
     ASSERT_EQ(e.exceptions().size(), 1u);
@@ -451,8 +489,9 @@ TEST(cpython_gather, test_constructor_empty_sequence) {
 // task_cancelled (asyncio: its exception() is a CancelledError).
 TEST(cpython_gather, test_one_cancellation) {
   cohort::scheduler pool(pool_options());
-  EXPECT_THROW(cohort::gather(pool, [] { return 1; }, []() -> int { throw cohort::task_cancelled(); },
-                              [] { return 3; }),
+  EXPECT_THROW(cohort::gather(
+                   pool, [] { return 1; }, []() -> int { throw cohort::task_cancelled(); },
+                   [] { return 3; }),
                cohort::task_cancelled);
 }
 
@@ -463,7 +502,8 @@ TEST(cpython_gather, test_result_exception_one_cancellation) {
   auto r = cohort::gather_settled(
       pool, [] { return 1; }, []() -> int { throw ported::zero_division(); },
       []() -> int { throw cohort::task_cancelled(); }, [] { return 3; },
-      []() -> int { throw cohort::task_cancelled(); }, []() -> int { throw std::runtime_error("rte"); });
+      []() -> int { throw cohort::task_cancelled(); },
+      []() -> int { throw std::runtime_error("rte"); });
   EXPECT_EQ(std::get<0>(r).value(), 1);
   EXPECT_TRUE(ported::holds<ported::zero_division>(std::get<1>(r).error()));
   EXPECT_TRUE(std::get<2>(r).cancelled());
@@ -476,8 +516,12 @@ TEST(cpython_gather, test_result_exception_one_cancellation) {
 TEST(cpython_gather, test_duplicate_coroutines) {
   cohort::scheduler pool(pool_options());
   std::atomic<int> calls{0};
-  auto c = [&] { ++calls; return std::string("abc"); };
-  auto [x, y, z, w] = cohort::gather(pool, c, c, [] { return std::string("def"); }, c);
+  auto c = [&] {
+    ++calls;
+    return std::string("abc");
+  };
+  auto [x, y, z, w] = cohort::gather(
+      pool, c, c, [] { return std::string("def"); }, c);
   EXPECT_EQ(x + y + z + w, "abcabcdefabc");
   EXPECT_EQ(calls.load(), 3);
 }

@@ -27,7 +27,9 @@ using namespace std::chrono_literals;
 using ported::sleep_or_cancelled;
 using ported::sleep_until_cancelled;
 
-cohort::scheduler_options pool_options() { return {.workers = 2, .name = "cpy-waitfor"}; }
+cohort::scheduler_options pool_options() {
+  return {.workers = 2, .name = "cpy-waitfor"};
+}
 
 // Ports test_wait_for: the child is cancelled at the deadline and has ended when
 // with_timeout throws.
@@ -53,7 +55,8 @@ TEST(cpython_waitfor, test_wait_for) {
 // Ports test_wait_for_blocking: no deadline to speak of: the value comes back.
 TEST(cpython_waitfor, test_wait_for_blocking) {
   cohort::scheduler pool(pool_options());
-  EXPECT_EQ(cohort::with_timeout(pool, std::chrono::hours(1), [] { return std::string("done"); }), "done");
+  EXPECT_EQ(cohort::with_timeout(pool, std::chrono::hours(1), [] { return std::string("done"); }),
+            "done");
 }
 
 // Ports test_wait_for_race_condition: the result arrives before the deadline.
@@ -72,13 +75,14 @@ TEST(cpython_waitfor, test_wait_for_race_condition) {
 TEST(cpython_waitfor, test_asyncio_wait_for_timeout) {
   cohort::scheduler pool(pool_options());
   std::atomic<bool> started{false}, exited{false};
-  EXPECT_THROW(cohort::with_timeout(pool, 10ms,
-                                    [&] {
-                                      started = true;
-                                      std::this_thread::sleep_for(100ms);  // SlowTask ignores cancels
-                                      exited = true;
-                                    }),
-               cohort::timeout_error);
+  EXPECT_THROW(
+      cohort::with_timeout(pool, 10ms,
+                           [&] {
+                             started = true;
+                             std::this_thread::sleep_for(100ms);  // SlowTask ignores cancels
+                             exited = true;
+                           }),
+      cohort::timeout_error);
   // A child the deadline beat to its start is skipped (never called); one that started
   // has ended before with_timeout returned.
   EXPECT_EQ(started.load(), exited.load());
@@ -113,7 +117,8 @@ TEST(cpython_waitfor, test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_st
     for (int round = 0; round < 1000; ++round)
       for (auto d : {0ms, -1ms}) {
         std::atomic<bool> foo_started{false};
-        ASSERT_THROW(cohort::with_timeout(pool, d, [&] { foo_started = true; }), cohort::timeout_error)
+        ASSERT_THROW(cohort::with_timeout(pool, d, [&] { foo_started = true; }),
+                     cohort::timeout_error)
             << "timeout " << d.count() << " ms, round " << round;
         ASSERT_FALSE(foo_started.load()) << "timeout " << d.count() << " ms, round " << round;
       }

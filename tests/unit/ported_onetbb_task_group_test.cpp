@@ -48,9 +48,11 @@ TEST(onetbb_task_group, task_handle_empty_check) {
 
 // Ports "Task handle being non copyable" (and the group's own).
 TEST(onetbb_task_group, task_handle_being_non_copyable) {
-  static_assert(!std::is_copy_constructible_v<cohort::task<int>> && !std::is_copy_assignable_v<cohort::task<int>>);
+  static_assert(!std::is_copy_constructible_v<cohort::task<int>> &&
+                !std::is_copy_assignable_v<cohort::task<int>>);
   static_assert(std::is_move_constructible_v<cohort::task<int>>);
-  static_assert(!std::is_copy_constructible_v<cohort::task_group> && !std::is_move_constructible_v<cohort::task_group>);
+  static_assert(!std::is_copy_constructible_v<cohort::task_group> &&
+                !std::is_move_constructible_v<cohort::task_group>);
   SUCCEED();
 }
 

@@ -20,9 +20,9 @@
 // exc_info/traceback/garbage-collection details, misnesting of cancel scopes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,13 +38,16 @@ using namespace std::chrono_literals;
 using ported::sleep_or_cancelled;
 using ported::sleep_until_cancelled;
 
-cohort::scheduler_options pool_options() { return {.workers = 2, .name = "trio"}; }
+cohort::scheduler_options pool_options() {
+  return {.workers = 2, .name = "trio"};
+}
 
 // Ports test_nursery_main_block_error_basic: the body's error comes out as itself.
 TEST(trio_nursery, test_nursery_main_block_error_basic) {
   cohort::scheduler pool(pool_options());
-  EXPECT_THROW(cohort::scope(pool, [](cohort::task_group&) { throw ported::value_error("whoops"); }),
-               ported::value_error);
+  EXPECT_THROW(
+      cohort::scope(pool, [](cohort::task_group&) { throw ported::value_error("whoops"); }),
+      ported::value_error);
 }
 
 // Ports test_child_crash_basic: the child's exception object itself, in the group error.
@@ -147,8 +150,14 @@ TEST(trio_nursery, test_two_child_crashes) {
         ++at_barrier;
         EXPECT_TRUE(cohort_test::eventually([&] { return at_barrier.load() == 2; }));
       };
-      g.spawn([=]() mutable { both_started(); throw ported::key_error(); });
-      g.spawn([=]() mutable { both_started(); throw ported::value_error("v"); });
+      g.spawn([=]() mutable {
+        both_started();
+        throw ported::key_error();
+      });
+      g.spawn([=]() mutable {
+        both_started();
+        throw ported::value_error("v");
+      });
     });
     ADD_FAILURE() << "no task_group_error";
   } catch (const cohort::task_group_error& e) {

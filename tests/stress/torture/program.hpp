@@ -57,16 +57,23 @@ struct features {
 };
 
 inline bool features::enable(const std::string& name, bool on) {
-  const std::pair<const char*, bool*> table[] = {
-      {"gather", &gather},         {"range_gather", &range_gather},
-      {"settled", &settled},       {"limited", &limited},
-      {"foreign", &foreign},       {"sibling_waits", &sibling_waits},
-      {"block", &block},           {"cancel", &cancel},
-      {"fail", &fail},             {"deadline", &deadline},
-      {"past_deadline", &past_deadline}, {"with_timeout", &with_timeout},
-      {"race", &race},             {"wait_any", &wait_any},
-      {"stop_tokens", &stop_tokens}, {"abandon", &abandon},
-      {"foreign_waits", &foreign_waits}};
+  const std::pair<const char*, bool*> table[] = {{"gather", &gather},
+                                                 {"range_gather", &range_gather},
+                                                 {"settled", &settled},
+                                                 {"limited", &limited},
+                                                 {"foreign", &foreign},
+                                                 {"sibling_waits", &sibling_waits},
+                                                 {"block", &block},
+                                                 {"cancel", &cancel},
+                                                 {"fail", &fail},
+                                                 {"deadline", &deadline},
+                                                 {"past_deadline", &past_deadline},
+                                                 {"with_timeout", &with_timeout},
+                                                 {"race", &race},
+                                                 {"wait_any", &wait_any},
+                                                 {"stop_tokens", &stop_tokens},
+                                                 {"abandon", &abandon},
+                                                 {"foreign_waits", &foreign_waits}};
   for (auto& [n, p] : table)
     if (name == n) {
       *p = on;
@@ -109,31 +116,31 @@ struct group_spec {
   bool has_deadline = false;
   nanoseconds deadline{0};
   bool stop_token_children = false;  // children take a std::stop_token
-  std::vector<int> children;          // spawn order
+  std::vector<int> children;         // spawn order
 };
 
 struct action {
   action_kind kind = action_kind::sleep;
-  std::vector<int> targets;   // nodes waited on or cancelled
-  std::vector<int> elements;  // nodes run as elements (gather, with_timeout, race)
-  int sched = -1;             // -1: ambient; else gather/with_timeout/race on this one
-  nanoseconds delay{0};       // sleep, spin, block, with_timeout's deadline
+  std::vector<int> targets;                // nodes waited on or cancelled
+  std::vector<int> elements;               // nodes run as elements (gather, with_timeout, race)
+  int sched = -1;                          // -1: ambient; else gather/with_timeout/race on this one
+  nanoseconds delay{0};                    // sleep, spin, block, with_timeout's deadline
   int group_owner = -1, group_index = -1;  // cancel_group; scope: index in node.scope_groups
 };
 
 struct node {
   int id = 0, parent = -1, depth = 0, post = 0;
   node_kind kind = node_kind::root;
-  int sched = 0;               // scheduler it runs on (for the root run from main: 0)
+  int sched = 0;                           // scheduler it runs on (for the root run from main: 0)
   int group_owner = -1, group_index = -1;  // spawned: which group (index into owner's groups)
   bool in_scope = false;                   // spawned into a scope action's group
   std::vector<group_spec> groups;
-  std::vector<group_spec> scope_groups;    // groups of scope actions (joined by scope)
+  std::vector<group_spec> scope_groups;  // groups of scope actions (joined by scope)
   std::vector<action> actions;
-  bool fails = false;          // throws its own failure at the end
-  bool fails_early = false;    // ... or right after phase 1 (its groups are abandoned)
-  bool abandon_groups = false; // phase 3 leaves the groups to their destructors
-  bool observe_stop = false;   // a sleep that sees its stop token throws task_cancelled
+  bool fails = false;           // throws its own failure at the end
+  bool fails_early = false;     // ... or right after phase 1 (its groups are abandoned)
+  bool abandon_groups = false;  // phase 3 leaves the groups to their destructors
+  bool observe_stop = false;    // a sleep that sees its stop token throws task_cancelled
   int value() const { return id * 31 + 7; }
 };
 
@@ -155,7 +162,10 @@ class generator {
   // what the hangs of issue 9 need: waits on siblings (same group), gathers in spawned
   // tasks, and joins of groups on other schedulers (a wait its own pushes cannot end).
   generator(std::uint64_t seed, const features& f, int forced_workers, int bias = -1)
-      : rng_(seed * 0x9E3779B97F4A7C15ull + 12345), f_(f), forced_workers_(forced_workers), bias_(bias) {
+      : rng_(seed * 0x9E3779B97F4A7C15ull + 12345),
+        f_(f),
+        forced_workers_(forced_workers),
+        bias_(bias) {
     p_.seed = seed;
   }
 
@@ -185,7 +195,9 @@ class generator {
   }
 
  private:
-  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
   bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
   int schedulers() const { return static_cast<int>(p_.workers.size()); }
 
@@ -215,7 +227,8 @@ class generator {
     g.owner = owner;
     g.sched = other_sched(p_.nodes[owner].sched);
     if (p_.biased && owner != 0 && schedulers() > 1 && chance(0.5))  // a foreign join
-      g.sched = (p_.nodes[owner].sched + 1 + static_cast<int>(pick(p_.workers.size() - 1))) % schedulers();
+      g.sched = (p_.nodes[owner].sched + 1 + static_cast<int>(pick(p_.workers.size() - 1))) %
+                schedulers();
     if (!f_.foreign_waits && p_.nodes[owner].sched != 0) g.sched = p_.nodes[owner].sched;
     if (chance(0.3)) g.policy = cohort::failure_policy::keep_going;
     if (f_.limited && chance(0.3)) g.max_concurrency = 1 + pick(3);
@@ -281,29 +294,33 @@ class generator {
     // Waits are the shapes that matter (sibling and foreign waits): weigh them high.
     std::size_t roll = pick(100);
     // Biased: a spawned node's first action is a wait or a gather half the time.
-    if (p_.biased && p_.nodes[id].kind == node_kind::spawned && p_.nodes[id].actions.empty() && chance(0.5))
+    if (p_.biased && p_.nodes[id].kind == node_kind::spawned && p_.nodes[id].actions.empty() &&
+        chance(0.5))
       roll = chance(0.5) ? 0 : 35;
     const bool may_wait = f_.foreign_waits || own == 0;
     if (roll < 30 && f_.sibling_waits && may_wait) {
       const std::size_t k = pick(10);
-      a.kind = k < 4 ? action_kind::get : k < 6 ? action_kind::wait
+      a.kind = k < 4   ? action_kind::get
+               : k < 6 ? action_kind::wait
                : k < 7 ? action_kind::wait_for_loop
-               : (f_.wait_any ? (k < 8 ? action_kind::wait_all : action_kind::wait_first)
-                              : action_kind::get);
+                       : (f_.wait_any ? (k < 8 ? action_kind::wait_all : action_kind::wait_first)
+                                      : action_kind::get);
     } else if (roll < 48 && can_grow && (f_.gather || f_.range_gather || f_.settled)) {
       const std::size_t k = pick(3);
-      a.kind = k == 0 && f_.gather ? action_kind::gather
+      a.kind = k == 0 && f_.gather         ? action_kind::gather
                : k == 1 && f_.range_gather ? action_kind::gather_range
-               : k == 2 && f_.settled ? action_kind::gather_settled
-               : f_.gather ? action_kind::gather : action_kind::gather_range;
+               : k == 2 && f_.settled      ? action_kind::gather_settled
+               : f_.gather                 ? action_kind::gather
+                                           : action_kind::gather_range;
       a.sched = f_.foreign && chance(0.2) ? other_sched(own) : -1;
       const int s = a.sched < 0 ? own : a.sched;
       const std::size_t n = a.kind == action_kind::gather_range ? 1 + pick(6) : 2 + pick(2);
       a.elements = elements(id, s, n);
     } else if (roll < 55 && can_grow && f_.with_timeout) {
       a.kind = action_kind::with_timeout;
-      a.delay = f_.past_deadline && chance(0.15) ? (chance(0.5) ? nanoseconds(0) : -microseconds(50))
-                                                 : microseconds(50 + pick(3000));
+      a.delay = f_.past_deadline && chance(0.15)
+                    ? (chance(0.5) ? nanoseconds(0) : -microseconds(50))
+                    : microseconds(50 + pick(3000));
       a.elements = elements(id, own, 1);
     } else if (roll < 60 && can_grow && f_.race) {
       a.kind = action_kind::race;
@@ -347,8 +364,10 @@ class generator {
       std::vector<std::vector<int>> ordered;  // limited groups: visited in spawn order
       for (auto* gs : {&n.groups, &n.scope_groups})
         for (auto& g : *gs) {
-          if (g.max_concurrency != 0) ordered.push_back(g.children);
-          else kids.insert(kids.end(), g.children.begin(), g.children.end());
+          if (g.max_concurrency != 0)
+            ordered.push_back(g.children);
+          else
+            kids.insert(kids.end(), g.children.begin(), g.children.end());
         }
       for (auto& a : n.actions) kids.insert(kids.end(), a.elements.begin(), a.elements.end());
       std::shuffle(kids.begin(), kids.end(), rng_);
@@ -417,7 +436,8 @@ class generator {
               std::stable_partition(c.begin(), c.end(), [&](int y) {
                 const node& yn = p_.nodes[y];
                 for (int n = x.id; n >= 0; n = p_.nodes[n].parent)
-                  if (p_.nodes[n].group_owner == yn.group_owner && p_.nodes[n].group_index == yn.group_index &&
+                  if (p_.nodes[n].group_owner == yn.group_owner &&
+                      p_.nodes[n].group_index == yn.group_index &&
                       p_.nodes[n].kind == node_kind::spawned)
                     return true;
                 return false;
@@ -465,9 +485,10 @@ class generator {
 
 inline const char* name_of(action_kind k) {
   static constexpr const char* names[] = {
-      "get", "wait", "wait_for_loop", "wait_all", "wait_first", "gather", "gather_settled",
-      "gather_range", "with_timeout", "race", "scope", "block", "sleep", "spin",
-      "cancel_task", "cancel_group"};
+      "get",          "wait",   "wait_for_loop",  "wait_all",
+      "wait_first",   "gather", "gather_settled", "gather_range",
+      "with_timeout", "race",   "scope",          "block",
+      "sleep",        "spin",   "cancel_task",    "cancel_group"};
   return names[static_cast<int>(k)];
 }
 
@@ -475,8 +496,8 @@ inline std::string program::describe() const {
   std::ostringstream o;
   o << "program seed " << seed << ": schedulers";
   for (std::size_t s = 0; s < workers.size(); ++s) o << " s" << s << "(" << workers[s] << "w)";
-  o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread") << (biased ? "; biased" : "")
-    << "\n";
+  o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread")
+    << (biased ? "; biased" : "") << "\n";
   auto group_line = [&](const group_spec& g, const char* what, std::size_t i, int indent) {
     o << std::string(indent, ' ') << what << i << " on s" << g.sched
       << (g.policy == cohort::failure_policy::keep_going ? " keep_going" : "");
@@ -493,7 +514,8 @@ inline std::string program::describe() const {
       << (n.fails ? (n.fails_early ? " FAILS EARLY" : " FAILS") : "")
       << (n.abandon_groups ? " abandons its groups" : "")
       << (n.observe_stop ? " observes stop" : "") << "\n";
-    for (std::size_t g = 0; g < n.groups.size(); ++g) group_line(n.groups[g], "group ", g, indent + 2);
+    for (std::size_t g = 0; g < n.groups.size(); ++g)
+      group_line(n.groups[g], "group ", g, indent + 2);
     for (const action& a : n.actions) {
       o << std::string(indent + 2, ' ') << name_of(a.kind);
       for (int t : a.targets) o << " n" << t;
@@ -501,9 +523,12 @@ inline std::string program::describe() const {
       if (a.sched >= 0) o << " on s" << a.sched;
       if (a.delay.count() != 0 || a.kind == action_kind::with_timeout)
         o << " " << a.delay.count() / 1000 << "us";
-      if (a.kind == action_kind::cancel_group) o << " n" << a.group_owner << ".group" << a.group_index;
-      if (a.kind == action_kind::scope) group_line(n.scope_groups[a.group_index], " scope", a.group_index, 0);
-      else o << "\n";
+      if (a.kind == action_kind::cancel_group)
+        o << " n" << a.group_owner << ".group" << a.group_index;
+      if (a.kind == action_kind::scope)
+        group_line(n.scope_groups[a.group_index], " scope", a.group_index, 0);
+      else
+        o << "\n";
     }
     std::vector<int> kids;
     for (auto* gs : {&n.groups, &n.scope_groups})

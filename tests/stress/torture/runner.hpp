@@ -36,7 +36,9 @@ enum class ending { none, returned, failed, cancelled };
 
 // A node's own failure: carries the node's id.
 struct node_failure : std::runtime_error {
-  explicit node_failure(int id) : std::runtime_error("node " + std::to_string(id) + " failed"), node(id) {}
+  explicit node_failure(int id)
+      : std::runtime_error(std::string("node ").append(std::to_string(id)).append(" failed")),
+        node(id) {}
   int node;
 };
 
@@ -47,7 +49,7 @@ struct node_state {
   ending how = ending::none;
   std::exception_ptr escaped;
   std::optional<cohort::task<int>> handle;  // spawned nodes
-  std::atomic<bool> published{false};       // release: the handle is built (acquire in wait_published)
+  std::atomic<bool> published{false};  // release: the handle is built (acquire in wait_published)
   std::atomic<bool> failure_observed{false};  // a get() rethrew its failure
   bool abandoned = false;  // its group was destroyed without a join (set by the owner)
   // Where the node is, for a hang report: -1 phase 1, k its action k, joining (phase 3).
@@ -68,7 +70,8 @@ class context {
   explicit context(const program& p) : prog(p), states(p.nodes.size()) {
     for (const node& n : p.nodes) {
       groups.emplace_back();
-      for (std::size_t g = 0; g < n.groups.size(); ++g) groups.back().push_back(std::make_unique<group_slot>());
+      for (std::size_t g = 0; g < n.groups.size(); ++g)
+        groups.back().push_back(std::make_unique<group_slot>());
     }
   }
 
@@ -175,7 +178,8 @@ inline void check_ending(context& cx, const std::string& what, const std::vector
       break;
     case ending::cancelled:
       if (past) cx.fail(what + ": threw task_cancelled although its own deadline passed at once");
-      if (!cx.prog.may_cancel) cx.fail(what + ": threw task_cancelled in a program that cancels nothing");
+      if (!cx.prog.may_cancel)
+        cx.fail(what + ": threw task_cancelled in a program that cancels nothing");
       break;
     default:
       try {
@@ -218,11 +222,14 @@ inline void check_child(context& cx, int c) {
         cx.fail(tag(c) + ": wrong value");
       break;
     case ending::failed:
-      if (st != cohort::task_status::failed) cx.fail(tag(c) + ": threw, but its status is not failed");
-      else if (h.exception() != s.escaped) cx.fail(tag(c) + ": exception() is not what it threw");
+      if (st != cohort::task_status::failed)
+        cx.fail(tag(c) + ": threw, but its status is not failed");
+      else if (h.exception() != s.escaped)
+        cx.fail(tag(c) + ": exception() is not what it threw");
       break;
     case ending::cancelled:
-      if (st != cohort::task_status::cancelled) cx.fail(tag(c) + ": threw task_cancelled, status not cancelled");
+      if (st != cohort::task_status::cancelled)
+        cx.fail(tag(c) + ": threw task_cancelled, status not cancelled");
       break;
     case ending::none:
       cx.fail(tag(c) + ": started but never ended");
@@ -242,7 +249,8 @@ inline void checked_get(context& cx, int by, int t) {
     if (s.how != ending::returned || v != cx.prog.nodes[t].value())
       cx.fail(tag(by) + ": get() on " + tag(t) + " returned a value it did not return");
   } catch (const cohort::task_cancelled&) {
-    if (s.how == ending::failed) cx.fail(tag(by) + ": get() on failed " + tag(t) + " threw task_cancelled");
+    if (s.how == ending::failed)
+      cx.fail(tag(by) + ": get() on failed " + tag(t) + " threw task_cancelled");
   } catch (...) {
     if (s.how != ending::failed || std::current_exception() != s.escaped)
       cx.fail(tag(by) + ": get() on " + tag(t) + " threw something it did not throw");

@@ -21,7 +21,8 @@ inline void sleep_watching(std::chrono::nanoseconds d, const std::stop_token& st
       if (observe) throw cohort::task_cancelled();
       return;
     }
-    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(d, std::chrono::microseconds(100)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::nanoseconds>(d, std::chrono::microseconds(100)));
   }
 }
 
@@ -36,22 +37,23 @@ template <class F>
 void with_handles(context& cx, const std::vector<int>& ids, F&& f) {
   for (int t : ids) wait_published(cx.states[t]);
   auto h = [&](std::size_t i) -> cohort::task<int>& { return *cx.states[ids[i]].handle; };
-  if (ids.size() == 2) f(std::tie(h(0), h(1)));
-  else f(std::tie(h(0), h(1), h(2)));
+  if (ids.size() == 2)
+    f(std::tie(h(0), h(1)));
+  else
+    f(std::tie(h(0), h(1), h(2)));
 }
 
 // Calls f(callables...) with a callable per element (2 or 3).
 template <class F>
 auto with_elements(context& cx, const std::vector<int>& ids, F&& f) {
-  auto e = [&](std::size_t i) {
-    return [&cx, id = ids[i]] { return run_node(cx, id, {}); };
-  };
+  auto e = [&](std::size_t i) { return [&cx, id = ids[i]] { return run_node(cx, id, {}); }; };
   if (ids.size() == 2) return f(e(0), e(1));
   return f(e(0), e(1), e(2));
 }
 
 template <class Tuple, std::size_t... I>
-bool tuple_matches(context& cx, const std::vector<int>& ids, const Tuple& t, std::index_sequence<I...>) {
+bool tuple_matches(context& cx, const std::vector<int>& ids, const Tuple& t,
+                   std::index_sequence<I...>) {
   return (... && (std::get<I>(t) == cx.prog.nodes[ids[I]].value()));
 }
 
@@ -82,15 +84,16 @@ inline void spawn_into(context& cx, cohort::task_group& g, int c, bool with_toke
   node_state& s = cx.states[c];
   cohort::task_options o{.name = tag(c)};
   if (with_token)
-    s.handle.emplace(g.spawn([&cx, c](std::stop_token st) { return run_node(cx, c, std::move(st)); }, o));
+    s.handle.emplace(
+        g.spawn([&cx, c](std::stop_token st) { return run_node(cx, c, std::move(st)); }, o));
   else
     s.handle.emplace(g.spawn([&cx, c] { return run_node(cx, c, {}); }, o));
   s.published.store(true, std::memory_order_release);
 }
 
 inline cohort::group_options options_of(const group_spec& g, std::string name) {
-  return cohort::group_options{.on_failure = g.policy, .max_concurrency = g.max_concurrency,
-                               .name = std::move(name)};
+  return cohort::group_options{
+      .on_failure = g.policy, .max_concurrency = g.max_concurrency, .name = std::move(name)};
 }
 
 }  // namespace detail
@@ -109,7 +112,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
     case action_kind::wait_for_loop: {
       node_state& s = cx.states[a.targets[0]];
       wait_published(s);
-      if (a.kind == action_kind::wait) s.handle->wait();
+      if (a.kind == action_kind::wait)
+        s.handle->wait();
       else
         while (!s.handle->wait_for(std::chrono::microseconds(200))) {
         }
@@ -120,8 +124,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
     case action_kind::wait_first:
       with_handles(cx, a.targets, [&](auto tasks) {
         const bool all = a.kind == action_kind::wait_all;
-        const auto r = cohort::wait(tasks, all ? cohort::wait_policy::all_completed
-                                               : cohort::wait_policy::first_completed);
+        const auto r = cohort::wait(
+            tasks, all ? cohort::wait_policy::all_completed : cohort::wait_policy::first_completed);
         if (r.done.empty() || (all && !r.pending.empty()))
           cx.fail(what + ": cohort::wait returned too early");
         for (std::size_t i : r.done)
@@ -129,7 +133,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
         if (!all) {
           std::vector<int> seen(a.targets.size(), 0);
           for (std::size_t i : cohort::as_completed(tasks)) {
-            if (!cx.states[a.targets[i]].handle->done()) cx.fail(what + ": as_completed yielded a pending task");
+            if (!cx.states[a.targets[i]].handle->done())
+              cx.fail(what + ": as_completed yielded a pending task");
             ++seen[i];
           }
           if (std::count(seen.begin(), seen.end(), 1) != static_cast<long>(seen.size()))
@@ -167,7 +172,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
         auto v = cohort::gather(own, ids, [&cx](int e) { return run_node(cx, e, {}); });
         check_all_returned(cx, what, a.elements);
         for (std::size_t i = 0; i < ids.size(); ++i)
-          if (v.size() != ids.size() || v[i] != cx.prog.nodes[ids[i]].value()) cx.fail(what + ": wrong values");
+          if (v.size() != ids.size() || v[i] != cx.prog.nodes[ids[i]].value())
+            cx.fail(what + ": wrong values");
       } catch (...) {
         check_ending(cx, what, a.elements, std::current_exception(), false, false);
       }
@@ -184,12 +190,14 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
         const auto x = std::current_exception();
         const node_state& s = cx.states[e];
         if (s.how == ending::failed) {
-          if (x != s.escaped) cx.fail(what + ": threw " + what_kind(x) + ", not the element's own failure");
+          if (x != s.escaped)
+            cx.fail(what + ": threw " + what_kind(x) + ", not the element's own failure");
         } else {
           const bool timeout = std::string(what_kind(x)) == "timeout_error";
           if (!timeout && classify(x) != ending::cancelled)
             cx.fail(what + ": threw " + what_kind(x) + " although the element did not fail");
-          if (past && !timeout) cx.fail(what + ": deadline passed at once, but threw " + what_kind(x));
+          if (past && !timeout)
+            cx.fail(what + ": deadline passed at once, but threw " + what_kind(x));
         }
       }
       if (past && cx.states[e].started.load() != 0)
@@ -198,7 +206,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
     }
     case action_kind::race:
       try {
-        const int v = with_elements(cx, a.elements, [&](auto... fs) { return cohort::race(own, fs...); });
+        const int v =
+            with_elements(cx, a.elements, [&](auto... fs) { return cohort::race(own, fs...); });
         bool from_winner = false;
         for (int e : a.elements)
           from_winner |= cx.states[e].how == ending::returned && v == cx.prog.nodes[e].value();
@@ -207,7 +216,8 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
         // task_cancelled: an enclosing scope was cancelled (that wins over a success).
         const auto x = std::current_exception();
         if (classify(x) == ending::cancelled) {
-          if (!cx.prog.may_cancel) cx.fail(what + ": threw task_cancelled in a program that cancels nothing");
+          if (!cx.prog.may_cancel)
+            cx.fail(what + ": threw task_cancelled in a program that cancels nothing");
         } else {
           for (int e : a.elements)
             if (cx.states[e].how == ending::returned)
@@ -394,8 +404,9 @@ inline void final_checks(context& cx) {
       if (!s.handle->done()) cx.fail(tag(n.id) + ": not done at the end (lost)");
       if (s.abandoned && s.how == ending::failed && !s.failure_observed.load() &&
           !cx.was_handed_to_handler(s.escaped))
-        cx.fail(tag(n.id) + ": failed in a group nobody joined, and the failure reached neither "
-                            "a get() nor the unhandled-exception handler (lost)");
+        cx.fail(tag(n.id) +
+                ": failed in a group nobody joined, and the failure reached neither "
+                "a get() nor the unhandled-exception handler (lost)");
     }
   }
 }
