@@ -65,11 +65,19 @@ std::string joined(const std::vector<std::string>& words) {
   return s;
 }
 
+// How much finished output -k holds in memory before spilling to a temporary file:
+// COHORT_RUN_KEEP_ORDER_MEMORY=<bytes>, default 64 MiB.
+std::size_t keep_order_memory() {
+  if (const char* v = std::getenv("COHORT_RUN_KEEP_ORDER_MEMORY"))
+    if (const long long n = std::atoll(v); n > 0) return static_cast<std::size_t>(n);
+  return std::size_t{64} << 20;
+}
+
 class batch {
  public:
   batch(const run_options& o, command_template tmpl, std::unique_ptr<input_source> input)
       : options_(o), template_(std::move(tmpl)), input_(std::move(input)), slots_(o.jobs),
-        output_(o.keep_order, o.tag) {}
+        output_(o.keep_order, o.tag, keep_order_memory()) {}
 
   // Called from the signal thread, the deadline thread, or a job: kill everything running
   // and start nothing more.
