@@ -10,22 +10,24 @@ bool is_safe(char c) {
          c == ',' || c == ':' || c == '+' || c == '=' || c == '@' || c == '%';
 }
 
-// GNU parallel's definitions (s:\.[^/.]*$::, basename, dirname with "." for none).
+// GNU parallel's definitions ({.}: s:\.[^/.]*$::).
 std::string without_extension(const std::string& s) {
   const auto dot = s.find_last_of('.');
   if (dot == std::string::npos) return s;
   if (s.find('/', dot) != std::string::npos) return s;
   return s.substr(0, dot);
 }
-std::string basename_of(const std::string& s) {
-  std::string t = s;
-  if (t.size() > 1 && t.back() == '/') t.pop_back();
-  const auto slash = t.find_last_of('/');
-  return slash == std::string::npos ? t : t.substr(slash + 1);
-}
-std::string dirname_of(const std::string& s) {
+std::string basename_of(const std::string& s) {   // s:^.*/::
   const auto slash = s.find_last_of('/');
-  return slash == std::string::npos ? "." : s.substr(0, slash);
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+std::string dirname_of(std::string s) {   // dirname(1): "dir/sub/" -> "dir", "/x" -> "/", "x" -> "."
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  const auto slash = s.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  s.resize(slash);
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s.empty() ? "/" : s;
 }
 
 }  // namespace
