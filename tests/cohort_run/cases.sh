@@ -122,6 +122,10 @@ command_not_found_exits_127() {
   cr 'cohort-no-such-command; echo' ::: 1   # through /bin/sh: the shell's 127
   cr --joblog jl 'cohort-no-such-command {}' ::: 'a;b'
   [ "$(tail -1 jl | cut -f7)" = 127 ] || fail "shell path Exitval $(tail -1 jl | cut -f7)"
+  # A script without a #! line runs through /bin/sh, as from a shell.
+  printf 'echo script ran with $1\n' >noshebang; chmod +x noshebang
+  cr ./noshebang ::: x
+  [ "$rc" = 0 ] && [ "$(cat out)" = "script ran with x" ] || fail "script without #!: $rc $(cat out) $(cat err)"
 }
 empty_input_runs_nothing() {
   cr echo </dev/null

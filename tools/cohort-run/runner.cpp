@@ -141,6 +141,8 @@ class batch {
       }
       group_.store(nullptr, std::memory_order_seq_cst);
     }
+    // A job spawned just before a halt may be dropped by the cancelled group unrun.
+    if (spawned_ > finished_) totals_.skipped += spawned_ - finished_;
     if (deadline_thread) {
       deadline_thread->request_stop();
       deadline_thread->join();
@@ -184,6 +186,7 @@ class batch {
       name.insert(name.begin(), '#');
       name += ' ';
       name.append(command, 0, 80);
+      ++spawned_;
       group.spawn([this, seq, holder, input = std::move(args), command = std::move(command)]() mutable {
         run_job(seq, holder->slot, std::move(input), std::move(command));
       }, {.name = std::move(name)});
@@ -282,7 +285,7 @@ class batch {
     const auto t0 = steady::now();
     r.signal = 0;
     try {
-      const cohort::process_result p = argv ? cohort::run_process(*argv, po) : cohort::run_shell(command, po);
+      const cohort::process_result p = argv ? run_direct(*argv, command, po) : cohort::run_shell(command, po);
       r.exit_code = p.exit_code;
       r.signal = p.signal;
       r.user_cpu = p.user_cpu;
@@ -313,6 +316,17 @@ class batch {
     }
     (void)out;
     r.runtime = steady::now() - t0;
+  }
+
+  // exec'd directly; a script without a #! line (ENOEXEC) goes to /bin/sh as a shell would.
+  static cohort::process_result run_direct(const std::vector<std::string>& argv, const std::string& command,
+                                           cohort::process_options& po) {
+    try {
+      return cohort::run_process(argv, po);
+    } catch (const std::system_error& e) {
+      if (e.code() != std::errc::executable_format_error) throw;
+    }
+    return cohort::run_shell(command, po);
   }
 
   static std::string last_line_of(const std::string& text) {
@@ -378,6 +392,7 @@ class batch {
   }
 
   const run_options& options_;
+  std::size_t spawned_ = 0;   // main thread only
   command_template template_;
   std::unique_ptr<input_source> input_;
   running_jobs slots_;
