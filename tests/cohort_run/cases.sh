@@ -268,6 +268,11 @@ input_is_streamed_as_jobs_start() {
   { echo 1; sleep 2; echo 2; } | timeout 20 "$CR" -j1 echo 2>/dev/null | { IFS= read -r -t 1.5 line; echo "$line" >got; cat >/dev/null; }
   [ "$(cat got)" = 1 ] || fail "the first job waited for the end of the input"
 }
+a_halt_does_not_wait_for_the_next_input_line() {
+  { echo 1; sleep 8; echo 2; } | { t0=$(now_ms); timeout 30 "$CR" --halt now,fail=1 'exit {}' 2>/dev/null; echo $? $(($(now_ms) - t0)) >res; }
+  read -r status took <res
+  [ "$status" = 1 ] && [ "$took" -lt 4000 ] || fail "status $status after $took ms"
+}
 halt_variants() {
   cr -j1 --halt soon,success=1 'exit {}' ::: 1 0 1 1
   [ "$rc" = 0 ] && grep -q '^4 jobs: 1 succeeded, 1 failed, 0 cancelled, 2 skipped' err || fail "soon,success: $rc $(cat err)"

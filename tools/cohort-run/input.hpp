@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,11 +20,14 @@ class input_source {
   virtual std::optional<std::size_t> total() const = 0;
   // How many values each job has ({1}..{N} are valid).
   virtual std::size_t sources() const = 0;
+  // From another thread: a next() waiting for input returns false now, and so does every
+  // later call (a halt must not wait for a slow producer's next line).
+  virtual void interrupt() noexcept {}
 };
 
 // `sources` non-empty: their product. Else stdin, split at '\n' (or NUL); with
 // `read_ahead` all of stdin is read first so total() is known (for --bar).
-std::unique_ptr<input_source> make_input(std::vector<std::vector<std::string>> sources, std::FILE* in,
+std::unique_ptr<input_source> make_input(std::vector<std::vector<std::string>> sources, int in_fd,
                                          bool null_separated, bool read_ahead);
 
 }  // namespace cohort_run

@@ -114,7 +114,10 @@ void output_writer::finished(job_output output) {
   held_output h;
   h.tag = output.tag;
   const std::size_t bytes = output.out.bytes_in_memory() + output.err.bytes_in_memory();
-  if (held_bytes_ + bytes <= hold_budget_) {
+  // A spool that already overflowed to its own file goes to the shared file too: held
+  // outputs must not each keep a file descriptor open.
+  const bool all_in_memory = bytes == output.out.size() + output.err.size();
+  if (all_in_memory && held_bytes_ + bytes <= hold_budget_) {
     held_bytes_ += bytes;
     h.output = std::move(output);
   } else {

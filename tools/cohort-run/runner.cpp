@@ -86,11 +86,13 @@ class batch {
     // seq_cst pair with run()'s store of group_ then load of halted_now_: either this sees
     // the group or run() sees the flag, so a halt is never lost.
     halted_now_.store(true, std::memory_order_seq_cst);
+    std::lock_guard lock(group_mutex_);   // run() clears group_ under it before the group dies
     if (auto* g = group_.load(std::memory_order_seq_cst)) g->cancel();
   }
   void stop_starting() {
     stop_starting_.store(true, std::memory_order_relaxed);
     slots_.close();
+    input_->interrupt();
   }
   void on_signal(int sig) {
     {
@@ -139,6 +141,7 @@ class batch {
       } catch (const std::exception& e) {
         std::fprintf(stderr, "cohort-run: %s\n", e.what());
       }
+      std::lock_guard lock(group_mutex_);
       group_.store(nullptr, std::memory_order_seq_cst);
     }
     // A job spawned just before a halt may be dropped by the cancelled group unrun.
@@ -152,8 +155,8 @@ class batch {
     if (bar_) bar_->finish(finished_, totals_.failed);
     report_.reset();
     joblog_.reset();
-    std::string text = failure_summary(failures_, failures_dropped_, totals_);
-    write_all(2, text);
+    std::lock_guard lock(results_mutex_);   // the signal thread may still record a late signal
+    write_all(2, failure_summary(failures_, failures_dropped_, totals_));
     return exit_status(totals_, cause_);
   }
 
@@ -403,6 +406,7 @@ class batch {
   std::optional<progress_bar> bar_;
   std::optional<job_watchdog> watchdog_;
 
+  std::mutex group_mutex_;
   std::atomic<cohort::task_group*> group_{nullptr};
   std::atomic<bool> halted_now_{false};
   // relaxed: an advisory "start no more"; slots_.close() is what stops the loop for sure.
@@ -420,7 +424,7 @@ class batch {
 
 int run_batch(const run_options& options) {
   std::string error;
-  auto input = make_input(options.sources, stdin, options.null_separated, options.bar && options.sources.empty());
+  auto input = make_input(options.sources, 0, options.null_separated, options.bar && options.sources.empty());
   auto tmpl = command_template::compile(options.command, input->sources(), error);
   if (!tmpl) {
     std::fprintf(stderr, "cohort-run: %s\n", error.c_str());
