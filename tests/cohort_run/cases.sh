@@ -46,6 +46,12 @@ conf_path_replacements() {
   cmp -s out gout || { diff gout out; fail "path replacements differ"; }
 }
 conf_input_appended_and_quoted() { need_parallel; same -k echo ::: 'a b' 'c;d' "e'f" ''; }
+conf_argument_files() {
+  need_parallel
+  printf 'a\nb\n' >f1; printf '1\n2\n' >f2
+  same -k echo {1}{2} :::: f1 f2
+  same -k echo {1}{2} :::: f1 ::: x y
+}
 conf_tag() { need_parallel; same -k --tag echo ::: a ::: 1 2; }
 conf_stdin_lines_and_null() {
   need_parallel

@@ -63,14 +63,10 @@ void split_command_and_sources(const std::vector<std::string>& words, run_option
     ++i;
     std::vector<std::string> source;
     for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
-      if (files) {
-        auto lines = lines_of_file(words[i]);
-        source.insert(source.end(), lines.begin(), lines.end());
-      } else {
-        source.push_back(words[i]);
-      }
+      if (files) o.sources.push_back(lines_of_file(words[i]));   // each file is a source (GNU)
+      else source.push_back(words[i]);
     }
-    o.sources.push_back(std::move(source));
+    if (!files) o.sources.push_back(std::move(source));
   }
 }
 
