@@ -4,7 +4,7 @@
 # Exit 0 pass, 1 fail (with a message), 77 skipped (GNU parallel missing for conformance
 # cases). Every wait is bounded by `timeout`.
 set -u
-CR=$1
+CR=$(realpath "$1")
 CASE=$2
 T=$(mktemp -d "${TMPDIR:-/tmp}/cohort_run_test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
