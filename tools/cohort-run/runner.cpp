@@ -264,7 +264,7 @@ class batch {
         err_tail.clear();
         r.stdout_bytes = 0;
       }
-      run_attempt(r, argv, command, po, out);
+      run_attempt(r, argv, command, po);
       const bool failed = r.status == job_status::failed || r.status == job_status::timed_out;
       if (!failed || r.attempts >= options_.retries || stop_starting_.load(std::memory_order_relaxed)) break;
     }
@@ -283,7 +283,7 @@ class batch {
   }
 
   void run_attempt(job_record& r, const std::optional<std::vector<std::string>>& argv, const std::string& command,
-                   cohort::process_options& po, job_output& out) {
+                   cohort::process_options& po) {
     r.start = std::chrono::system_clock::now();
     const auto t0 = steady::now();
     r.signal = 0;
@@ -317,7 +317,6 @@ class batch {
       r.status = job_status::failed;
       r.exit_code = 126;
     }
-    (void)out;
     r.runtime = steady::now() - t0;
   }
 
@@ -341,8 +340,8 @@ class batch {
   }
 
   // Bookkeeping for one ended or skipped job, serialised.
+  // `slot`: the finished job's own slot, still held (null for a skipped job).
   void record(job_record r, const std::size_t* slot) {
-    (void)slot;
     bool now = false, soon = false;
     {
       std::lock_guard lock(results_mutex_);
