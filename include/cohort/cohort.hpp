@@ -6,6 +6,7 @@
 #include <cohort/gather.hpp>
 #include <cohort/options.hpp>
 #include <cohort/outcome.hpp>
+#include <cohort/process.hpp>
 #include <cohort/scheduler.hpp>
 #include <cohort/task.hpp>
 #include <cohort/task_group.hpp>

@@ -1,0 +1,11 @@
+// cohort-run: runs shell commands in parallel on a cohort scheduler. GNU parallel's
+// options where they overlap; see `cohort-run --help` and the README's "Batch jobs".
+#include "options.hpp"
+#include "runner.hpp"
+
+int main(int argc, char** argv) {
+  int status = 0;
+  const auto options = cohort_run::parse_command_line(argc, argv, status);
+  if (!options) return status;
+  return cohort_run::run_batch(*options);
+}
