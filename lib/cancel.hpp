@@ -42,7 +42,8 @@ bool descends_from(const cancel_node* descendant, const cancel_node* ancestor) n
 
 // Whether a worker whose running task is `waiting` may run job `j` inside that task's
 // wait: only if j runs under a node that descends from it (lib/README.md, "What a wait
-// may run").
+// may run"). The caller keeps j's node alive meanwhile: a child must be claimed first
+// (else a waiter could run it inline, and its group end, while we walk).
 bool may_run_inside(const job* j, const cancel_node* waiting) noexcept;
 
 }  // namespace cohort::detail

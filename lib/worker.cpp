@@ -74,27 +74,47 @@ void worker::push(job* j) {
   pool_->sleep().notify_local_job();
 }
 
-job* worker::pop_runnable_in_wait() {
+worker::wait_pop worker::pop_in_wait(const job* target) {
   job* x;
-  if (!deque_.pop_above(task_floor_, x)) return nullptr;
-  if (may_run_inside(x, current_node)) return x;
+  if (!deque_.pop_above(task_floor_, x)) return wait_pop::nothing;
+  if (x == target) return wait_pop::target;
+  if (x->type->kind == job_kind::child) {
+    auto* c = static_cast<child_base*>(x);
+    // Claim it before looking at its ancestors: unclaimed, a waiter elsewhere could run
+    // it inline, and its group could end while we walk.
+    if (!child_claim(c)) {  // a waiter ran it already: only the queued reference is left
+      child_release(c);
+      return wait_pop::ran;
+    }
+    if (may_run_inside(c, current_node)) {
+      run_claimed(c);
+      return wait_pop::ran;
+    }
+    // release: a later claimer sees the child as we found it. Meanwhile a waiter that saw
+    // it claimed waits for it like for a running child, which is only slower.
+    c->started.store(false, std::memory_order_release);
+  } else if (may_run_inside(x, current_node)) {  // a gather child: its frame waits for it
+    run_claimed(x);
+    return wait_pop::ran;
+  }
   // Not ours to run here: back where it was (the pop made room, so this cannot grow the
   // deque or throw). A thief can take it from the other end.
   deque_.push(x);
-  return nullptr;
+  return wait_pop::blocked;
 }
 
 bool worker::pop_until(job* j) {
-  job* x;
-  while (deque_.pop_above(task_floor_, x)) {
-    if (x == j) return true;
-    if (!may_run_inside(x, current_node)) {
-      deque_.push(x);  // see pop_runnable_in_wait
-      return false;
+  for (;;) {
+    switch (pop_in_wait(j)) {
+      case wait_pop::target:
+        return true;
+      case wait_pop::ran:  // pushed above j by the code in between and never joined
+        continue;
+      case wait_pop::nothing:
+      case wait_pop::blocked:
+        return false;
     }
-    execute(x);  // pushed above j by the code in between and never joined: ours to run
   }
-  return false;
 }
 
 job* worker::find_work() {
@@ -269,13 +289,9 @@ constexpr auto wait_spin = std::chrono::microseconds(20);
 bool worker::wait(wait_target& target, clock::time_point deadline) {
   waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
   const bool timed = deadline != clock::time_point::max();
-  if (!timed) {
-    while (!target.done()) {
-      job* j = pop_runnable_in_wait();
-      if (j == nullptr) break;
-      execute(j);
+  if (!timed)
+    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
     }
-  }
   if (target.done()) return true;
   // Nothing here to run: spin a little, then block. Nothing can appear on our own deque
   // meanwhile (only we push to it).

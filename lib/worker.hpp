@@ -130,8 +130,12 @@ class worker {
   void main();
   void main_loop();
   job* find_work();
-  // Pops the top of the own deque if the running task may run it inside a wait.
-  job* pop_runnable_in_wait();
+  // Inside a wait: pops the top of the own deque (above the task floor) and runs it if
+  // the running task may (lib/README.md); `target` (a gather child being joined) is
+  // returned to the caller instead. `blocked`: the top is a job this task may not run,
+  // left in place.
+  enum class wait_pop { nothing, ran, target, blocked };
+  wait_pop pop_in_wait(const job* target);
   void execute(job* j) noexcept;
   void run_claimed(job* j) noexcept;
   void park_idle();
