@@ -257,7 +257,8 @@ std::size_t index_count(I first, I last, const char* who) {
   if (last < first)
     throw std::invalid_argument(std::string("cohort::") + who + ": last < first");
   using U = std::make_unsigned_t<I>;
-  return static_cast<std::size_t>(static_cast<U>(last) - static_cast<U>(first));
+  // The cast back to U matters for narrow types, which the subtraction promotes to int.
+  return static_cast<std::size_t>(static_cast<U>(static_cast<U>(last) - static_cast<U>(first)));
 }
 // first + i, computed without signed overflow (the result is within [first, last)).
 template <std::integral I>
