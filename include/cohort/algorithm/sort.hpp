@@ -1,7 +1,7 @@
 // Parallel sorting: sort, stable_sort.
 //
 // A parallel merge sort: the range is cut into a power-of-two number of contiguous
-// leaves (the next power of two >= workers, or n / grain), the leaves are sorted in
+// leaves (the next power of two >= 4 x workers, or n / grain), the leaves are sorted in
 // parallel with std::sort (std::stable_sort), then merged pairwise level by level,
 // ping-ponging between the range and one buffer of n elements; every merge is itself
 // split in parallel (cut the longer run in the middle, binary-search the cut in the
@@ -117,9 +117,12 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
   auto run = [&] {
     loop_state st(o);
     const std::size_t workers = pool_size(p);
-    const std::size_t wanted = o.grain != 0 && o.split != partition::static_split
-                                   ? (n + o.grain - 1) / o.grain
-                                   : workers;
+    // Leaves: 4 per worker (a worker slowed by the OS or by other work leaves a quarter of
+    // its share, not all of it, to wait for; each extra merge level is one cheap parallel
+    // pass); static_split: one per worker; a user grain: n / grain.
+    std::size_t wanted = workers == 1 ? 1 : 4 * workers;
+    if (o.split == partition::static_split) wanted = workers;
+    else if (o.grain != 0) wanted = (n + o.grain - 1) / o.grain;
     unsigned depth = 0;
     while ((std::size_t{1} << depth) < wanted && (n >> (depth + 1)) >= min_sort_leaf) ++depth;
     if constexpr (!std::is_default_constructible_v<V>) depth = 0;
