@@ -89,13 +89,15 @@ auto gather_on(pool& p, Fs&... fs) {
 
 // Runs body(lo, hi) over chunks covering [0, n), split across the pool by the shared
 // range splitter (detail/range_split.hpp); body never throws. Cancellation is checked
-// every cancel_check_stride elements.
+// every cancel_check_stride elements. gather keeps the partition it was measured with
+// (pieces of n / (16 x workers)): its ranges are often a handful of recursive calls
+// (nqueens, UTS), where one job per element is what spreads the tree.
 template <class Body>
 void parallel_indices(pool& p, gather_frame& frame, std::size_t n, Body& body) {
   auto leaf = [&](std::size_t lo, std::size_t hi) {
     for_strides(frame, lo, hi, cancel_check_stride, body);
   };
-  split_for(frame, n, splitter::adaptive(pool_size(p)), leaf);
+  split_for(frame, n, splitter::fixed(std::max<std::size_t>(1, n / (pool_size(p) * 16))), leaf);
 }
 
 // One bool per byte: never packed with its neighbours, unlike std::vector<bool>.

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <mutex>
+#include <atomic>
 #include <numeric>
 #include <ranges>
 #include <utility>
@@ -79,25 +79,20 @@ TEST(range_split, adaptive_with_a_user_grain_caps_the_pieces) {
   for (auto [lo, hi] : p) EXPECT_LE(hi - lo, 64u);
 }
 
-TEST(range_split, unbalanced_loop_is_spread_over_the_workers) {
-  // Element i costs ~i: the last quarter holds almost half the work. With adaptive
-  // splitting both workers take part in the expensive end.
+TEST(range_split, a_blocked_element_leaves_the_rest_of_the_loop_to_the_other_worker) {
+  // Element 0 waits (bounded) until the last element ran: only a loop that was cut and
+  // handed to the second worker can finish in time, whatever the OS scheduling.
   cohort::scheduler s({.workers = 2, .name = "ub"});
-  const std::size_t n = cohort_test::scaled(4000, 400);
-  std::mutex m;
-  std::vector<std::string> threads_of_last_quarter;
-  cohort::for_each_index(s, std::size_t{0}, n, [&](std::size_t i) {
-    volatile double x = 0;
-    for (std::size_t k = 0; k < i * 4; ++k) x = x + 1.0;
-    if (i >= 3 * n / 4) {
-      std::lock_guard lock(m);
-      threads_of_last_quarter.push_back(cohort_test::thread_name());
-    }
-  });
-  std::sort(threads_of_last_quarter.begin(), threads_of_last_quarter.end());
-  const auto distinct = std::unique(threads_of_last_quarter.begin(), threads_of_last_quarter.end()) -
-                        threads_of_last_quarter.begin();
-  EXPECT_EQ(distinct, 2) << "one worker ran the whole expensive end";
+  for (std::size_t n : {std::size_t{2}, std::size_t{1000}, std::size_t{1'000'000}}) {
+    std::atomic<bool> last_ran{false};
+    std::atomic<bool> waited_in_vain{false};
+    cohort::for_each_index(s, std::size_t{0}, n, [&](std::size_t i) {
+      if (i == n - 1) last_ran = true;
+      if (i == 0 && !cohort_test::poll_until([&] { return last_ran.load(); }))
+        waited_in_vain = true;
+    });
+    EXPECT_FALSE(waited_in_vain.load()) << "n=" << n << ": the loop was not shared";
+  }
 }
 
 // gather(range) with bool results once stored them in a std::vector<bool>: neighbouring

@@ -54,6 +54,28 @@ TEST(algorithm_failure, every_failure_in_index_order_with_keep_going) {
   }
 }
 
+TEST(algorithm_failure, chunk_failures_are_named_by_the_chunks_first_index_and_keep_going_runs_all) {
+  cohort::scheduler s({.workers = 2, .name = "fail"});
+  std::vector<std::atomic<int>> hits(100);
+  try {
+    cohort::for_each_chunk(
+        s, 0, 100,
+        [&](int lo, int hi) {
+          for (int i = lo; i < hi; ++i) ++hits[static_cast<std::size_t>(i)];
+          if (lo <= 30 && 30 < hi) throw boom("thirty");
+          if (lo <= 60 && 60 < hi) throw boom("sixty");
+        },
+        {.grain = 10, .on_failure = cohort::failure_policy::keep_going, .name = "c"});
+    FAIL() << "no exception";
+  } catch (const cohort::task_group_error& e) {
+    ASSERT_EQ(e.exceptions().size(), 2u);
+    EXPECT_EQ(cohort_test::what_of(e.exceptions()[0]), "thirty");
+    EXPECT_EQ(cohort_test::what_of(e.exceptions()[1]), "sixty");
+    EXPECT_EQ(e.names()[0].rfind("c[", 0), 0u);
+  }
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
 TEST(algorithm_failure, unnamed_loop_names_failures_by_index_alone) {
   cohort::scheduler s({.workers = 2, .name = "fail"});
   std::vector<int> v(100, 0);
