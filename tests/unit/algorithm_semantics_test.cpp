@@ -76,6 +76,25 @@ TEST(algorithm_failure, chunk_failures_are_named_by_the_chunks_first_index_and_k
   for (auto& h : hits) EXPECT_EQ(h.load(), 1);
 }
 
+TEST(task_group_error_names, a_groups_error_names_each_failed_child_in_spawn_order) {
+  cohort::scheduler s({.workers = 2, .name = "names"});
+  cohort::task_group g(s, {.on_failure = cohort::failure_policy::keep_going});
+  g.spawn([] { throw boom("a"); }, {.name = "fetch-1"});
+  g.spawn([] {}, {.name = "ok"});
+  g.spawn([] { throw boom("b"); });  // unnamed
+  g.spawn([] { throw boom("c"); }, {.name = "fetch-3"});
+  try {
+    g.join();
+    FAIL() << "no exception";
+  } catch (const cohort::task_group_error& e) {
+    ASSERT_EQ(e.names().size(), 3u);
+    EXPECT_EQ(e.names()[0], "fetch-1");
+    EXPECT_EQ(e.names()[1], "");
+    EXPECT_EQ(e.names()[2], "fetch-3");
+    EXPECT_STREQ(e.what(), "3 of 4 tasks failed; first: fetch-1: a");
+  }
+}
+
 TEST(algorithm_failure, unnamed_loop_names_failures_by_index_alone) {
   cohort::scheduler s({.workers = 2, .name = "fail"});
   std::vector<int> v(100, 0);
