@@ -273,6 +273,32 @@ TEST(algorithm_sort, sort_and_stable_sort_match_std_for_every_size) {
   }
 }
 
+TEST(algorithm_sort, duplicates_sorted_reversed_and_organ_pipe_inputs) {
+  cohort::scheduler s({.workers = 2, .name = "ao"});
+  const std::size_t n = scaled(1'000'003, 50'021);
+  std::vector<std::vector<int>> inputs;
+  inputs.emplace_back(n, 7);  // all equal
+  std::vector<int> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<int>(i % 3);
+  inputs.push_back(v);  // three values
+  std::iota(v.begin(), v.end(), 0);
+  inputs.push_back(v);  // sorted
+  std::reverse(v.begin(), v.end());
+  inputs.push_back(v);  // reversed
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<int>(std::min(i, n - i));
+  inputs.push_back(v);  // organ pipe
+  for (auto& in : inputs) {
+    auto want = in;
+    std::sort(want.begin(), want.end());
+    auto got = in;
+    cohort::sort(s, got);
+    ASSERT_EQ(got, want);
+    got = in;
+    cohort::stable_sort(s, got);
+    ASSERT_EQ(got, want);
+  }
+}
+
 TEST(algorithm_sort, stable_sort_keeps_the_order_of_equal_keys) {
   cohort::scheduler s({.workers = 3, .name = "ao"});
   for (std::size_t n : awkward_sizes()) {
@@ -287,7 +313,7 @@ TEST(algorithm_sort, stable_sort_keeps_the_order_of_equal_keys) {
   }
 }
 
-TEST(algorithm_sort, user_grain_gives_many_merge_levels_and_strings_sort) {
+TEST(algorithm_sort, strings_sort_with_a_user_grain_and_stable_sort_merges_many_levels) {
   cohort::scheduler s({.workers = 2, .name = "ao"});
   const std::size_t n = scaled(200'003, 20'011);
   auto keys = random_values(n, 11, 1 << 30);
@@ -295,8 +321,11 @@ TEST(algorithm_sort, user_grain_gives_many_merge_levels_and_strings_sort) {
   for (std::size_t i = 0; i < n; ++i) v[i] = std::to_string(keys[i]);
   auto want = v;
   std::sort(want.begin(), want.end());
+  auto copy = v;
   cohort::sort(s, v, std::less<>{}, {.grain = 9000});
   EXPECT_EQ(v, want);
+  cohort::stable_sort(s, copy, std::less<>{}, {.grain = 9000});  // 2^5 leaves: 5 merge levels
+  EXPECT_EQ(copy, want);
 }
 
 TEST(algorithm_sort, non_default_constructible_elements_sort) {

@@ -1,15 +1,19 @@
 // Parallel sorting: sort, stable_sort.
 //
-// A parallel merge sort: the range is cut into a power-of-two number of contiguous
-// leaves (the next power of two >= 4 x workers, or n / grain), the leaves are sorted in
-// parallel with std::sort (std::stable_sort), then merged pairwise level by level,
+// sort: a parallel quicksort (oneTBB's and cilk's shape): a pseudo-median of nine as the
+// pivot, a three-way partition (less, equal, greater), the two outer parts sorted as a
+// forked pair, std::sort below min_sort_leaf elements or when the pivots keep being bad
+// (introsort's depth limit); a user grain sets that leaf size. No buffer, no extra pass
+// over the data: the same work as a serial quicksort, spread over the pool.
+// stable_sort: a parallel merge sort: the range is cut into a power-of-two number of
+// contiguous leaves (the next power of two >= 4 x workers, or n / grain), the leaves are
+// sorted in parallel with std::stable_sort, then merged pairwise level by level,
 // ping-ponging between the range and one buffer of n elements; every merge is itself
 // split in parallel (cut the longer run in the middle, binary-search the cut in the
-// other). Merges take the left run's element first on ties, so with stable leaves the
-// whole sort is stable. Unlike a parallel quicksort no level is a serial pass over the
-// whole range.
-// A pool of one worker, a short range, or an element type that is not default
-// constructible (the buffer needs one) is sorted by the std:: algorithm on this thread.
+// other). Merges take the left run's element first on ties, so the sort is stable.
+// A pool of one worker or a short range is sorted by the std:: algorithm on this thread;
+// so is stable_sort of an element type that is not default constructible (the buffer
+// needs one).
 // Comparators take no stop token; one that throws fails the sort (named by its piece's
 // first index) and leaves the range's contents unspecified. A cancelled sort leaves the
 // range a permutation of what it held.
@@ -19,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <memory>
 
@@ -101,6 +106,61 @@ struct merge_sorter {
   }
 };
 
+// The parallel quicksort behind sort.
+template <class It, class Comp>
+struct quick_sorter {
+  loop_state& st;
+  It first;
+  Comp& comp;
+  std::size_t leaf;  // pieces of at most this many elements are sorted by std::sort
+
+  // The median of three elements' positions by comp.
+  std::size_t median3(std::size_t a, std::size_t b, std::size_t c) const {
+    if (comp(first[a], first[b])) {
+      if (comp(first[b], first[c])) return b;
+      return comp(first[a], first[c]) ? c : a;
+    }
+    if (comp(first[a], first[c])) return a;
+    return comp(first[b], first[c]) ? c : b;
+  }
+
+  void sort(std::size_t lo, std::size_t hi, unsigned bad_pivots_left) noexcept {
+    try {
+      if (st.frame.cancelled()) {
+        st.note_skipped();
+        return;
+      }
+      const std::size_t n = hi - lo;
+      if (n <= leaf || bad_pivots_left == 0) {
+        std::sort(first + lo, first + hi, comp);
+        return;
+      }
+      const std::size_t e = n / 8, m = lo + n / 2;
+      const std::size_t pivot_at = median3(median3(lo, lo + e, lo + 2 * e),
+                                           median3(m - e, m, m + e),
+                                           median3(hi - 1 - 2 * e, hi - 1 - e, hi - 1));
+      const auto pivot = first[pivot_at];  // a copy: the partition moves the elements
+      const std::size_t a = static_cast<std::size_t>(
+          std::partition(first + lo, first + hi, [&](const auto& x) { return comp(x, pivot); }) -
+          first);
+      if (a == lo) {  // the pivot is the least: put its equals first, sort the rest
+        const std::size_t b = static_cast<std::size_t>(
+            std::partition(first + lo, first + hi,
+                           [&](const auto& x) { return !comp(pivot, x); }) -
+            first);
+        sort(b, hi, bad_pivots_left - 1);
+        return;
+      }
+      // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
+      if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
+      fork_pair(
+          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); });
+    } catch (...) {
+      st.fail(lo, std::current_exception());
+    }
+  }
+};
+
 template <bool Stable, class Range, class Comp>
 void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
   auto first = std::ranges::begin(range);
@@ -125,6 +185,17 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
     else if (o.grain != 0) wanted = (n + o.grain - 1) / o.grain;
     unsigned depth = 0;
     while ((std::size_t{1} << depth) < wanted && (n >> (depth + 1)) >= min_sort_leaf) ++depth;
+    if constexpr (!Stable) {
+      if (n >= 2 * min_sort_leaf) {
+        const std::size_t leaf = o.grain != 0 ? o.grain : min_sort_leaf;
+        quick_sorter<It, Comp> sorter{st, first, comp, leaf};
+        current_node_guard guard(&st.frame);
+        sorter.sort(0, n, 2 * std::bit_width(n));
+        st.finish(n);
+        return;
+      }
+      depth = 0;
+    }
     if constexpr (!std::is_default_constructible_v<V>) depth = 0;
     if (depth == 0) {
       if (st.frame.cancelled()) {
