@@ -1,8 +1,7 @@
 // Parallel sorting: sort, stable_sort.
 //
 // sort: a parallel quicksort (oneTBB's and cilk's shape): a pseudo-median of nine as the
-// pivot, a three-way partition (less, equal, greater), the two outer parts sorted as a
-// forked pair, std::sort below min_sort_leaf elements or when the pivots keep being bad
+// pivot, Hoare's partition, the two parts sorted as a forked pair, std::sort below min_sort_leaf elements or when the pivots keep being bad
 // (introsort's depth limit); a user grain sets that leaf size. No buffer, no extra pass
 // over the data: the same work as a serial quicksort, spread over the pool.
 // stable_sort: a parallel merge sort: the range is cut into a power-of-two number of
@@ -139,18 +138,23 @@ struct quick_sorter {
       const std::size_t pivot_at = median3(median3(lo, lo + e, lo + 2 * e),
                                            median3(m - e, m, m + e),
                                            median3(hi - 1 - 2 * e, hi - 1 - e, hi - 1));
-      const auto pivot = first[pivot_at];  // a copy: the partition moves the elements
-      const std::size_t a = static_cast<std::size_t>(
-          std::partition(first + lo, first + hi, [&](const auto& x) { return comp(x, pivot); }) -
-          first);
-      if (a == lo) {  // the pivot is the least: put its equals first, sort the rest
-        const std::size_t b = static_cast<std::size_t>(
-            std::partition(first + lo, first + hi,
-                           [&](const auto& x) { return !comp(pivot, x); }) -
-            first);
-        sort(b, hi, bad_pivots_left - 1);
-        return;
+      // The pivot goes to lo and stays there. Hoare's partition of (lo, hi) then needs no
+      // bounds checks (libstdc++'s unguarded partition): the scan up stops at the largest
+      // sample of the pivot's triple at the latest (it is >= the pivot and in the range),
+      // the scan down at the pivot itself. Equal keys stop both scans, so many duplicates
+      // still split in the middle.
+      std::iter_swap(first + lo, first + pivot_at);
+      const auto& pivot = first[lo];
+      It up = first + lo + 1, down = first + hi;
+      while (true) {
+        while (comp(*up, pivot)) ++up;
+        --down;
+        while (comp(pivot, *down)) --down;
+        if (!(up < down)) break;
+        std::iter_swap(up, down);
+        ++up;
       }
+      const std::size_t a = static_cast<std::size_t>(up - first);  // [lo, a) <= pivot <= [a, hi)
       // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
       if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
       fork_pair(
@@ -190,7 +194,7 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
         const std::size_t leaf = o.grain != 0 ? o.grain : min_sort_leaf;
         quick_sorter<It, Comp> sorter{st, first, comp, leaf};
         current_node_guard guard(&st.frame);
-        sorter.sort(0, n, 2 * std::bit_width(n));
+        sorter.sort(0, n, 2 * static_cast<unsigned>(std::bit_width(n)));
         st.finish(n);
         return;
       }
