@@ -24,20 +24,28 @@ std::string describe_exception(const std::exception_ptr& e) {
 }
 
 task_group_error::task_group_error(std::vector<std::exception_ptr> errors,
-                                   const std::vector<std::string>& names, std::size_t tasks_total) {
-  std::string msg = std::to_string(errors.size()) + " of " + std::to_string(tasks_total) +
-                    (tasks_total == 1 ? " task failed" : " tasks failed");
+                                   std::vector<std::string> names, std::size_t tasks_total,
+                                   std::string_view unit) {
+  names.resize(errors.size());  // one name per error, "" where the caller had none
+  std::string msg = std::to_string(errors.size()) + " of " + std::to_string(tasks_total) + " ";
+  msg += unit;
+  msg += tasks_total == 1 ? " failed" : "s failed";
   if (!errors.empty()) {
     msg += "; first: ";
-    if (!names.empty() && !names.front().empty()) msg += names.front() + ": ";
+    if (!names.front().empty()) msg += names.front() + ": ";
     msg += describe_exception(errors.front());
   }
   errors_ = std::make_shared<const std::vector<std::exception_ptr>>(std::move(errors));
+  names_ = std::make_shared<const std::vector<std::string>>(std::move(names));
   what_ = std::make_shared<const std::string>(std::move(msg));
 }
 
 std::span<const std::exception_ptr> task_group_error::exceptions() const noexcept {
   return {errors_->data(), errors_->size()};
+}
+
+std::span<const std::string> task_group_error::names() const noexcept {
+  return {names_->data(), names_->size()};
 }
 
 const char* task_group_error::what() const noexcept {

@@ -58,7 +58,7 @@ COUNTERS = {
 }
 # Rates are shown only where they are the point; elsewhere they repeat the time.
 RATE_COUNTERS = {"items_per_second", "bytes_per_second"}
-RATE_WORKLOADS = {"external1m", "triad", "spawn1m"}
+RATE_WORKLOADS = {"external1m", "triad", "spawn1m", "loop_triad"}
 # Workloads whose time column means nothing (a fixed sleep).
 UNTIMED_WORKLOADS = {"idle"}
 PEER_ORDER = ["tbb", "omp", "serial"]
@@ -255,6 +255,21 @@ class Comparison:
         for n in self.workers.get("wake", []):
             add(f"wake: cohort median latency <= 50 us at {plural(n)}",
                 as_value(self.counter("wake", "cohort", n, "p50_us")), 50.0, True, "us")
+        # Parallel algorithms (issue 10): cohort / oneTBB's idiomatic call (auto_partitioner).
+        algorithm_targets = [
+            ("loop_triad", "cohort", 1.05, "for_each_index"),
+            ("loop_triad", "cohort_chunk", 1.05, "for_each_chunk"),
+            ("loop_small", "cohort", 1.0, "10^4-element loop x 100"),
+            ("loop_unbalanced", "cohort", 1.0, "cost ~ i"),
+            ("reduce_sum", "cohort", 1.05, "reduce"),
+            ("reduce_sum", "cohort_deterministic", 1.2, "reduce, deterministic"),
+            ("scan", "cohort", 1.0, "inclusive_scan vs parallel_scan"),
+            ("sort", "cohort", 1.0, "sort vs parallel_sort"),
+        ]
+        for w, impl, limit, what in algorithm_targets:
+            for n in self.workers.get(w, []):
+                add(f"{w} ({what}): {impl} <= {limit} x tbb at {plural(n)}",
+                    ratio(self.time(w, impl, n), self.time(w, "tbb", n)), limit, True, "x")
         return out
 
 

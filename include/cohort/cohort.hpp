@@ -2,6 +2,7 @@
 // The umbrella header: everything public.
 #pragma once
 
+#include <cohort/algorithm.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/gather.hpp>
 #include <cohort/options.hpp>

@@ -9,21 +9,28 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cohort {
 
 class task_group_error : public std::exception {
  public:
-  // `names[i]` is the name of the task that threw `errors[i]` (may be empty).
-  task_group_error(std::vector<std::exception_ptr> errors, const std::vector<std::string>& names,
-                   std::size_t tasks_total);
+  // `names[i]` is the name of the task that threw `errors[i]` (may be empty; missing
+  // entries are empty). `unit` names what failed in what(): "task" for a group, "element"
+  // for a parallel loop ("2 of 1000000 elements failed; first: rows[17]: bad pixel").
+  task_group_error(std::vector<std::exception_ptr> errors, std::vector<std::string> names,
+                   std::size_t tasks_total, std::string_view unit = "task");
   std::span<const std::exception_ptr> exceptions() const noexcept;
+  // names()[i]: the task that threw exceptions()[i] ("" if unnamed); for a parallel loop
+  // "name[index]" (the loop's name, the index of the element that threw).
+  std::span<const std::string> names() const noexcept;
   const char* what() const noexcept override;  // "2 of 5 tasks failed; first: fetch-3: reset"
 
  private:
   // Shared so the exception stays cheap and noexcept to copy, as exceptions should be.
   std::shared_ptr<const std::vector<std::exception_ptr>> errors_;
+  std::shared_ptr<const std::vector<std::string>> names_;
   std::shared_ptr<const std::string> what_;
 };
 

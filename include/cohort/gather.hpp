@@ -30,14 +30,13 @@
 #include <vector>
 
 #include <cohort/detail/fork_join.hpp>
+#include <cohort/detail/range_split.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/outcome.hpp>
 #include <cohort/scheduler.hpp>
 
 namespace cohort {
 namespace detail {
-
-std::size_t pool_size(const pool& p) noexcept;
 
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
@@ -88,69 +87,23 @@ auto gather_on(pool& p, Fs&... fs) {
 
 // ---- ranges --------------------------------------------------------------------------
 
-// How many elements of a range gather run between two cancellation checks.
-inline constexpr std::size_t cancel_check_stride = 64;
-
-// Splits [lo, hi) in halves down to `grain`, forking the right half each time.
-template <class Body>
-struct range_job : job {
-  range_job(std::size_t l, std::size_t h, std::size_t g, gather_frame& f, Body& b) noexcept
-      : job{&type}, lo(l), hi(h), grain(g), frame(f), body(b) {}
-
-  void execute() noexcept {
-    current_node_guard guard(&frame);
-    std::size_t l = lo;
-    std::size_t h = hi;
-    while (h - l > grain) {
-      const std::size_t mid = l + (h - l) / 2;
-      range_job right(mid, h, grain, frame, body);
-      bool forked = true;
-      try {
-        push_local(&right);
-      } catch (...) {  // out of memory growing the deque: run both halves here
-        forked = false;
-      }
-      range_job left(l, mid, grain, frame, body);
-      left.execute();
-      if (!forked) {
-        right.execute();
-      } else if (pop_local_until(&right)) {
-        right.execute();
-      } else {
-        wait_complete(right.done);
-      }
-      return;
-    }
-    // Cancellation is checked every cancel_check_stride elements, so the loop in between
-    // stays tight enough to vectorize: measured at -O3 on a 32-flop element, a check per
-    // element costs 2.2x tbb::parallel_for, a check per 64 elements 1.0x. After a cancel,
-    // each running leaf may still start up to that many elements.
-    for (std::size_t i = l; i < h; i += cancel_check_stride) {
-      if (frame.cancelled()) return;
-      body(i, std::min(h, i + cancel_check_stride));
-    }
-  }
-  static void run_stolen(job* j) noexcept {
-    auto* self = static_cast<range_job*>(j);
-    self->execute();
-    complete(self->done, 0);
-  }
-
-  static constexpr job_type type{&run_stolen, job_kind::range_part};
-
-  std::size_t lo, hi, grain;
-  gather_frame& frame;
-  Body& body;
-  completion_word done{0};
-};
-
-// Runs body(lo, hi) over chunks covering [0, n), split across the pool; body never throws.
+// Runs body(lo, hi) over chunks covering [0, n), split across the pool by the shared
+// range splitter (detail/range_split.hpp); body never throws. Cancellation is checked
+// every cancel_check_stride elements. gather keeps the partition it was measured with
+// (pieces of n / (16 x workers)): its ranges are often a handful of recursive calls
+// (nqueens, UTS), where one job per element is what spreads the tree.
 template <class Body>
 void parallel_indices(pool& p, gather_frame& frame, std::size_t n, Body& body) {
-  const std::size_t grain = std::max<std::size_t>(1, n / (pool_size(p) * 16));
-  range_job<Body> root(0, n, grain, frame, body);
-  root.execute();
+  auto leaf = [&](std::size_t lo, std::size_t hi) {
+    for_strides(frame, lo, hi, cancel_check_stride, body);
+  };
+  split_for(frame, n, splitter::fixed(std::max<std::size_t>(1, n / (pool_size(p) * 16))), leaf);
 }
+
+// One bool per byte: never packed with its neighbours, unlike std::vector<bool>.
+struct bool_slot {
+  bool value = false;
+};
 
 template <class Range>
 decltype(auto) random_access_view(Range& r) {
@@ -206,9 +159,15 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
   } else {
     // Results go straight into their slots; a type that is not default-constructible is
     // built into an optional first.
-    constexpr bool direct = std::is_void_v<R> || std::is_default_constructible_v<R>;
-    using Store = std::conditional_t<std::is_void_v<R>, std::monostate,
-                                     std::conditional_t<direct, R, std::optional<R>>>;
+    // bool results go into one byte each (bool_slot): std::vector<bool> packs them into
+    // shared words, and two threads writing neighbouring bits would lose one write.
+    constexpr bool direct = std::is_void_v<R> || (std::is_default_constructible_v<R> &&
+                                                  !std::is_same_v<R, bool>);
+    using Store = std::conditional_t<
+        std::is_void_v<R>, std::monostate,
+        std::conditional_t<direct, R,
+                           std::conditional_t<std::is_same_v<R, bool>, bool_slot,
+                                              std::optional<R>>>>;
     std::vector<Store> store(std::is_void_v<R> ? 0 : n);
     auto body = [&](std::size_t lo, std::size_t hi) noexcept {
       std::size_t i = lo;
@@ -218,6 +177,8 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
             fn(first[static_cast<std::ptrdiff_t>(i)]);
           } else if constexpr (direct) {
             store[i] = fn(first[static_cast<std::ptrdiff_t>(i)]);
+          } else if constexpr (std::is_same_v<R, bool>) {
+            store[i].value = fn(first[static_cast<std::ptrdiff_t>(i)]);
           } else {
             store[i].emplace(fn(first[static_cast<std::ptrdiff_t>(i)]));
           }
@@ -250,6 +211,10 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
       return;
     } else if constexpr (direct) {
       return store;
+    } else if constexpr (std::is_same_v<R, bool>) {
+      std::vector<bool> out(n);
+      for (std::size_t i = 0; i < n; ++i) out[i] = store[i].value;
+      return out;
     } else {
       std::vector<R> out;
       out.reserve(n);

@@ -1,0 +1,122 @@
+// Parallel reductions: reduce, transform_reduce.
+//
+// Each piece folds its elements left to right; the pieces' results combine in index
+// order (op(left, right)), so `op` must be associative but need not be commutative.
+// `init` is used exactly once: op(init, everything). With partition::deterministic the
+// split tree depends on (n, grain) alone, so the result has the same bits for every
+// worker count and every run (floating point included).
+// Example:
+//   double total = cohort::reduce(v, 0.0, std::plus<>{});
+//   double norm2 = cohort::transform_reduce(v, 0.0, std::plus<>{}, [](double x) { return x * x; },
+//                                           {.split = cohort::partition::deterministic});
+#pragma once
+
+#include <functional>
+
+#include <cohort/algorithm/loop_core.hpp>
+
+namespace cohort {
+namespace detail {
+
+struct identity_map {
+  template <class X>
+  constexpr X&& operator()(X&& x) const noexcept {
+    return std::forward<X>(x);
+  }
+};
+
+template <class T, class It, class Op, class Map>
+struct reduce_work {
+  using result_type = std::optional<T>;  // empty: the piece failed or was cancelled
+  scope_node& frame;
+  loop_state& st;
+  It first;
+  Op& op;
+  Map& map;
+
+  result_type leaf(std::size_t lo, std::size_t hi) noexcept {
+    std::size_t i = lo;
+    bool poisoned = false;  // keep_going after a failure: later elements still run
+    result_type result;
+    while (i < hi) {
+      try {
+        if (frame.cancelled()) {
+          st.note_skipped();
+          return {};
+        }
+        T acc(map(element_at(first, i)));
+        ++i;
+        while (i < hi) {
+          if (frame.cancelled()) {
+            st.note_skipped();
+            return {};
+          }
+          const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
+          for (; i < end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
+        }
+        result.emplace(std::move(acc));
+      } catch (...) {
+        st.fail(i, std::current_exception());
+        if (!st.keep_going()) return {};
+        poisoned = true;
+        ++i;
+      }
+    }
+    if (poisoned) return {};
+    return result;
+  }
+
+  result_type combine(result_type&& left, result_type&& right, std::size_t mid) noexcept {
+    if (!left || !right) return {};
+    try {
+      return result_type(op(std::move(*left), std::move(*right)));
+    } catch (...) {  // named by the first element of the right part
+      st.fail(mid, std::current_exception());
+      return {};
+    }
+  }
+};
+
+template <class Range, class T, class Op, class Map>
+T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loop_options& o) {
+  const std::size_t n = range_count(range);
+  auto first = std::ranges::begin(range);
+  auto run = [&]() -> T {
+    if (n == 0) return std::move(init);
+    loop_state st(o);
+    reduce_work<T, decltype(first), Op, Map> w{st.frame, st, first, op, map};
+    std::optional<T> total = split_range(w, n, splitter_for(o, p, n));
+    st.finish(n);
+    if (!total) throw task_cancelled();  // unreachable: finish() threw for a missing piece
+    return op(std::move(init), std::move(*total));
+  };
+  return run_loop(p, o, run);
+}
+
+}  // namespace detail
+
+// op(init, op(x0, op(x1, ...))) grouped by the split tree; op associative.
+template <detail::loop_range R, class T, class Op = std::plus<>>
+T reduce(R&& range, T init, Op op = {}, loop_options o = {}) {
+  detail::identity_map map;
+  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), op, map, o);
+}
+template <detail::loop_range R, class T, class Op = std::plus<>>
+T reduce(scheduler& s, R&& range, T init, Op op = {}, loop_options o = {}) {
+  detail::identity_map map;
+  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), op, map, o);
+}
+
+// reduce over map(x) for every element x.
+template <detail::loop_range R, class T, class Op, class M>
+T transform_reduce(R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
+  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), reduce_op,
+                                     map, o);
+}
+template <detail::loop_range R, class T, class Op, class M>
+T transform_reduce(scheduler& s, R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
+  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), reduce_op, map,
+                                     o);
+}
+
+}  // namespace cohort

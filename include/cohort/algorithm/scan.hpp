@@ -1,0 +1,192 @@
+// Parallel prefix sums: inclusive_scan, exclusive_scan.
+//
+// Two passes over blocks of the input. Pass 1: block 0 is scanned for good (its carry is
+// known), every later block but the last is only reduced. Then the carries are chained
+// on this thread, block by block. Pass 2: every block but the first is scanned from its
+// carry. Each element is read once or twice and written once; a block is read before it
+// is written, so the scan may run in place (out == begin(in)).
+// Blocks: with partition::deterministic their size depends on (n, grain) alone (the same
+// bits for every worker count); otherwise 4 per worker (static_split: 1), and a pool of
+// one worker scans serially in one pass. Values accumulate in the input's value type.
+// Example:
+//   cohort::inclusive_scan(v, v.begin(), std::plus<>{});   // in place
+#pragma once
+
+#include <functional>
+#include <numeric>
+
+#include <cohort/algorithm/loop_core.hpp>
+
+namespace cohort {
+namespace detail {
+
+// Below this many elements per block a parallel scan costs more than it saves.
+inline constexpr std::size_t min_scan_block = 16384;
+
+template <bool Inclusive, class In, class Out, class V, class Op>
+struct scan_blocks {
+  loop_state& st;
+  In in;
+  Out out;
+  Op& op;
+  std::size_t n;
+  std::size_t block;  // elements per block (the last may be shorter)
+  std::size_t blocks;
+
+  std::size_t begin_of(std::size_t b) const noexcept { return b * block; }
+  std::size_t end_of(std::size_t b) const noexcept { return std::min(n, (b + 1) * block); }
+
+  // Scans [lo, hi) from `carry` (none: an inclusive scan's first block); returns the
+  // carry after the block, or nothing if it was cancelled or failed.
+  std::optional<V> scan(std::size_t lo, std::size_t hi, std::optional<V> carry) noexcept {
+    std::size_t i = lo;
+    try {
+      if (st.frame.cancelled()) {
+        st.note_skipped();
+        return {};
+      }
+      if (!carry) {  // inclusive, block 0: the first element is its own prefix
+        V first(element_at(in, i));
+        element_at(out, i) = first;
+        carry.emplace(std::move(first));
+        ++i;
+      }
+      V acc(std::move(*carry));
+      while (i < hi) {
+        if (st.frame.cancelled()) {
+          st.note_skipped();
+          return {};
+        }
+        const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
+        for (; i < end; ++i) {
+          if constexpr (Inclusive) {
+            acc = op(std::move(acc), element_at(in, i));
+            element_at(out, i) = acc;
+          } else {
+            V x(element_at(in, i));  // read before the write: out may be in
+            element_at(out, i) = acc;
+            acc = op(std::move(acc), std::move(x));
+          }
+        }
+      }
+      return acc;
+    } catch (...) {
+      st.fail(i, std::current_exception());
+      return {};
+    }
+  }
+
+  // The reduction of [lo, hi) (non-empty), or nothing.
+  std::optional<V> reduce(std::size_t lo, std::size_t hi) noexcept {
+    std::size_t i = lo;
+    try {
+      if (st.frame.cancelled()) {
+        st.note_skipped();
+        return {};
+      }
+      V acc(element_at(in, i));
+      ++i;
+      while (i < hi) {
+        if (st.frame.cancelled()) {
+          st.note_skipped();
+          return {};
+        }
+        const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
+        for (; i < end; ++i) acc = op(std::move(acc), element_at(in, i));
+      }
+      return acc;
+    } catch (...) {
+      st.fail(i, std::current_exception());
+      return {};
+    }
+  }
+};
+
+template <bool Inclusive, class Range, class O, class V, class Op>
+O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loop_options& o) {
+  static_assert(writable_in_place<O>,
+                "cohort's scans need a random access output iterator to distinct objects "
+                "(std::vector<bool>::iterator is not one)");
+  const std::size_t n = range_count(range);
+  const auto end_out = out + static_cast<std::iter_difference_t<O>>(n);
+  if (n == 0) return end_out;
+  auto in = std::ranges::begin(range);
+  auto run = [&] {
+    loop_state st(o);
+    const std::size_t workers = pool_size(p);
+    std::size_t block;
+    if (o.split == partition::deterministic) {
+      block = o.grain != 0 ? o.grain : std::max(min_scan_block, deterministic_grain(n));
+    } else {
+      const std::size_t parts = o.split == partition::static_split ? workers : 4 * workers;
+      block = workers == 1 ? n : std::max(min_scan_block, (n + parts - 1) / parts);
+      if (o.grain != 0 && o.split == partition::adaptive) block = std::min(block, o.grain);
+    }
+    const std::size_t blocks = (n + block - 1) / block;
+    scan_blocks<Inclusive, decltype(in), O, V, Op> s{st, in, out, op, n, block, blocks};
+    if (blocks == 1) {
+      s.scan(0, n, std::move(init));
+      st.finish(n);
+      return;
+    }
+    // Pass 1: block 0 scanned, blocks 1..blocks-2 reduced; totals[b] then carries[b].
+    std::vector<std::optional<V>> totals(blocks);
+    auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
+      for (std::size_t b = lo; b < hi; ++b) {
+        totals[b] = b == 0 ? s.scan(0, s.end_of(0), init)
+                           : s.reduce(s.begin_of(b), s.end_of(b));
+      }
+    };
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass1);
+    st.finish(n);
+    // carries[b]: everything before block b (b >= 1), chained in order.
+    std::vector<std::optional<V>> carries(blocks);
+    carries[1] = std::move(totals[0]);
+    for (std::size_t b = 2; b < blocks; ++b) {
+      std::size_t at = s.begin_of(b - 1);
+      try {
+        carries[b].emplace(op(*carries[b - 1], std::move(*totals[b - 1])));
+      } catch (...) {
+        st.fail(at, std::current_exception());
+        st.finish(n);
+      }
+    }
+    auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
+      for (std::size_t b = lo; b < hi; ++b)
+        s.scan(s.begin_of(b + 1), s.end_of(b + 1), std::move(carries[b + 1]));
+    };
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass2);
+    st.finish(n);
+  };
+  run_loop(p, o, run);
+  return end_out;
+}
+
+}  // namespace detail
+
+// out[i] = in[0] op in[1] op ... op in[i]; returns out + size. op associative.
+template <detail::loop_range R, class O, class Op = std::plus<>>
+O inclusive_scan(R&& in, O out, Op op = {}, loop_options o = {}) {
+  using V = std::ranges::range_value_t<R>;
+  return detail::scan_on<true>(detail::ambient_pool(), in, out, std::optional<V>(), op, o);
+}
+template <detail::loop_range R, class O, class Op = std::plus<>>
+O inclusive_scan(scheduler& s, R&& in, O out, Op op = {}, loop_options o = {}) {
+  using V = std::ranges::range_value_t<R>;
+  return detail::scan_on<true>(detail::pool_of(s), in, out, std::optional<V>(), op, o);
+}
+
+// out[i] = init op in[0] op ... op in[i-1]; returns out + size. op associative.
+template <detail::loop_range R, class O, class T, class Op = std::plus<>>
+O exclusive_scan(R&& in, O out, T init, Op op = {}, loop_options o = {}) {
+  using V = std::ranges::range_value_t<R>;
+  return detail::scan_on<false>(detail::ambient_pool(), in, out, std::optional<V>(V(init)), op,
+                                o);
+}
+template <detail::loop_range R, class O, class T, class Op = std::plus<>>
+O exclusive_scan(scheduler& s, R&& in, O out, T init, Op op = {}, loop_options o = {}) {
+  using V = std::ranges::range_value_t<R>;
+  return detail::scan_on<false>(detail::pool_of(s), in, out, std::optional<V>(V(init)), op, o);
+}
+
+}  // namespace cohort

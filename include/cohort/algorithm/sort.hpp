@@ -1,0 +1,263 @@
+// Parallel sorting: sort, stable_sort.
+//
+// sort: a parallel quicksort (oneTBB's and cilk's shape): a pseudo-median of nine as the
+// pivot, Hoare's partition, the two parts sorted as a forked pair, std::sort below min_sort_leaf elements or when the pivots keep being bad
+// (introsort's depth limit); a user grain sets that leaf size. No buffer, no extra pass
+// over the data: the same work as a serial quicksort, spread over the pool.
+// stable_sort: a parallel merge sort: the range is cut into a power-of-two number of
+// contiguous leaves (the next power of two >= 4 x workers, or n / grain), the leaves are
+// sorted in parallel with std::stable_sort, then merged pairwise level by level,
+// ping-ponging between the range and one buffer of n elements; every merge is itself
+// split in parallel (cut the longer run in the middle, binary-search the cut in the
+// other). Merges take the left run's element first on ties, so the sort is stable.
+// A pool of one worker or a short range is sorted by the std:: algorithm on this thread;
+// so is stable_sort of an element type that is not default constructible (the buffer
+// needs one).
+// Comparators take no stop token; one that throws fails the sort (named by its piece's
+// first index) and leaves the range's contents unspecified. A cancelled sort leaves the
+// range a permutation of what it held.
+// Example:
+//   cohort::sort(v);                                   // std::less<>
+//   cohort::stable_sort(people, by_age, {.name = "people"});
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <functional>
+#include <memory>
+
+#include <cohort/algorithm/loop_core.hpp>
+
+namespace cohort {
+namespace detail {
+
+// Below this many elements a leaf is not cut further; below twice this the sort is serial.
+inline constexpr std::size_t min_sort_leaf = 8192;
+// Merges of fewer elements run serially.
+inline constexpr std::size_t min_parallel_merge = 32768;
+
+template <bool Stable, class It, class V, class Comp>
+struct merge_sorter {
+  loop_state& st;
+  It first;
+  V* buffer;
+  Comp& comp;
+
+  template <class Src, class Dst>
+  void merge(Src src, std::size_t a0, std::size_t a1, std::size_t b0, std::size_t b1, Dst dst,
+             std::size_t d0) noexcept {
+    const std::size_t na = a1 - a0;
+    const std::size_t nb = b1 - b0;
+    // Merges run even after a cancel (they are cheap): the range must end a permutation
+    // of what it held, and half of it may be in the buffer. Only a throwing comparator
+    // stops them.
+    if (st.failed()) return;
+    try {
+      if (na + nb <= min_parallel_merge) {
+        std::merge(std::make_move_iterator(src + a0), std::make_move_iterator(src + a1),
+                   std::make_move_iterator(src + b0), std::make_move_iterator(src + b1),
+                   dst + d0, comp);
+        return;
+      }
+      std::size_t am, bm;
+      if (na >= nb) {  // b elements before src[am] (strictly less) go left: stable
+        am = a0 + na / 2;
+        bm = static_cast<std::size_t>(std::lower_bound(src + b0, src + b1, src[am], comp) - src);
+      } else {  // a elements not after src[bm] go left: ties keep a first
+        bm = b0 + nb / 2;
+        am = static_cast<std::size_t>(std::upper_bound(src + a0, src + a1, src[bm], comp) - src);
+      }
+      const std::size_t dm = d0 + (am - a0) + (bm - b0);
+      fork_pair(
+          st.frame, [&] { merge(src, a0, am, b0, bm, dst, d0); },
+          [&] { merge(src, am, a1, bm, b1, dst, dm); });
+    } catch (...) {
+      st.fail(d0, std::current_exception());
+    }
+  }
+
+  // Sorts [lo, hi) with the result in the buffer (to_buffer) or in the range.
+  void sort(std::size_t lo, std::size_t hi, unsigned depth, bool to_buffer) noexcept {
+    if (depth == 0) {
+      try {
+        if (st.frame.cancelled()) {
+          st.note_skipped();
+        } else if constexpr (Stable) {
+          std::stable_sort(first + lo, first + hi, comp);
+        } else {
+          std::sort(first + lo, first + hi, comp);
+        }
+        if (to_buffer) std::move(first + lo, first + hi, buffer + lo);
+      } catch (...) {
+        st.fail(lo, std::current_exception());
+      }
+      return;
+    }
+    const std::size_t mid = lo + (hi - lo) / 2;
+    fork_pair(
+        st.frame, [&] { sort(lo, mid, depth - 1, !to_buffer); },
+        [&] { sort(mid, hi, depth - 1, !to_buffer); });
+    if (to_buffer) {
+      merge(first, lo, mid, mid, hi, buffer, lo);
+    } else {
+      merge(buffer, lo, mid, mid, hi, first, lo);
+    }
+  }
+};
+
+// The parallel quicksort behind sort.
+template <class It, class Comp>
+struct quick_sorter {
+  loop_state& st;
+  It first;
+  Comp& comp;
+  std::size_t leaf;  // pieces of at most this many elements are sorted by std::sort
+
+  // The median of three elements' positions by comp.
+  std::size_t median3(std::size_t a, std::size_t b, std::size_t c) const {
+    if (comp(first[a], first[b])) {
+      if (comp(first[b], first[c])) return b;
+      return comp(first[a], first[c]) ? c : a;
+    }
+    if (comp(first[a], first[c])) return a;
+    return comp(first[b], first[c]) ? c : b;
+  }
+
+  void sort(std::size_t lo, std::size_t hi, unsigned bad_pivots_left) noexcept {
+    try {
+      if (st.frame.cancelled()) {
+        st.note_skipped();
+        return;
+      }
+      const std::size_t n = hi - lo;
+      if (n <= leaf || bad_pivots_left == 0) {
+        std::sort(first + lo, first + hi, comp);
+        return;
+      }
+      const std::size_t e = n / 8, m = lo + n / 2;
+      const std::size_t pivot_at = median3(median3(lo, lo + e, lo + 2 * e),
+                                           median3(m - e, m, m + e),
+                                           median3(hi - 1 - 2 * e, hi - 1 - e, hi - 1));
+      // The pivot goes to lo and stays there. Hoare's partition of (lo, hi) then needs no
+      // bounds checks (libstdc++'s unguarded partition): the scan up stops at the largest
+      // sample of the pivot's triple at the latest (it is >= the pivot and in the range),
+      // the scan down at the pivot itself. Equal keys stop both scans, so many duplicates
+      // still split in the middle.
+      std::iter_swap(first + lo, first + pivot_at);
+      const auto& pivot = first[lo];
+      It up = first + lo + 1, down = first + hi;
+      while (true) {
+        while (comp(*up, pivot)) ++up;
+        --down;
+        while (comp(pivot, *down)) --down;
+        if (!(up < down)) break;
+        std::iter_swap(up, down);
+        ++up;
+      }
+      const std::size_t a = static_cast<std::size_t>(up - first);  // [lo, a) <= pivot <= [a, hi)
+      // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
+      if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
+      fork_pair(
+          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); });
+    } catch (...) {
+      st.fail(lo, std::current_exception());
+    }
+  }
+};
+
+template <bool Stable, class Range, class Comp>
+void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
+  auto first = std::ranges::begin(range);
+  using It = decltype(first);
+  using V = std::iter_value_t<It>;
+  const std::size_t n = range_count(range);
+  auto serial = [&] {
+    if constexpr (Stable) {
+      std::stable_sort(first, first + static_cast<std::iter_difference_t<It>>(n), comp);
+    } else {
+      std::sort(first, first + static_cast<std::iter_difference_t<It>>(n), comp);
+    }
+  };
+  auto run = [&] {
+    loop_state st(o);
+    const std::size_t workers = pool_size(p);
+    // Leaves: 4 per worker (a worker slowed by the OS or by other work leaves a quarter of
+    // its share, not all of it, to wait for; each extra merge level is one cheap parallel
+    // pass); static_split: one per worker; a user grain: n / grain.
+    std::size_t wanted = workers == 1 ? 1 : 4 * workers;
+    if (o.split == partition::static_split) wanted = workers;
+    else if (o.grain != 0) wanted = (n + o.grain - 1) / o.grain;
+    unsigned depth = 0;
+    while ((std::size_t{1} << depth) < wanted && (n >> (depth + 1)) >= min_sort_leaf) ++depth;
+    if constexpr (!Stable) {
+      if (n >= 2 * min_sort_leaf) {
+        const std::size_t leaf = o.grain != 0 ? o.grain : min_sort_leaf;
+        quick_sorter<It, Comp> sorter{st, first, comp, leaf};
+        current_node_guard guard(&st.frame);
+        sorter.sort(0, n, 2 * static_cast<unsigned>(std::bit_width(n)));
+        st.finish(n);
+        return;
+      }
+      depth = 0;
+    }
+    if constexpr (!std::is_default_constructible_v<V>) depth = 0;
+    if (depth == 0) {
+      if (st.frame.cancelled()) {
+        st.note_skipped();
+      } else {
+        try {
+          serial();
+        } catch (...) {
+          st.fail(0, std::current_exception());
+        }
+      }
+      st.finish(n);
+      return;
+    }
+    if constexpr (std::is_default_constructible_v<V>) {
+      // Default-initialised: no zeroing pass for trivial types.
+      std::unique_ptr<V[]> buffer(new V[n]);
+      merge_sorter<Stable, It, V, Comp> sorter{st, first, buffer.get(), comp};
+      {
+        current_node_guard guard(&st.frame);
+        sorter.sort(0, n, depth, false);
+      }
+      st.finish(n);
+    }
+  };
+  run_loop(p, o, run);
+}
+
+template <class Comp, class Range>
+inline constexpr bool comparator_for =
+    std::is_invocable_r_v<bool, Comp&, std::ranges::range_reference_t<Range>,
+                          std::ranges::range_reference_t<Range>>;
+
+}  // namespace detail
+
+// Sorts the range by comp (not stable). Pass a comparator before options:
+// sort(v, std::less<>{}, opts).
+template <detail::loop_range R, class Compare = std::less<>>
+requires detail::comparator_for<Compare, R>
+void sort(R&& range, Compare comp = {}, loop_options o = {}) {
+  detail::sort_on<false>(detail::ambient_pool(), range, comp, o);
+}
+template <detail::loop_range R, class Compare = std::less<>>
+requires detail::comparator_for<Compare, R>
+void sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
+  detail::sort_on<false>(detail::pool_of(s), range, comp, o);
+}
+
+// Sorts the range by comp, keeping the order of equivalent elements.
+template <detail::loop_range R, class Compare = std::less<>>
+requires detail::comparator_for<Compare, R>
+void stable_sort(R&& range, Compare comp = {}, loop_options o = {}) {
+  detail::sort_on<true>(detail::ambient_pool(), range, comp, o);
+}
+template <detail::loop_range R, class Compare = std::less<>>
+requires detail::comparator_for<Compare, R>
+void stable_sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
+  detail::sort_on<true>(detail::pool_of(s), range, comp, o);
+}
+
+}  // namespace cohort
