@@ -24,7 +24,8 @@ void chunk_context::item_cancelled(std::size_t) { static_cast<call*>(call_)->ite
 
 // ---- the call --------------------------------------------------------------------------
 
-call::call(const collective_guard& guard, std::size_t n, body& b, const distribute_options& options)
+call::call(const collective_guard& guard, std::size_t n, body& b, const distribute_options& options,
+           clock::time_point entry)
     : comm_(guard.comm()),
       me_(guard.rank()),
       ranks_(guard.size()),
@@ -32,6 +33,7 @@ call::call(const collective_guard& guard, std::size_t n, body& b, const distribu
       body_(b),
       options_(options),
       workers_(cohort::detail::scheduler_of(cohort::detail::ambient_pool()).workers()),
+      entry_(entry),
       caller_(cohort::detail::current_node),
       // keep_going: the group never cancels on its own; this call decides when to stop
       // (a failure here or elsewhere, a deadline, a cancel) and calls group_.cancel().
@@ -99,8 +101,52 @@ void call::agree_on_arguments() {
 }
 
 void call::run() {
-  agree_on_arguments();  // before the deadline starts: it also waits for every rank to arrive
-  if (options_.timeout) deadline_ = clock::now() + *options_.timeout;
+  if (caller_ == nullptr) return progress();
+  // On a worker: progress on a thread of our own, while this worker runs items.
+  std::atomic<bool> done{false};
+  std::exception_ptr outcome;
+  std::thread progress_thread([&] {
+    try {
+      progress();
+    } catch (...) {
+      outcome = std::current_exception();
+    }
+    done.store(true, std::memory_order_release);  // pairs with the acquire in help_run_items
+  });
+  help_run_items(done);
+  progress_thread.join();
+  if (outcome) std::rethrow_exception(outcome);
+}
+
+// The calling worker waits on one unfinished chunk at a time: a worker's wait runs that
+// chunk if nobody started it, and other jobs of the pool (the other chunks) meanwhile.
+void call::help_run_items(const std::atomic<bool>& progress_done) {
+  backoff idle;
+  while (!progress_done.load(std::memory_order_acquire)) {
+    chunk_task* c = nullptr;
+    {
+      std::lock_guard lock(handles_mutex_);
+      for (auto& t : in_flight_)
+        if (!t.handle.done()) {
+          c = &t;
+          ++c->borrowed;
+          break;
+        }
+    }
+    if (c == nullptr) {
+      std::this_thread::sleep_for(idle.next());
+      continue;
+    }
+    idle.reset();
+    c->handle.wait_for(backoff::max);
+    std::lock_guard lock(handles_mutex_);
+    --c->borrowed;
+  }
+}
+
+void call::progress() {
+  if (options_.timeout) deadline_ = entry_ + *options_.timeout;
+  agree_on_arguments();
   // When this rank is done it enters a non-blocking barrier, and keeps serving (rank 0:
   // requests and stops of ranks still working) until every rank is done.
   MPI_Request all_done = MPI_REQUEST_NULL;
@@ -139,7 +185,10 @@ bool call::look_at_local_events() {
   if (!joined_ && caller_ != nullptr && caller_->cancelled()) stop_here(reason_cancelled);
   if (!joined_ && !stopped_ && clock::now() >= deadline_) stop_here(reason_timeout);
   // Drop the chunks that ended (also the ones a cancel skipped, which never notify).
-  std::erase_if(in_flight_, [](const task<void>& t) { return t.done(); });
+  {
+    std::lock_guard lock(handles_mutex_);
+    std::erase_if(in_flight_, [](const chunk_task& t) { return t.borrowed == 0 && t.handle.done(); });
+  }
   // Completed sends give their slot back; the rest complete as their receivers poll.
   while (!sends_.empty()) {
     int done = 0;
@@ -243,11 +292,15 @@ std::pair<std::size_t, std::size_t> call::take_chunk() {
 void call::spawn_chunk(std::size_t begin, std::size_t end) {
   ran_chunks_.emplace_back(begin, end);
   try {
-    in_flight_.push_back(group_.spawn([this, begin, end](std::stop_token token) {
+    // From a progress thread of our own this is a spawn from outside the owner, which the
+    // group supports as it does its children's spawns (atomic counts, injection queue).
+    auto handle = group_.spawn([this, begin, end](std::stop_token token) {
       chunk_context ctx(this, std::move(token));
       body_.run(begin, end, ctx);
       chunk_ended();
-    }));
+    });
+    std::lock_guard lock(handles_mutex_);
+    in_flight_.push_back({std::move(handle)});
   } catch (...) {  // no memory for the task: its first item fails, nothing started
     item_failed(begin, std::current_exception());
   }
@@ -289,12 +342,6 @@ void call::sleep(std::chrono::microseconds pause) {
     const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline_ - clock::now());
     pause = std::clamp(left, std::chrono::microseconds(0), pause);
   }
-  if (caller_ != nullptr && !in_flight_.empty()) {
-    // Called from a task: this thread is a worker, whose wait runs items meanwhile (with
-    // one worker, nobody else would run them).
-    in_flight_.front().wait_for(pause);
-    return;
-  }
   std::unique_lock lock(shared_.mutex);
   shared_.wake.wait_for(lock, pause, [this] { return shared_.event; });
 }
@@ -318,9 +365,10 @@ bool call::locally_finished() {
 }  // namespace detail
 
 void detail::distribute(std::size_t n, body& b, const distribute_options& options) {
+  const auto entry = call::clock::now();
   collective_guard guard("cohort::mpi collective");
   if (n == 0) return;
-  call c(guard, n, b, options);
+  call c(guard, n, b, options, entry);
   c.run();
 }
 

@@ -1,10 +1,12 @@
 // One collective call on one rank: the progress loop that runs on the calling thread, and
 // the state the chunk tasks (on workers) share with it.
 //
-// Threads: the calling thread is this rank's progress thread for the length of the call.
-// It alone calls MPI; workers run chunk tasks, which touch only `shared_` (under its
-// mutex) and `stop_items_`. See lib/mpi/README.md for why the caller, not a thread of our
-// own, drives MPI (MPI_THREAD_FUNNELED).
+// Threads: one progress thread per rank calls MPI for the length of the call. It is the
+// calling thread when that is not a worker (the usual case: main; also the only thread
+// MPI_THREAD_FUNNELED allows). When the caller is a worker (a collective inside a task),
+// the progress loop runs on a thread of its own and the calling worker helps run the
+// items meanwhile, so workers never call MPI and one worker per rank is enough. Chunk
+// tasks touch only `shared_` (under its mutex) and `stop_items_`. README.md has the rest.
 #pragma once
 
 #include "exchange.hpp"
@@ -21,6 +23,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <list>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -31,7 +34,9 @@ class call {
  public:
   using clock = std::chrono::steady_clock;
 
-  call(const collective_guard& guard, std::size_t n, body& b, const distribute_options& options);
+  // `entry`: when the caller entered the collective (the deadline counts from there).
+  call(const collective_guard& guard, std::size_t n, body& b, const distribute_options& options,
+       clock::time_point entry);
   // Runs this rank's part of the call; returns or throws what every rank returns or throws.
   void run();
 
@@ -53,7 +58,14 @@ class call {
     MPI_Request request;
   };
 
-  // The progress loop's steps (call.cpp).
+  struct chunk_task {
+    task<void> handle;
+    int borrowed = 0;  // the calling worker is waiting on it (help_run_items)
+  };
+
+  // The progress loop and its steps (call.cpp).
+  void progress();
+  void help_run_items(const std::atomic<bool>& progress_done);
   void agree_on_arguments();
   bool look_at_local_events();
   bool serve_requests();          // rank 0
@@ -79,12 +91,16 @@ class call {
   const distribute_options& options_;
   std::size_t workers_ = 1;         // this rank's scheduler
   std::size_t total_workers_ = 1;   // all ranks' (rank 0's guided sizes)
+  clock::time_point entry_;
   clock::time_point deadline_ = clock::time_point::max();
   cohort::detail::cancel_node* caller_ = nullptr;  // the calling task's node: an outside cancel
   task_group group_;
 
   // Progress thread only.
-  std::vector<task<void>> in_flight_;
+  // Chunks spawned and not yet seen ended. Guarded by handles_mutex_ only because the
+  // calling worker borrows handles to help run them (help_run_items).
+  std::list<chunk_task> in_flight_;
+  std::mutex handles_mutex_;
   std::vector<std::pair<std::size_t, std::size_t>> ran_chunks_;
   std::deque<pending_send> sends_;  // references stay valid on push_back (MPI owns them)
   backoff pause_;
