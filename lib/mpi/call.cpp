@@ -39,7 +39,7 @@ call::call(const collective_guard& guard, std::size_t n, body& b, const distribu
       // (a failure here or elsewhere, a deadline, a cancel) and calls group_.cancel().
       group_(group_options{.on_failure = failure_policy::keep_going,
                            .name = options.name.empty() ? "cohort::mpi" : options.name}) {
-  if (me_ == 0) stop_received_.assign(static_cast<std::size_t>(ranks_), 0);
+  stop_received_.assign(static_cast<std::size_t>(ranks_), 0);
 }
 
 void call::item_failed(std::size_t index, std::exception_ptr e) {
@@ -134,11 +134,11 @@ void call::help_run_items(const std::atomic<bool>& progress_done) {
         }
     }
     if (c == nullptr) {
-      std::this_thread::sleep_for(idle.next());
+      std::this_thread::sleep_for(idle.next(backoff::ending_max));
       continue;
     }
     idle.reset();
-    c->handle.wait_for(backoff::max);
+    c->handle.wait_for(backoff::ending_max);
     std::lock_guard lock(handles_mutex_);
     --c->borrowed;
   }
@@ -152,7 +152,8 @@ void call::progress() {
   MPI_Request all_done = MPI_REQUEST_NULL;
   for (;;) {
     bool progressed = look_at_local_events();
-    progressed |= me_ == 0 ? serve_requests() : receive_grant_and_stop();
+    progressed |= receive_stops();
+    progressed |= me_ == 0 ? serve_requests() : receive_grant();
     progressed |= refill();
     if (all_done == MPI_REQUEST_NULL && locally_finished()) {
       check(MPI_Ibarrier(comm_, &all_done), "MPI_Ibarrier");
@@ -164,7 +165,7 @@ void call::progress() {
       if (done) break;
     }
     if (progressed) pause_.reset();
-    sleep(pause_.next());
+    sleep(pause_.next(stopped_ ? backoff::ending_max : backoff::working_max));
   }
   finish();
 }
@@ -199,57 +200,52 @@ bool call::look_at_local_events() {
   return any;
 }
 
-// Rank 0: answers every request (an empty grant once the call stopped or the items ran
-// out, so every request gets exactly one answer), and spreads every stop.
+// A stop from any rank (every rank that raises one tells every other rank directly: one
+// hop, so a failure reaches everybody within one poll interval).
+bool call::receive_stops() {
+  bool progressed = false;
+  for (;;) {
+    int flag = 0;
+    MPI_Status status;
+    check(MPI_Iprobe(MPI_ANY_SOURCE, tag_stop, comm_, &flag, &status), "MPI_Iprobe");
+    if (!flag) return progressed;
+    std::uint64_t why = 0;
+    check(MPI_Recv(&why, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_stop, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    stop_received_[static_cast<std::size_t>(status.MPI_SOURCE)] = 1;
+    progressed = true;
+    if (!stopped_) stop_locally();
+  }
+}
+
+// Rank 0: answers every request, with an empty grant once the call stopped or the items
+// ran out, so every request gets exactly one answer.
 bool call::serve_requests() {
   bool progressed = false;
   for (;;) {
     int flag = 0;
     MPI_Status status;
-    check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &status), "MPI_Iprobe");
+    check(MPI_Iprobe(MPI_ANY_SOURCE, tag_request, comm_, &flag, &status), "MPI_Iprobe");
     if (!flag) return progressed;
     progressed = true;
     std::uint64_t word = 0;
-    check(MPI_Recv(&word, 1, MPI_UINT64_T, status.MPI_SOURCE, status.MPI_TAG, comm_, MPI_STATUS_IGNORE),
-          "MPI_Recv");
-    if (status.MPI_TAG == tag_request) {
-      auto [begin, end] = stopped_ ? std::pair<std::size_t, std::size_t>{0, 0} : take_chunk();
-      send(status.MPI_SOURCE, tag_grant, begin, end, 2);
-    } else if (status.MPI_TAG == tag_stop_to_root) {
-      stop_received_[static_cast<std::size_t>(status.MPI_SOURCE)] = 1;
-      if (!stopped_) stop_everywhere(word);
-    } else {
-      throw std::logic_error("cohort::mpi: rank 0 received an unexpected message (tag " +
-                             std::to_string(status.MPI_TAG) + ") on cohort's communicator");
-    }
+    check(MPI_Recv(&word, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_request, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    auto [begin, end] = stopped_ ? std::pair<std::size_t, std::size_t>{0, 0} : take_chunk();
+    send(status.MPI_SOURCE, tag_grant, begin, end, 2);
   }
 }
 
-bool call::receive_grant_and_stop() {
-  bool progressed = false;
-  if (request_out_) {
-    int done = 0;
-    check(MPI_Test(&grant_request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) {
-      request_out_ = false;
-      progressed = true;
-      if (grant_[0] == grant_[1])
-        exhausted_ = true;
-      else if (!stopped_)
-        spawn_chunk(grant_[0], grant_[1]);
-      // else: a chunk granted just before rank 0 learned of the stop; never started.
-    }
-  }
-  int flag = 0;
-  check(MPI_Iprobe(0, tag_stop_to_all, comm_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
-  if (flag) {
-    std::uint64_t why = 0;
-    check(MPI_Recv(&why, 1, MPI_UINT64_T, 0, tag_stop_to_all, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
-    got_stop_all_ = true;
-    progressed = true;
-    if (!stopped_) stop_locally();
-  }
-  return progressed;
+bool call::receive_grant() {
+  if (!request_out_) return false;
+  int done = 0;
+  check(MPI_Test(&grant_request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
+  if (!done) return false;
+  request_out_ = false;
+  if (grant_[0] == grant_[1])
+    exhausted_ = true;
+  else if (!stopped_)
+    spawn_chunk(grant_[0], grant_[1]);
+  // else: a chunk granted just before rank 0 learned of the stop; never started.
+  return true;
 }
 
 // Keeps each worker busy and one chunk queued behind them on ranks != 0, whose next chunk
@@ -306,23 +302,15 @@ void call::spawn_chunk(std::size_t begin, std::size_t end) {
   }
 }
 
-// This rank raises a stop (a failure here, its deadline, its caller's cancel).
+// This rank raises a stop (a failure here, its deadline, its caller's cancel) and tells
+// every other rank, unless a stop reached it first.
 void call::stop_here(std::uint64_t why) {
   raised_ |= why;
   if (stopped_) return;
-  if (me_ == 0) {
-    stop_everywhere(why);
-  } else {
-    stop_locally();
-    send(0, tag_stop_to_root, why);
-    sent_stop_ = true;
-  }
-}
-
-void call::stop_everywhere(std::uint64_t why) {
   stop_locally();
-  for (int r = 1; r < ranks_; ++r) send(r, tag_stop_to_all, why);
-  broadcast_stop_ = true;
+  for (int r = 0; r < ranks_; ++r)
+    if (r != me_) send(r, tag_stop, why);
+  sent_stop_ = true;
 }
 
 void call::stop_locally() {

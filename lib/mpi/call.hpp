@@ -68,13 +68,13 @@ class call {
   void help_run_items(const std::atomic<bool>& progress_done);
   void agree_on_arguments();
   bool look_at_local_events();
-  bool serve_requests();          // rank 0
-  bool receive_grant_and_stop();  // ranks != 0
+  bool receive_stops();
+  bool serve_requests();  // rank 0
+  bool receive_grant();   // ranks != 0
   bool refill();
   void spawn_chunk(std::size_t begin, std::size_t end);
   std::pair<std::size_t, std::size_t> take_chunk();  // rank 0's counter
   void stop_here(std::uint64_t why);
-  void stop_everywhere(std::uint64_t why);  // rank 0: stop and tell every other rank
   void stop_locally();
   void send(int to, int tag, std::uint64_t a, std::uint64_t b = 0, int count = 1);
   void sleep(std::chrono::microseconds pause);
@@ -108,11 +108,11 @@ class call {
   bool exhausted_ = false;        // no more chunks for this rank
   bool joined_ = false;
   std::uint64_t raised_ = 0;      // reason bits this rank raised
-  bool sent_stop_ = false, broadcast_stop_ = false, got_stop_all_ = false;
+  bool sent_stop_ = false;
+  std::vector<char> stop_received_;  // from each rank
   std::size_t failures_seen_ = 0;
   // rank 0
   std::size_t next_ = 0;
-  std::vector<char> stop_received_;
   // ranks != 0
   bool request_out_ = false;
   std::array<std::uint64_t, 2> grant_{};

@@ -26,7 +26,7 @@ void wait_polling(MPI_Request& request) {
     int done = 0;
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (done) return;
-    std::this_thread::sleep_for(pause.next());
+    std::this_thread::sleep_for(pause.next(backoff::ending_max));
   }
 }
 

@@ -33,8 +33,8 @@ std::vector<std::uint64_t> sizes_of(const std::vector<call_summary>& all, std::u
 }  // namespace
 
 void call::finish() {
-  // Every rank is past the barrier: no request or grant is in flight, and rank 0 sends
-  // no more stops, so these summaries are final.
+  // Every rank is past the barrier: no request or grant is in flight and nobody sends
+  // another stop, so these summaries are final.
   std::vector<failure> failures;
   {
     std::lock_guard lock(shared_.mutex);
@@ -54,9 +54,8 @@ void call::finish() {
   std::uint64_t result_bytes = 0;
   if (body_.has_results())
     for (auto [begin, end] : ran_chunks_) result_bytes += body_.packed_size(begin, end);
-  const call_summary mine{raised_,          failures.size(),           failure_blob.size(),
-                          ran_chunks_.size(), result_bytes,            sent_stop_ ? 1u : 0u,
-                          broadcast_stop_ ? 1u : 0u};
+  const call_summary mine{raised_,           failures.size(), failure_blob.size(),
+                          ran_chunks_.size(), result_bytes,    sent_stop_ ? 1u : 0u};
   std::vector<call_summary> all(static_cast<std::size_t>(ranks_));
   constexpr int words = sizeof(call_summary) / sizeof(std::uint64_t);
   MPI_Request request;
@@ -67,13 +66,9 @@ void call::finish() {
   // Drain: every stop message sent in this call is received in this call. They were sent
   // before their senders entered the barrier, so these receives return promptly.
   std::uint64_t word = 0;
-  if (me_ == 0) {
-    for (int r = 1; r < ranks_; ++r)
-      if (all[static_cast<std::size_t>(r)].sent_stop && !stop_received_[static_cast<std::size_t>(r)])
-        check(MPI_Recv(&word, 1, MPI_UINT64_T, r, tag_stop_to_root, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
-  } else if (all[0].broadcast_stop && !got_stop_all_) {
-    check(MPI_Recv(&word, 1, MPI_UINT64_T, 0, tag_stop_to_all, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
-  }
+  for (int r = 0; r < ranks_; ++r)
+    if (r != me_ && all[static_cast<std::size_t>(r)].sent_stop && !stop_received_[static_cast<std::size_t>(r)])
+      check(MPI_Recv(&word, 1, MPI_UINT64_T, r, tag_stop, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
   for (auto& s : sends_) wait_polling(s.request);
   sends_.clear();
 

@@ -10,8 +10,8 @@ namespace cohort::mpi::detail {
 enum tag : int {
   tag_request = 1,       // rank r -> 0: "one more chunk, please" (payload: unused 0)
   tag_grant = 2,         // 0 -> rank r: {begin, end}; begin == end: nothing more for you
-  tag_stop_to_root = 3,  // rank r -> 0: {reason}: rank r stops the call (at most once per call)
-  tag_stop_to_all = 4,   // 0 -> every rank r != 0: {reason}: stop (at most once per call)
+  tag_stop = 3,          // rank r -> every other rank: {reason}: stop. A rank sends it at most
+                         // once per call, and only if no stop reached it first.
 };
 
 // Why a call stops, as bits: a rank may have seen several.
@@ -32,8 +32,7 @@ struct call_summary {
   std::uint64_t failure_bytes;    // their serialised size
   std::uint64_t chunks;           // chunks this rank ran
   std::uint64_t result_bytes;     // their packed results
-  std::uint64_t sent_stop;        // this rank sent tag_stop_to_root
-  std::uint64_t broadcast_stop;   // (rank 0) it sent tag_stop_to_all to every other rank
+  std::uint64_t sent_stop;        // this rank sent tag_stop to every other rank
 };
 
 }  // namespace cohort::mpi::detail
