@@ -1,5 +1,6 @@
 // cohort::mpi results: every item runs exactly once on some rank, and every rank gets
 // every result in index order (fixed-size, strings, in many pieces, reductions).
+#include <cohort/cohort.hpp>
 #include <cohort/mpi.hpp>
 
 #include <gtest/gtest.h>
@@ -122,4 +123,22 @@ TEST(MpiMisuse, RanksPassingDifferentArgumentsAllGetALogicError) {
   EXPECT_THROW(mpi::for_each(n, [](std::size_t) {}), std::logic_error);
   const auto got = mpi::gather(50, [](std::size_t i) { return i * 2; });
   EXPECT_EQ(got[49], 98u);
+}
+
+TEST(MpiResults, ACollectiveInsideATaskOfAOneWorkerPoolRunsItsItemsOnThatPool) {
+  // The caller is that pool's only worker: a progress thread of cohort's own talks to MPI
+  // while the worker runs the items (its wait helps), so nothing waits on a busy worker.
+  cohort::scheduler pool({.workers = 1, .name = "one"});
+  std::atomic<int> on_pool{0};
+  cohort::task_group g(pool);
+  auto t = g.spawn([&] {
+    return mpi::gather(2000, [&](std::size_t i) {
+      on_pool.fetch_add(1, std::memory_order_relaxed);
+      return mix(i);
+    });
+  });
+  g.join();
+  const auto got = t.get();
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], mix(i));
+  EXPECT_EQ(all_sum(on_pool.load()), 2000);
 }
