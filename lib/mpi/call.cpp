@@ -160,9 +160,7 @@ void call::progress() {
       progressed = true;
     }
     if (all_done != MPI_REQUEST_NULL) {
-      int done = 0;
-      check(MPI_Test(&all_done, &done, MPI_STATUS_IGNORE), "MPI_Test");
-      if (done) break;
+      if (test_a_few_times(all_done)) break;
     }
     if (progressed) pause_.reset();
     sleep(pause_.next(stopped_ ? backoff::ending_max : backoff::working_max));
@@ -200,10 +198,7 @@ bool call::look_at_local_events() {
   return any;
 }
 
-// One MPI progress call may not move a message that has arrived: Open MPI polls some
-// transports only every few calls (measured: a stop was seen one poll interval late with a
-// single MPI_Iprobe per wake-up). A wake-up costs far more than a few probes, so each
-// wake-up probes up to progress_calls times.
+// Probes up to progress_calls times (see exchange.hpp).
 bool call::probe(int source, int tag, MPI_Status& status) {
   int flag = 0;
   for (int k = 0; k < progress_calls && !flag; ++k)
@@ -243,10 +238,7 @@ bool call::serve_requests() {
 
 bool call::receive_grant() {
   if (!request_out_) return false;
-  int done = 0;
-  for (int k = 0; k < progress_calls && !done; ++k)
-    check(MPI_Test(&grant_request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
-  if (!done) return false;
+  if (!test_a_few_times(grant_request_)) return false;
   request_out_ = false;
   if (grant_[0] == grant_[1])
     exhausted_ = true;
@@ -331,6 +323,9 @@ void call::send(int to, int tag, std::uint64_t a, std::uint64_t b, int count) {
   pending_send& s = sends_.emplace_back();
   s.payload = {a, b};
   check(MPI_Isend(s.payload.data(), count, MPI_UINT64_T, to, tag, comm_, &s.request), "MPI_Isend");
+  // Push it out now: an implementation may move it only in a later progress call, and this
+  // thread may sleep for 10 ms before its next one (a grant late by that starves a rank).
+  test_a_few_times(s.request);
 }
 
 void call::sleep(std::chrono::microseconds pause) {

@@ -68,7 +68,6 @@ class call {
   void help_run_items(const std::atomic<bool>& progress_done);
   void agree_on_arguments();
   bool look_at_local_events();
-  static constexpr int progress_calls = 8;
   bool probe(int source, int tag, MPI_Status& status);
   bool receive_stops();
   bool serve_requests();  // rank 0

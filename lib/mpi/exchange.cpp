@@ -20,12 +20,17 @@ void set_piece_limit(std::size_t bytes) noexcept {
   configured_piece_limit.store(std::clamp<std::size_t>(bytes, 1, INT_MAX), std::memory_order_relaxed);
 }
 
+bool test_a_few_times(MPI_Request& request) {
+  int done = 0;
+  for (int k = 0; k < progress_calls && !done; ++k)
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+  return done != 0;
+}
+
 void wait_polling(MPI_Request& request) {
   backoff pause;
   for (;;) {
-    int done = 0;
-    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) return;
+    if (test_a_few_times(request)) return;
     std::this_thread::sleep_for(pause.next(backoff::ending_max));
   }
 }
