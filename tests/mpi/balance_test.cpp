@@ -21,13 +21,13 @@ using namespace cohort_mpi_test;
 TEST(MpiBalance, SkewedCostsFinishNearTheIdealAndBeforeAStaticSplit) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const bool last = attempt == 2;
-    constexpr std::size_t n = 400;
+    constexpr std::size_t n = 200;
     std::vector<std::int64_t> cost_us(n, 0);  // measured on the rank that ran the item
     MPI_Barrier(MPI_COMM_WORLD);
     const std::int64_t start = now_us();
     mpi::for_each(n, [&](std::size_t i) {
       const std::int64_t t0 = now_us();
-      std::this_thread::sleep_for(std::chrono::microseconds(15 * (i + 1)));  // 15 us .. 6 ms
+      std::this_thread::sleep_for(std::chrono::microseconds(30 * (i + 1)));  // 30 us .. 6 ms
       cost_us[i] = now_us() - t0;
     });
     const std::int64_t end = now_us();
