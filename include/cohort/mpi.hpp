@@ -12,7 +12,9 @@
 // Guarantees:
 //  - f(i) (or f(i, std::stop_token)) runs exactly once for each i in [0, n) on some rank,
 //    unless the call is stopped (a failure under cancel_siblings, the deadline, a cancel).
-//  - Workers never call MPI: the thread that made the call drives the communication
+//  - Workers never call MPI: the thread that made the call drives the communication, or,
+//    when that thread is a worker (a call from inside a task), a thread of the call's own
+//    does while the worker helps run items; that needs MPI_THREAD_SERIALIZED or more
 //    (lib/mpi/README.md: the protocol and the thread model).
 //  - Every rank returns the same results, in index order, or throws the same error:
 //    task_group_error (every failure in index order; this rank's own failures keep their
