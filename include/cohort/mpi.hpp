@@ -1,0 +1,307 @@
+// cohort::mpi: one loop spread over the ranks of an MPI job (the optional component
+// cohort::mpi; the core never includes this header).
+//
+// What it is: every rank runs its own cohort scheduler; the items of a collective call
+// are handed out dynamically, a chunk at a time, from a counter on rank 0; each rank runs
+// the chunks it receives on its ambient scheduler (default_scheduler() unless called from
+// a task). The failure semantics are a task group's, across ranks.
+// Requirements: MPI initialised (construct an environment in main) at a thread level of
+// at least MPI_THREAD_FUNNELED; every rank makes the same collective calls in the same
+// order with the same n and options; at most one collective at a time per process
+// (another one from an item, or from a second thread meanwhile, is a std::logic_error).
+// Guarantees:
+//  - f(i) (or f(i, std::stop_token)) runs exactly once for each i in [0, n) on some rank,
+//    unless the call is stopped (a failure under cancel_siblings, the deadline, a cancel).
+//  - Workers never call MPI: the thread that made the call drives the communication, or,
+//    when that thread is a worker (a call from inside a task), a thread of the call's own
+//    does while the worker helps run items; that needs MPI_THREAD_SERIALIZED or more
+//    (lib/mpi/README.md: the protocol and the thread model).
+//  - Every rank returns the same results, in index order, or throws the same error:
+//    task_group_error (every failure in index order; this rank's own failures keep their
+//    exception, other ranks' are remote_error), else timeout_error (the deadline passed
+//    on some rank), else task_cancelled (the calling task was cancelled on some rank, or
+//    an item threw task_cancelled).
+//  - Nothing the call started on this rank runs after it returns or throws.
+// Example:
+//   int main(int argc, char** argv) {
+//     cohort::mpi::environment env(argc, argv);
+//     std::vector<double> y = cohort::mpi::gather(1'000'000, [](std::size_t i) { return f(i); });
+//   }
+// Memory ordering: everything the items of this rank did happens-before the call returns;
+// other ranks' results arrive as copies.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <chrono>
+#include <cstdint>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cohort/errors.hpp>
+#include <cohort/options.hpp>
+
+namespace cohort::mpi {
+
+// Initialises MPI with MPI_Init_thread(MPI_THREAD_MULTIPLE) unless it is already
+// initialised, and checks the granted level (below MPI_THREAD_FUNNELED: std::runtime_error).
+// The destructor frees cohort's communicator and calls MPI_Finalize if this object
+// initialised MPI. Create one, in main, on the thread that will make the collective calls.
+class environment {
+ public:
+  environment(int& argc, char**& argv);
+  ~environment();
+  environment(const environment&) = delete;
+  environment& operator=(const environment&) = delete;
+  // The thread level MPI granted (an MPI_THREAD_* value).
+  int thread_level() const noexcept;
+
+ private:
+  bool initialised_here_ = false;
+  int level_ = 0;
+};
+
+int rank();  // in MPI_COMM_WORLD (cached: safe from any thread, also from items)
+int size();
+
+struct distribute_options {
+  std::size_t chunk = 0;  // 0: automatic (guided sizes); else chunks of exactly `chunk` items
+  failure_policy on_failure = failure_policy::cancel_siblings;
+  std::optional<std::chrono::nanoseconds> timeout;  // one deadline for all ranks
+  std::string name;  // names failures "name[index]" ("[index]" when empty)
+};
+
+// A failure that happened on another rank. what() is "rank R, item I: <original what()>".
+class remote_error : public std::runtime_error {
+ public:
+  remote_error(int rank, std::size_t index, const std::string& original_what);
+  int rank() const noexcept { return rank_; }
+  std::size_t index() const noexcept { return index_; }
+
+ private:
+  int rank_;
+  std::size_t index_;
+};
+
+namespace detail {
+
+// What an item loop needs from the call that runs it. One per chunk task.
+class chunk_context {
+ public:
+  chunk_context(void* call, std::stop_token token) noexcept : call_(call), token_(std::move(token)) {}
+  // True when no more items may start: the call is stopping on this rank, or this chunk's
+  // own stop token was requested.
+  bool stopping() const noexcept;
+  const std::stop_token& token() const noexcept { return token_; }
+  void item_failed(std::size_t index, std::exception_ptr e);
+  void item_cancelled(std::size_t index);  // the item threw task_cancelled
+
+ private:
+  void* call_;
+  std::stop_token token_;
+};
+
+// The typed part of a call, behind a virtual interface so the protocol is compiled once.
+class body {
+ public:
+  virtual ~body() = default;
+  // Runs items [begin, end) in order; catches every exception per item.
+  virtual void run(std::size_t begin, std::size_t end, chunk_context& ctx) = 0;
+  // Results of a chunk this rank ran, as bytes for the other ranks; and the way back.
+  virtual bool has_results() const noexcept { return false; }
+  virtual std::size_t packed_size(std::size_t /*begin*/, std::size_t /*end*/) { return 0; }
+  virtual void pack(std::size_t /*begin*/, std::size_t /*end*/, std::byte* /*out*/) {}
+  virtual void unpack(std::size_t /*begin*/, std::size_t /*end*/, const std::byte* /*in*/,
+                      std::size_t /*size*/) {}
+};
+
+// The collective itself (lib/mpi/distribute.cpp): returns when every rank finished, or
+// throws what every rank throws.
+void distribute(std::size_t n, body& b, const distribute_options& options);
+
+template <class F>
+decltype(auto) call_item(F& f, std::size_t i, const std::stop_token& token) {
+  if constexpr (std::is_invocable_v<F&, std::size_t, std::stop_token>)
+    return f(i, token);
+  else
+    return f(i);
+}
+
+template <class F>
+using item_result_t = decltype(call_item(std::declval<F&>(), std::size_t{}, std::stop_token{}));
+
+// Calls store(i, f(i)) for each item while the call is not stopping.
+template <class F, class Store>
+void run_items(F& f, std::size_t begin, std::size_t end, chunk_context& ctx, Store&& store) {
+  for (std::size_t i = begin; i < end; ++i) {
+    if (ctx.stopping()) return;
+    try {
+      if constexpr (std::is_void_v<item_result_t<F>>) {
+        call_item(f, i, ctx.token());
+        store(i);
+      } else {
+        store(i, call_item(f, i, ctx.token()));
+      }
+    } catch (const task_cancelled&) {
+      ctx.item_cancelled(i);
+    } catch (...) {
+      ctx.item_failed(i, std::current_exception());
+    }
+  }
+}
+
+template <class F>
+class for_each_body final : public body {
+ public:
+  explicit for_each_body(F& f) : f_(f) {}
+  void run(std::size_t begin, std::size_t end, chunk_context& ctx) override {
+    run_items(f_, begin, end, ctx, [](std::size_t, auto&&...) {});
+  }
+
+ private:
+  F& f_;
+};
+
+template <class R>
+inline constexpr bool is_exchangeable =
+    std::is_same_v<R, std::string> ||
+    (std::is_trivially_copyable_v<R> && std::is_default_constructible_v<R>);
+
+template <class F, class R>
+class gather_body final : public body {
+ public:
+  gather_body(F& f, std::vector<R>& out) : f_(f), out_(out) {}
+  void run(std::size_t begin, std::size_t end, chunk_context& ctx) override {
+    run_items(f_, begin, end, ctx, [this](std::size_t i, auto&& r) { out_[i] = std::forward<decltype(r)>(r); });
+  }
+  bool has_results() const noexcept override { return true; }
+  std::size_t packed_size(std::size_t begin, std::size_t end) override {
+    if constexpr (std::is_same_v<R, std::string>) {
+      std::size_t bytes = (end - begin) * sizeof(std::uint64_t);
+      for (std::size_t i = begin; i < end; ++i) bytes += out_[i].size();
+      return bytes;
+    } else {
+      return (end - begin) * sizeof(R);
+    }
+  }
+  void pack(std::size_t begin, std::size_t end, std::byte* p) override {
+    if constexpr (std::is_same_v<R, std::string>) {
+      for (std::size_t i = begin; i < end; ++i) {  // lengths first, then the characters
+        const std::uint64_t len = out_[i].size();
+        std::memcpy(p, &len, sizeof len);
+        p += sizeof len;
+      }
+      for (std::size_t i = begin; i < end; ++i) {
+        if (!out_[i].empty()) std::memcpy(p, out_[i].data(), out_[i].size());
+        p += out_[i].size();
+      }
+    } else if (end > begin) {
+      std::memcpy(p, out_.data() + begin, (end - begin) * sizeof(R));
+    }
+  }
+  void unpack(std::size_t begin, std::size_t end, const std::byte* p, std::size_t) override {
+    if constexpr (std::is_same_v<R, std::string>) {
+      const std::byte* chars = p + (end - begin) * sizeof(std::uint64_t);
+      for (std::size_t i = begin; i < end; ++i) {
+        std::uint64_t len = 0;
+        std::memcpy(&len, p, sizeof len);
+        p += sizeof len;
+        out_[i].assign(reinterpret_cast<const char*>(chars), static_cast<std::size_t>(len));
+        chars += len;
+      }
+    } else if (end > begin) {
+      std::memcpy(out_.data() + begin, p, (end - begin) * sizeof(R));
+    }
+  }
+
+ private:
+  F& f_;
+  std::vector<R>& out_;
+};
+
+// One partial result per chunk, folded left to right inside the chunk.
+template <class T, class M, class Op>
+class reduce_body final : public body {
+ public:
+  reduce_body(M& map, Op& op) : map_(map), op_(op) {}
+  void run(std::size_t begin, std::size_t end, chunk_context& ctx) override {
+    std::optional<T> acc;
+    std::size_t ran = begin;
+    run_items(map_, begin, end, ctx, [&](std::size_t i, auto&& v) {
+      acc = acc ? T(op_(std::move(*acc), std::forward<decltype(v)>(v))) : T(std::forward<decltype(v)>(v));
+      ran = i + 1;
+    });
+    if (acc && ran == end) {
+      std::lock_guard lock(mutex_);
+      partials_.emplace(begin, std::move(*acc));
+    }
+  }
+  bool has_results() const noexcept override { return true; }
+  std::size_t packed_size(std::size_t, std::size_t) override { return sizeof(T); }
+  void pack(std::size_t begin, std::size_t, std::byte* p) override {
+    std::memcpy(p, &partials_.at(begin), sizeof(T));
+  }
+  void unpack(std::size_t begin, std::size_t, const std::byte* p, std::size_t) override {
+    std::array<std::byte, sizeof(T)> bytes;
+    std::memcpy(bytes.data(), p, sizeof(T));
+    partials_.emplace(begin, std::bit_cast<T>(bytes));
+  }
+  T fold(T init) {
+    for (auto& [begin, partial] : partials_) init = op_(std::move(init), std::move(partial));
+    return init;
+  }
+
+ private:
+  M& map_;
+  Op& op_;
+  std::mutex mutex_;  // chunks of this rank end concurrently
+  std::map<std::size_t, T> partials_;
+};
+
+}  // namespace detail
+
+// Collective. Runs f(i) for each i in [0, n) across the ranks; ignores f's result.
+template <class F>
+void for_each(std::size_t n, F f, distribute_options options = {}) {
+  detail::for_each_body<F> b(f);
+  detail::distribute(n, b, options);
+}
+
+// Collective. Every rank returns {f(0), ..., f(n-1)}. R: trivially copyable (and default
+// constructible) or std::string.
+template <class F>
+auto gather(std::size_t n, F f, distribute_options options = {}) {
+  using R = std::remove_cvref_t<detail::item_result_t<F>>;
+  static_assert(!std::is_void_v<R>, "cohort::mpi::gather: f returns void; use cohort::mpi::for_each");
+  static_assert(detail::is_exchangeable<R>,
+                "cohort::mpi::gather: the result type must be trivially copyable (and default "
+                "constructible) or std::string, so it can be sent between ranks as bytes");
+  std::vector<R> out(n);
+  detail::gather_body<F, R> b(f, out);
+  detail::distribute(n, b, options);
+  return out;
+}
+
+// Collective. init op map(0) op map(1) ... op map(n-1), combined in index order (op
+// associative, not necessarily commutative); init used exactly once. T trivially copyable.
+template <class T, class M, class Op>
+T reduce(std::size_t n, T init, M map, Op op, distribute_options options = {}) {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "cohort::mpi::reduce: T must be trivially copyable, so partial results can be "
+                "sent between ranks as bytes");
+  detail::reduce_body<T, M, Op> b(map, op);
+  detail::distribute(n, b, options);
+  return b.fold(std::move(init));
+}
+
+}  // namespace cohort::mpi
