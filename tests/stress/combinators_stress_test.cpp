@@ -49,8 +49,9 @@ class racing_round {
   }
   // Returns once the racer runs; the caller waits right after.
   void about_to_wait() {
-    while (!racer_started_.load(std::memory_order_acquire)) {
-    }
+    // Yields: three threads spinning on two cores (this one, the held task, the racer)
+    // can otherwise take a scheduler tick per round.
+    while (!racer_started_.load(std::memory_order_acquire)) std::this_thread::yield();
     waiting_.store(true, std::memory_order_release);
   }
   void release_held() { released_ = true; }

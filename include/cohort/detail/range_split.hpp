@@ -133,7 +133,11 @@ struct split_job : job {
     }
     complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part};
+  // A wait inside a piece may run the pieces it forked (their frame descends from it).
+  static const cancel_node* node_of(const job* j) noexcept {
+    return &static_cast<const split_job*>(j)->work.frame;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
 
   Work& work;
   std::size_t lo, hi;
@@ -221,7 +225,10 @@ struct pair_job : job {
     }
     complete(self->done, 0);
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part};
+  static const cancel_node* node_of(const job* j) noexcept {
+    return &static_cast<const pair_job*>(j)->frame;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
   B& fn;
   scope_node& frame;
   completion_word done{0};
