@@ -5,6 +5,8 @@
 // timeout_error says a deadline passed.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <exception>
 #include <memory>
 #include <span>
@@ -13,7 +15,7 @@
 
 namespace cohort {
 
-class task_group_error : public std::exception {
+class COHORT_EXPORT task_group_error : public std::exception {
  public:
   // `names[i]` is the name of the task that threw `errors[i]` (may be empty).
   task_group_error(std::vector<std::exception_ptr> errors, const std::vector<std::string>& names,
@@ -27,17 +29,17 @@ class task_group_error : public std::exception {
   std::shared_ptr<const std::string> what_;
 };
 
-class task_cancelled : public std::exception {
+class COHORT_EXPORT task_cancelled : public std::exception {
  public:
   const char* what() const noexcept override;
 };
 
-class timeout_error : public std::exception {
+class COHORT_EXPORT timeout_error : public std::exception {
  public:
   const char* what() const noexcept override;
 };
 
 // "what()" of a std::exception, or a description of anything else that was thrown.
-std::string describe_exception(const std::exception_ptr& e);
+COHORT_EXPORT std::string describe_exception(const std::exception_ptr& e);
 
 }  // namespace cohort

@@ -14,6 +14,8 @@
 // Memory ordering: everything the children did happens-before gather returns.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -37,12 +39,12 @@
 namespace cohort {
 namespace detail {
 
-std::size_t pool_size(const pool& p) noexcept;
+COHORT_EXPORT std::size_t pool_size(const pool& p) noexcept;
 
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
 
-[[noreturn]] void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
 
 template <bool Settled, class... Fs>
 auto gather_here(Fs&... fs) {

@@ -22,6 +22,8 @@
 // Thread safety: every function may be called from any thread, concurrently.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -37,7 +39,7 @@ namespace cohort {
 
 namespace detail {
 // Pairs begin_blocking/end_blocking on every way out of a scope.
-class blocking_guard {
+class COHORT_EXPORT blocking_guard {
  public:
   blocking_guard() noexcept : token_(begin_blocking()) {}
   ~blocking_guard() { end_blocking(token_); }
@@ -81,8 +83,8 @@ struct process_result {
 };
 
 // Runs argv (argv[0] searched in PATH) in a new process group, waiting inside blocking().
-process_result run_process(const std::vector<std::string>& argv, process_options options = {});
+COHORT_EXPORT process_result run_process(const std::vector<std::string>& argv, process_options options = {});
 // Runs `/bin/sh -c command` the same way.
-process_result run_shell(const std::string& command, process_options options = {});
+COHORT_EXPORT process_result run_shell(const std::string& command, process_options options = {});
 
 }  // namespace cohort

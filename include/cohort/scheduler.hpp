@@ -9,6 +9,8 @@
 // Thread safety: every member may be called from any thread.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,7 +53,7 @@ struct scheduler_stats {
 
 using unhandled_exception_handler = std::function<void(std::exception_ptr, std::string_view)>;
 
-class scheduler {
+class COHORT_EXPORT scheduler {
  public:
   explicit scheduler(scheduler_options options = {});
   ~scheduler();
@@ -104,13 +106,13 @@ class scheduler {
 };
 
 // Created on first use with hardware_concurrency() workers; lives until exit.
-scheduler& default_scheduler();
+COHORT_EXPORT scheduler& default_scheduler();
 
 // Gives back to the system allocator the children's blocks that cohort keeps for reuse:
 // the process-wide reserve (up to 64 MiB, filled by bursts of spawns) and the calling
 // thread's own free lists. Blocks in other threads' free lists (a few hundred each) and
 // blocks of live children are untouched. For a program that is done with a burst of
 // 10^5+ spawns and wants the memory back; the next burst allocates afresh.
-void release_cached_memory() noexcept;
+COHORT_EXPORT void release_cached_memory() noexcept;
 
 }  // namespace cohort

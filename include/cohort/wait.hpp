@@ -12,6 +12,8 @@
 // Waiting on a task from inside that same task is a std::logic_error.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <iterator>
@@ -56,11 +58,11 @@ std::vector<child_base*> children_of(Tasks& tasks) {
   return out;
 }
 
-wait_result wait_children(std::span<child_base* const> children, wait_policy policy,
+COHORT_EXPORT wait_result wait_children(std::span<child_base* const> children, wait_policy policy,
                           std::optional<std::chrono::nanoseconds> timeout);
 // Waits until one of `children` completes and returns its position; throws timeout_error
 // if `deadline` passes first.
-std::size_t next_completed(std::span<child_base* const> children,
+COHORT_EXPORT std::size_t next_completed(std::span<child_base* const> children,
                            std::optional<std::chrono::steady_clock::time_point> deadline);
 
 }  // namespace detail

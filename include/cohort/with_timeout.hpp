@@ -11,6 +11,8 @@
 //   auto reply = cohort::race([&] { return ask(primary); }, [&] { return ask(backup); });
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -28,7 +30,7 @@
 namespace cohort {
 namespace detail {
 
-[[noreturn]] void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
 
 template <class F>
 auto with_timeout_on(scheduler& s, std::chrono::nanoseconds d, F&& f) {

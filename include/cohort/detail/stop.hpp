@@ -2,6 +2,8 @@
 // cancel node (or any ancestor) is cancelled, for as long as the scope lives.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <cohort/detail/cancel.hpp>
 
 #include <stop_token>
@@ -12,7 +14,7 @@ namespace cohort::detail {
 
 struct stop_registration;
 
-class stop_scope {
+class COHORT_EXPORT stop_scope {
  public:
   explicit stop_scope(const cancel_node* node);
   ~stop_scope();
