@@ -32,6 +32,7 @@
 #include <vector>
 
 #include <cohort/detail/fork_join.hpp>
+#include <cohort/detail/iterator_index.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/outcome.hpp>
 #include <cohort/scheduler.hpp>
@@ -162,8 +163,7 @@ decltype(auto) random_access_view(Range& r) {
     // Visit a forward range through its iterators: elements are not copied.
     std::vector<std::ranges::iterator_t<Range&>> its;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
-    return std::views::all(std::move(its)) |
-           std::views::transform([](auto it) -> decltype(auto) { return *it; });
+    return iterator_index(std::move(its));
   } else {
     // A single-pass range (its end may be a sentinel): its elements are taken out once.
     std::vector<std::ranges::range_value_t<Range&>> values;

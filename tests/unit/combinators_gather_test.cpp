@@ -687,6 +687,9 @@ TEST(gather_range, input_only_common_range) {
 #endif
 #if COHORT_TEST_SENTINEL_INPUT_RANGES
 TEST(gather_range, input_only_istream_view) {
+#ifdef COHORT_TEST_NO_STD_VIEWS
+  GTEST_SKIP() << "std::views::istream does not compile with clang 14 and libstdc++ 12";
+#else
   cohort::scheduler s({.workers = 2, .name = "gr"});
   std::istringstream in("5 1 4 2 3 9 8 7 6 0");
   auto view = std::views::istream<int>(in);
@@ -697,6 +700,7 @@ TEST(gather_range, input_only_istream_view) {
   auto settled = cohort::gather_settled(s, std::views::istream<int>(in2), [](int x) { return x; });
   ASSERT_EQ(settled.size(), 3u);
   EXPECT_EQ(settled[2].value(), 6);
+#endif
 }
 
 TEST(gather_range, input_only_generator_like_range) {
@@ -721,7 +725,13 @@ TEST(gather_range, input_only_generator_like_range) {
 
 TEST(gather_range, rvalue_view_and_const_vector) {
   cohort::scheduler s({.workers = 2, .name = "gr"});
+#ifdef COHORT_TEST_NO_STD_VIEWS
+  std::vector<int> hundred(100);  // clang 14 + libstdc++ 12: no std::views (test_support.hpp)
+  for (int i = 0; i < 100; ++i) hundred[i] = i;
+  auto out = cohort::gather(s, std::move(hundred), [](int x) { return -x; });
+#else
   auto out = cohort::gather(s, std::views::iota(0, 100), [](int x) { return -x; });
+#endif
   ASSERT_EQ(out.size(), 100u);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(out[i], -i);
   const std::vector<std::string> cv{"x", "yy"};
