@@ -25,32 +25,31 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(cohort_deb_components dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libcohort-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE any)
 # A C++20 compiler and its standard library; python3 for cohort-trace-summary.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libstdc++-12-dev | libstdc++-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_RECOMMENDS "python3")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
-"C++20 work-stealing task scheduler with structured task groups (development files)
- cohort runs tasks on a pool of workers, each with its own lock-free Chase-Lev
- deque, grouped under nursery-like scopes: the first failure cancels the
- siblings, every failure is reported together, results come back in order, and
- no task is left running past its scope. gather, wait, as_completed,
- with_timeout and race are built on the same groups.
- .
- This package holds the headers, the library, the CMake package
- (find_package(cohort)) and the pkg-config file.")
+set(CPACK_DEBIAN_DEV_DESCRIPTION
+"C++20 work-stealing task scheduler with task groups (development files)
+cohort runs tasks on a pool of workers, each with its own lock-free Chase-Lev
+deque, grouped under nursery-like scopes: the first failure cancels the
+siblings, every failure is reported together, results come back in order, and
+no task is left running past its scope. gather, wait, as_completed,
+with_timeout and race are built on the same groups.
+
+This package holds the headers, the library, the CMake package
+(find_package(cohort)) and the pkg-config file.")
 
 if(BUILD_SHARED_LIBS)
   list(APPEND cohort_deb_components runtime)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libcohort${PROJECT_VERSION_MAJOR})
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-  set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
-"C++20 work-stealing task scheduler with structured task groups (library)
- cohort runs tasks on a pool of workers with lock-free deques, grouped under
- nursery-like scopes that cancel siblings on the first failure.
- .
- This package holds the shared library.")
+  set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
+"C++20 work-stealing task scheduler with task groups (shared library)
+cohort runs tasks on a pool of workers with lock-free deques, grouped under
+nursery-like scopes that cancel siblings on the first failure.
+
+This package holds the shared library.")
   set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
       "libcohort${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}-1), ${CPACK_DEBIAN_DEV_PACKAGE_DEPENDS}")
 endif()
@@ -60,14 +59,16 @@ if(TARGET cohort-run)
   set(CPACK_DEBIAN_RUN_PACKAGE_NAME cohort-run)
   set(CPACK_DEBIAN_RUN_PACKAGE_SECTION utils)
   set(CPACK_DEBIAN_RUN_PACKAGE_SHLIBDEPS ON)
-  set(CPACK_COMPONENT_RUN_DESCRIPTION
+  set(CPACK_DEBIAN_RUN_DESCRIPTION
 "run batch jobs in parallel on the cohort task scheduler
- cohort-run reads jobs (command lines, or a template applied to input lines)
- and runs them in parallel with a bounded number at a time, a job log,
- time limits, halt policies and ordered output, in the manner of GNU parallel.")
+cohort-run reads jobs (command lines, or a template applied to input lines)
+and runs them in parallel with a bounded number at a time, a job log,
+time limits, halt policies and ordered output, in the manner of GNU parallel.")
 endif()
 set(CPACK_COMPONENTS_ALL ${cohort_deb_components})
 
+# CPack prefixes each description line after the first with a space and turns an empty
+# line into " ." (Debian policy 5.6.13).
 # copyright and changelog for each package (Debian policy 12.5 and 12.7).
 string(TIMESTAMP cohort_changelog_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
 foreach(component IN LISTS cohort_deb_components)
