@@ -11,7 +11,8 @@ set(COHORT_DEB_MAINTAINER "cohort maintainers <cohort-maintainers@lists.example.
 set(CPACK_PACKAGE_NAME cohort)
 set(CPACK_PACKAGE_VENDOR "cohort")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "C++20 work-stealing task scheduler with structured task groups")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPackDeb would prepend it to every package's own
+# synopsis (the first line of CPACK_DEBIAN_<COMPONENT>_DESCRIPTION).
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
