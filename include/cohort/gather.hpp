@@ -45,7 +45,8 @@ COHORT_EXPORT std::size_t pool_size(const pool& p) noexcept;
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
 
-[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
+                                                  std::size_t total);
 
 template <bool Settled, class... Fs>
 auto gather_here(Fs&... fs) {

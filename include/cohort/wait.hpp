@@ -59,11 +59,12 @@ std::vector<child_base*> children_of(Tasks& tasks) {
 }
 
 COHORT_EXPORT wait_result wait_children(std::span<child_base* const> children, wait_policy policy,
-                          std::optional<std::chrono::nanoseconds> timeout);
+                                        std::optional<std::chrono::nanoseconds> timeout);
 // Waits until one of `children` completes and returns its position; throws timeout_error
 // if `deadline` passes first.
-COHORT_EXPORT std::size_t next_completed(std::span<child_base* const> children,
-                           std::optional<std::chrono::steady_clock::time_point> deadline);
+COHORT_EXPORT std::size_t next_completed(
+    std::span<child_base* const> children,
+    std::optional<std::chrono::steady_clock::time_point> deadline);
 
 }  // namespace detail
 

@@ -30,7 +30,8 @@
 namespace cohort {
 namespace detail {
 
-[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
+                                                  std::size_t total);
 
 template <class F>
 auto with_timeout_on(scheduler& s, std::chrono::nanoseconds d, F&& f) {

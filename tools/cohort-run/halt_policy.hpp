@@ -17,7 +17,7 @@ struct halt_policy {
   enum class on { fail, success, done };
   when timing = when::never;
   on trigger = on::fail;
-  double threshold = 1;     // a count, or a percentage when `percent`
+  double threshold = 1;  // a count, or a percentage when `percent`
   bool percent = false;
 
   // True when `count` jobs of the trigger's kind (out of `finished`, with `total` known

@@ -14,7 +14,7 @@ class progress_bar {
   explicit progress_bar(std::optional<std::size_t> total);
   // Redraws if the last draw is old enough (or `force`). Not thread-safe.
   void update(std::size_t done, std::size_t failed, std::size_t running, bool force = false);
-  void finish(std::size_t done, std::size_t failed);   // last draw and a newline
+  void finish(std::size_t done, std::size_t failed);  // last draw and a newline
 
  private:
   std::optional<std::size_t> total_;

@@ -13,10 +13,10 @@ namespace cohort_run {
 class report_writer {
  public:
   explicit report_writer(const std::string& path);
-  ~report_writer();   // closes the array
+  ~report_writer();  // closes the array
   report_writer(const report_writer&) = delete;
   report_writer& operator=(const report_writer&) = delete;
-  void write(const job_record& r);   // not thread-safe: the caller serialises
+  void write(const job_record& r);  // not thread-safe: the caller serialises
 
  private:
   std::FILE* file_;

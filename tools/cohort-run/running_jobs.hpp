@@ -49,7 +49,7 @@ class running_jobs {
   };
   mutable std::mutex mutex_;
   std::condition_variable freed_;
-  std::vector<std::size_t> free_;   // a stack: the lowest slot numbers are reused first
+  std::vector<std::size_t> free_;  // a stack: the lowest slot numbers are reused first
   std::vector<slot_state> slots_;
   std::size_t running_ = 0;
   bool closed_ = false;

@@ -11,7 +11,9 @@ spool::~spool() {
 }
 
 spool::spool(spool&& other) noexcept
-    : limit_(other.limit_), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)),
+    : limit_(other.limit_),
+      size_(std::exchange(other.size_, 0)),
+      memory_(std::move(other.memory_)),
       file_(std::exchange(other.file_, nullptr)) {}
 
 spool& spool::operator=(spool&& other) noexcept {

@@ -31,7 +31,7 @@ class spool {
   std::size_t limit_;
   std::size_t size_ = 0;
   std::string memory_;
-  std::FILE* file_ = nullptr;   // tmpfile(): deleted when closed
+  std::FILE* file_ = nullptr;  // tmpfile(): deleted when closed
 };
 
 }  // namespace cohort_run

@@ -47,6 +47,6 @@ COHORT_EXPORT void wait_complete(completion_word& word);
 COHORT_EXPORT bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
 // Waits until any of the words is complete; false if the timeout passed first.
 COHORT_EXPORT bool wait_any_complete(std::span<completion_word* const> words,
-                       std::optional<std::chrono::nanoseconds> timeout);
+                                     std::optional<std::chrono::nanoseconds> timeout);
 
 }  // namespace cohort::detail
