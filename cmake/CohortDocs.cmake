@@ -13,7 +13,7 @@ set(DOXYGEN_PROJECT_BRIEF "C++20 work-stealing task scheduler with structured ta
 set(DOXYGEN_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/docs)
 set(DOXYGEN_GENERATE_HTML YES)
 set(DOXYGEN_GENERATE_LATEX NO)
-set(DOXYGEN_WARN_AS_ERROR YES)
+set(DOXYGEN_WARN_AS_ERROR YES)  # the docs test fails on any warning
 set(DOXYGEN_WARN_IF_UNDOCUMENTED YES)
 set(DOXYGEN_WARN_NO_PARAMDOC NO)
 set(DOXYGEN_EXTRACT_ALL NO)
@@ -28,8 +28,16 @@ set(DOXYGEN_FULL_PATH_NAMES YES)
 set(DOXYGEN_USE_MDFILE_AS_MAINPAGE ${PROJECT_SOURCE_DIR}/README.md)
 set(DOXYGEN_JAVADOC_AUTOBRIEF YES)
 set(DOXYGEN_QUIET YES)
-# Headers another branch documents after merging would be listed here.
-set(DOXYGEN_EXCLUDE ${PROJECT_SOURCE_DIR}/include/cohort/detail)
+# detail/ is machinery. process.hpp (and algorithm.hpp, mpi.hpp from other branches) are
+# documented after the merge; until then they are excluded, not left half-documented.
+set(DOXYGEN_EXCLUDE ${PROJECT_SOURCE_DIR}/include/cohort/detail
+                    ${PROJECT_SOURCE_DIR}/include/cohort/process.hpp)
 doxygen_add_docs(docs
   ${PROJECT_SOURCE_DIR}/include/cohort ${PROJECT_SOURCE_DIR}/README.md
   COMMENT "API reference (Doxygen): ${CMAKE_CURRENT_BINARY_DIR}/docs/html/index.html")
+
+if(COHORT_BUILD_TESTS)
+  add_test(NAME docs.builds
+    COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target docs --config $<CONFIG>)
+  set_tests_properties(docs.builds PROPERTIES LABELS docs TIMEOUT 300)
+endif()

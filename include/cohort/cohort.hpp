@@ -12,3 +12,7 @@
 #include <cohort/task_group.hpp>
 #include <cohort/wait.hpp>
 #include <cohort/with_timeout.hpp>
+
+/// @namespace cohort
+/// Everything public of cohort: scheduler, task_group, task, gather, wait,
+/// as_completed, with_timeout, race. `cohort::detail` is machinery, not API.

@@ -15,31 +15,42 @@
 
 namespace cohort {
 
+/// What join() (and gather, scope, race) throws when children failed: every failure,
+/// in spawn order, in one exception.
+///
+/// Thread safety: an immutable value; copies share the list (cheap, noexcept).
 class COHORT_EXPORT task_group_error : public std::exception {
  public:
-  // `names[i]` is the name of the task that threw `errors[i]` (may be empty).
+  /// `names[i]` is the name of the task that threw `errors[i]` (may be empty).
   task_group_error(std::vector<std::exception_ptr> errors, const std::vector<std::string>& names,
                    std::size_t tasks_total);
+  /// The failures, in spawn order (never empty).
   std::span<const std::exception_ptr> exceptions() const noexcept;
-  const char* what() const noexcept override;  // "2 of 5 tasks failed; first: fetch-3: reset"
+  const char* what() const noexcept override;  ///< "2 of 5 tasks failed; first: fetch-3: reset"
 
  private:
-  // Shared so the exception stays cheap and noexcept to copy, as exceptions should be.
+  /// Shared so the exception stays cheap and noexcept to copy, as exceptions should be.
   std::shared_ptr<const std::vector<std::exception_ptr>> errors_;
   std::shared_ptr<const std::string> what_;
 };
 
+/// Thrown by the result of a task when the task was cancelled before it produced one (skipped,
+/// or its group cancelled), and out of a wait inside a cancelled task.
 class COHORT_EXPORT task_cancelled : public std::exception {
  public:
+  /// A fixed message naming the exception.
   const char* what() const noexcept override;
 };
 
+/// Thrown when a deadline passed: task_group::cancel_after(), task_options::timeout,
+/// with_timeout().
 class COHORT_EXPORT timeout_error : public std::exception {
  public:
+  /// A fixed message naming the exception.
   const char* what() const noexcept override;
 };
 
-// "what()" of a std::exception, or a description of anything else that was thrown.
+/// "what()" of a std::exception, or a description of anything else that was thrown.
 COHORT_EXPORT std::string describe_exception(const std::exception_ptr& e);
 
 }  // namespace cohort

@@ -77,7 +77,7 @@ auto gather_here(Fs&... fs) {
       slots.apply([&](auto&... s) { ((s.failed() ? errors.push_back(s.error) : void()), ...); });
       throw_group_error(std::move(errors), sizeof...(Fs));
     }
-    // A callable that threw task_cancelled observed a cancellation: so does the gather.
+    /// A callable that threw task_cancelled observed a cancellation: so does the gather.
     const bool all_values = slots.apply([](auto&... s) { return (... && s.value.has_value()); });
     if (frame.cancelled() || !all_values) throw task_cancelled();
     return slots.apply([](auto&... s) { return std::tuple{std::move(*s.value)...}; });
@@ -92,10 +92,10 @@ auto gather_on(pool& p, Fs&... fs) {
 
 // ---- ranges --------------------------------------------------------------------------
 
-// How many elements of a range gather run between two cancellation checks.
+/// How many elements of a range gather run between two cancellation checks.
 inline constexpr std::size_t cancel_check_stride = 64;
 
-// Splits [lo, hi) in halves down to `grain`, forking the right half each time.
+/// Splits [lo, hi) in halves down to `grain`, forking the right half each time.
 template <class Body>
 struct range_job : job {
   range_job(std::size_t l, std::size_t h, std::size_t g, gather_frame& f, Body& b) noexcept
@@ -125,10 +125,10 @@ struct range_job : job {
       }
       return;
     }
-    // Cancellation is checked every cancel_check_stride elements, so the loop in between
-    // stays tight enough to vectorize: measured at -O3 on a 32-flop element, a check per
-    // element costs 2.2x tbb::parallel_for, a check per 64 elements 1.0x. After a cancel,
-    // each running leaf may still start up to that many elements.
+    /// Cancellation is checked every cancel_check_stride elements, so the loop in between
+    /// stays tight enough to vectorize: measured at -O3 on a 32-flop element, a check per
+    /// element costs 2.2x tbb::parallel_for, a check per 64 elements 1.0x. After a cancel,
+    /// each running leaf may still start up to that many elements.
     for (std::size_t i = l; i < h; i += cancel_check_stride) {
       if (frame.cancelled()) return;
       body(i, std::min(h, i + cancel_check_stride));
@@ -148,7 +148,7 @@ struct range_job : job {
   completion_word done{0};
 };
 
-// Runs body(lo, hi) over chunks covering [0, n), split across the pool; body never throws.
+/// Runs body(lo, hi) over chunks covering [0, n), split across the pool; body never throws.
 template <class Body>
 void parallel_indices(pool& p, gather_frame& frame, std::size_t n, Body& body) {
   const std::size_t grain = std::max<std::size_t>(1, n / (pool_size(p) * 16));
@@ -161,12 +161,12 @@ decltype(auto) random_access_view(Range& r) {
   if constexpr (std::ranges::random_access_range<Range&> && std::ranges::sized_range<Range&>) {
     return (r);
   } else if constexpr (std::ranges::forward_range<Range&>) {
-    // Visit a forward range through its iterators: elements are not copied.
+    /// Visit a forward range through its iterators: elements are not copied.
     std::vector<std::ranges::iterator_t<Range&>> its;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
     return iterator_index(std::move(its));
   } else {
-    // A single-pass range (its end may be a sentinel): its elements are taken out once.
+    /// A single-pass range (its end may be a sentinel): its elements are taken out once.
     std::vector<std::ranges::range_value_t<Range&>> values;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) values.push_back(*it);
     return values;
@@ -207,8 +207,8 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
     if (frame.ancestors_cancelled()) throw task_cancelled();
     return out;
   } else {
-    // Results go straight into their slots; a type that is not default-constructible is
-    // built into an optional first.
+    /// Results go straight into their slots; a type that is not default-constructible is
+    /// built into an optional first.
     constexpr bool direct = std::is_void_v<R> || std::is_default_constructible_v<R>;
     using Store = std::conditional_t<std::is_void_v<R>, std::monostate,
                                      std::conditional_t<direct, R, std::optional<R>>>;
@@ -246,7 +246,7 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
       for (auto& f : failures) errors.push_back(std::move(f.second));
       throw_group_error(std::move(errors), n);
     }
-    // relaxed: every element's body happens-before this (the range jobs were joined).
+    /// relaxed: every element's body happens-before this (the range jobs were joined).
     if (frame.cancelled() || observed_cancel.load(std::memory_order_relaxed))
       throw task_cancelled();
     if constexpr (std::is_void_v<R>) {
@@ -272,19 +272,32 @@ auto gather_range_on(pool& p, Range& range, Fn& fn) {
 
 // ---- callables ------------------------------------------------------------------------
 
+/// Runs each callable (f() or f(std::stop_token)) concurrently and returns their results
+/// in argument order, as a std::tuple (void results: std::monostate). The first failure
+/// cancels the rest; every failure comes back, in argument order, in one
+/// task_group_error; task_cancelled if an enclosing scope was cancelled. Nothing is
+/// allocated: the children live on the caller's frame. Everything the children did
+/// happens before gather returns. Thread safety: call from any thread or task.
+/// @code
+/// auto [a, b] = cohort::gather([] { return fib(29); }, [] { return fib(28); });
+/// @endcode
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(Fs&&... fs) {
   return detail::gather_on<false>(detail::ambient_pool(), fs...);
 }
+/// As gather(fs...), on the scheduler s.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(scheduler& s,
                                                                             Fs&&... fs) {
   return detail::gather_on<false>(detail::pool_of(s), fs...);
 }
+/// As gather(fs...), but every callable runs to its end and each result is an
+/// outcome<R> (a value, an exception or cancelled): asyncio's return_exceptions=True.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(Fs&&... fs) {
   return detail::gather_on<true>(detail::ambient_pool(), fs...);
 }
+/// As gather_settled(fs...), on the scheduler s.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(scheduler& s,
                                                                                     Fs&&... fs) {
@@ -293,18 +306,29 @@ requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_sett
 
 // ---- ranges ---------------------------------------------------------------------------
 
+/// Calls fn(element) for every element of range concurrently (split recursively, no task
+/// per element; cancellation checked every 64 elements) and returns a std::vector of the
+/// results in input order. A forward range is visited in place; an input-only range is
+/// read once into a buffer first. Failures and cancellation as gather(fs...).
+/// @code
+/// std::vector<std::size_t> lens = cohort::gather(words, [](const std::string& w) { return
+/// w.size(); });
+/// @endcode
 template <detail::gatherable_range Range, class Fn>
 auto gather(Range&& range, Fn&& fn) {
   return detail::gather_range_on<false>(detail::ambient_pool(), range, fn);
 }
+/// As gather(range, fn), on the scheduler s.
 template <detail::gatherable_range Range, class Fn>
 auto gather(scheduler& s, Range&& range, Fn&& fn) {
   return detail::gather_range_on<false>(detail::pool_of(s), range, fn);
 }
+/// As gather(range, fn), but every element is processed and each result is an outcome<R>.
 template <detail::gatherable_range Range, class Fn>
 auto gather_settled(Range&& range, Fn&& fn) {
   return detail::gather_range_on<true>(detail::ambient_pool(), range, fn);
 }
+/// As gather_settled(range, fn), on the scheduler s.
 template <detail::gatherable_range Range, class Fn>
 auto gather_settled(scheduler& s, Range&& range, Fn&& fn) {
   return detail::gather_range_on<true>(detail::pool_of(s), range, fn);
