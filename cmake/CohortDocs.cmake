@@ -28,6 +28,7 @@ set(DOXYGEN_FULL_PATH_NAMES YES)
 set(DOXYGEN_USE_MDFILE_AS_MAINPAGE ${PROJECT_SOURCE_DIR}/README.md)
 set(DOXYGEN_JAVADOC_AUTOBRIEF YES)
 set(DOXYGEN_QUIET YES)
+set(DOXYGEN_DISTRIBUTE_GROUP_DOC YES)  # one comment for `T a, b;` documents both
 # detail/ is machinery. process.hpp (and algorithm.hpp, mpi.hpp from other branches) are
 # documented after the merge; until then they are excluded, not left half-documented.
 set(DOXYGEN_EXCLUDE ${PROJECT_SOURCE_DIR}/include/cohort/detail

@@ -37,8 +37,11 @@ enum class wait_policy { all_completed, first_completed, first_exception };
 /// What wait() returns: indices (into its argument) of the tasks that had ended and of
 /// those still pending when it returned, each in ascending order.
 struct wait_result {
-  /// done: the tasks that ended; pending: those still pending.
   std::vector<std::size_t> done, pending;
+  /// @var done
+  /// The tasks that ended.
+  /// @var pending
+  /// The tasks still pending.
 };
 
 namespace detail {
