@@ -11,8 +11,8 @@
 #endif
 
 #include <dirent.h>
-#include <pthread.h>
 #include <time.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
