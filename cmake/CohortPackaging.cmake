@@ -45,6 +45,10 @@ if(BUILD_SHARED_LIBS)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libcohort${PROJECT_VERSION_MAJOR})
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
+  # A shlibs file, and an ldconfig trigger (what lintian asks of a shared library package).
+  set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)   # no per-component form in CPack 3.25
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/deb-control/triggers "activate-noawait ldconfig\n")
+  set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_BINARY_DIR}/deb-control/triggers)
   set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
 "C++20 work-stealing task scheduler with task groups (shared library)
 cohort runs tasks on a pool of workers with lock-free deques, grouped under
