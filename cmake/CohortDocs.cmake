@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The API reference: `cmake --build <dir> --target docs` runs Doxygen over the public
 # headers (include/cohort/*.hpp; detail/ is machinery and excluded) with warnings as
 # errors, and writes HTML into <dir>/docs/html. Skipped with one message when Doxygen is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Optional parts of the build (tests, benchmarks, tools, ...) as tri-state cache variables:
 #
 #   AUTO  build it when its dependencies are found, else skip it with one STATUS message

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Install rules (only when COHORT_INSTALL is on). Components, which the .deb packages follow:
 #   dev      headers, libcohort.a or the libcohort.so link, CMake package, pkg-config file
 #   runtime  libcohort.so.<soversion> (shared builds only)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Debian packages: `cpack -G DEB` in the build directory (also `cpack -G TGZ`).
 #   libcohort-dev   headers, the library (static build: libcohort.a), CMake and pkg-config
 #                   files, cohort-trace-summary

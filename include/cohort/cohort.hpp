@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort: a work-stealing task scheduler with structured task groups.
 // The umbrella header: everything public.
 #pragma once

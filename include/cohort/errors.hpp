@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The exceptions cohort throws.
 //
 // task_group_error is the ExceptionGroup: every failure of a group's children, in spawn

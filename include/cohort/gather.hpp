@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gather and gather_settled: run callables (or a callable over a range) concurrently and
 // collect their results in argument (input) order.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Options and enums shared by the scheduler, groups and tasks.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // outcome<T>: how one callable of gather_settled ended: a value, an exception, or
 // cancelled. T may be void.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Blocking calls and child processes.
 //
 // blocking(f): runs f, which may block outside cohort (I/O, a lock, a child process, a

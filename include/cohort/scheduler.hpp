@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler: a pool of worker threads, each with its own work-stealing deque.
 //
 // Requirements: workers in [1, 4096] (0 means std::thread::hardware_concurrency()).

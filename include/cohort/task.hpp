@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task<R>: the move-only handle to one child of a task_group.
 //
 // Requirements: obtained from task_group::spawn; R may be void.

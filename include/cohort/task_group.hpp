@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_group: the nursery. Children spawned into a group never outlive it.
 //
 // Guarantees:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wait and as_completed: asyncio.wait and asyncio.as_completed over task handles.
 //
 // wait(tasks, policy, timeout) returns which tasks are done and which are pending

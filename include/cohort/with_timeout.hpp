@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // with_timeout and race: deadlines and first-success, built on task_group.
 //
 // with_timeout(d, f): runs f as a child; if it has not finished when d passes, cancels

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Builds the consumer program (tests/package/main.cpp) against cohort one of three ways
 # and runs it:
 #   MODE=find_package      install the build tree into a fresh prefix; a CMake project

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gather and gather_settled: results in argument / input order, failure, cancellation from
 // outside, ambient vs explicit scheduler, nesting, recursive fork-join.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How cohort uses memory: what happens when it runs out, and the reserve of children's
 // blocks it keeps for reuse.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run_process / run_shell / blocking: output of any size, exit statuses and signals,
 // timeouts and cancellation that kill the whole process group, and nothing left behind.
 #include <cohort/cohort.hpp>

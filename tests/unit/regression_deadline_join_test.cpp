@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 12: deadlines that already passed, and concurrent
 // joins (found by porting CPython's, oneTBB's and Trio's task-group tests).
 //

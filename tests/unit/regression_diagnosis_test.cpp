@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 11: hang diagnosis.
 //
 // - dump() showed only a worker's innermost frame, so a nested wait read inverted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, items 6 and 9: nothing outlives its scope, nothing is lost
 // at exit.
 //

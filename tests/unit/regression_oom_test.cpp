@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 10: out-of-memory paths that must not leave dead
 // state behind.
 //

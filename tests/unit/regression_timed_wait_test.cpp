@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 7: a timed wait returns close to its timeout,
 // whatever the waiting worker runs meanwhile.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, items 1, 2, 3 and 5: what a waiting worker may run.
 //
 // A worker that waits (join, get, a gather's join) helps by running other jobs. It must

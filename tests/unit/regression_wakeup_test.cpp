@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression test for issue 9, item 4: a lost wake-up of a local push.
 //
 // notify_local_job read the sleep counters with no fence after the push: a worker that

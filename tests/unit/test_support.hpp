@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by cohort's tests: sizes that shrink under ThreadSanitizer, bounded
 // waits (a test fails with a message instead of hanging), and /proc readers for thread
 // names and per-thread CPU time.

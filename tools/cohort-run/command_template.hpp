@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Replacement strings: COMMAND compiled once, rendered per job.
 //   {} the input (all sources, space-separated)  {N} the N-th source
 //   {.} without extension  {/} basename  {//} dirname  {/.} basename without extension

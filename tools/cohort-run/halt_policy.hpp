@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GNU parallel's --halt: when to stop, and whether running jobs are killed (now) or
 // allowed to finish (soon).
 //   never | now,fail=N | soon,fail=N | now,success=N | soon,success=N | now,done=N

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What cohort-run knows about one job once it ended (or was skipped): the joblog, the
 // report, the failure summary and the exit status are all made from these.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GNU parallel's joblog: a header, then one tab-separated line per finished job
 //   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
 // (Host ":" for the local machine, times in seconds with 3 decimals, Receive the bytes of

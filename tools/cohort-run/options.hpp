@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort-run's command line: GNU parallel's options where they overlap, parsed with CLI11.
 #pragma once
 

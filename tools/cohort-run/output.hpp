@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Job output to cohort-run's stdout and stderr: one job's output is written in one piece
 // (its stdout, then its stderr), never interleaved with another job's. With -k it is
 // written in input order; finished output waiting for an earlier job is held in memory up

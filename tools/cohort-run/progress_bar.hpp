@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --bar: one line on stderr, redrawn at most 10 times a second:
 //   [=======>        ] 45% 450/1000 done, 3 failed, 8 running, ETA 0:12
 // The total comes from the ::: sources, or from reading stdin ahead.

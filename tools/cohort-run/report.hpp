@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --report FILE: a JSON array with one object per job, written as jobs end (so a report
 // of 10^6 jobs needs no memory), closed at exit. The jobs appear in the order they ended;
 // each carries its "seq".

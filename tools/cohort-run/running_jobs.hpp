@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The -j slots: who runs where ({%} is the slot number), since when, with which pid, and
 // the last line each job wrote (for the watchdog). acquire() is the back-pressure that
 // keeps input reading no more than -j jobs ahead of the running ones.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A job's captured stdout or stderr: kept in memory up to a limit, then in an anonymous
 // temporary file, so a job writing gigabytes costs disk, not memory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The end of a run: the failed jobs in input order and the totals on stderr, and GNU
 // parallel's exit status.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Storage for task_group children without a trip to the global allocator per task.
 //
 // Each thread keeps a bounded free list per size class. A block freed on another thread

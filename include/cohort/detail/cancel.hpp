@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cancellation state shared by groups, gather frames and tasks.
 //
 // Every scope that can be cancelled is a cancel_node linked to the node it was created in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A completion word: one byte that says "done" and whether anyone sleeps on it.
 //
 // A task's status byte and a gather child's latch are completion words. The completer

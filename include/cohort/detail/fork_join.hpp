@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fork-join fast path behind gather: children that live on the caller's frame.
 //
 // A gather pushes its children 2..n on the calling worker's deque (child n first, so

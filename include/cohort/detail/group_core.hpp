@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The non-template machinery of a task_group (defined in lib/task_group.cpp), and the
 // header every child carries. Public only because task_group embeds it and the spawn
 // templates construct children; users never touch it.

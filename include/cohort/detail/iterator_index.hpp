@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // iterator_index: the iterators of a forward range, collected once, indexed like an array
 // whose elements are the range's elements (no copies). gather() uses it to split a range

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The narrow interface between the public templates and the compiled scheduler (lib/).
 // Everything here is an implementation detail; users never call it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // For a callable that takes a std::stop_token: a stop_source that fires when the task's
 // cancel node (or any ancestor) is cancelled, for as long as the scope lives.
 #pragma once
