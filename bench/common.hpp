@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by every workload of cohort_bench: which worker counts to run, how a benchmark
 // is named and registered, result checks, and the peers' pool setup.
 //

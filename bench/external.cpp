@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // external1m: one thread outside the pool (the benchmark thread) submits 10^6 tiny tasks
 // (each bumps a relaxed counter) and waits until all have run: the injection path.
 // items_per_second is the submission-to-completion throughput.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fib(n) with no cutoff: one task per call, almost no work per task, so this measures
 // the cost of a fork and a join. n = 30 (1.6 million calls) and n = 35 (30 million).
 //

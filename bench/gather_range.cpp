@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gather_range: 10^6 ordered results from a vector of inputs, each computed by a degree-16
 // polynomial (32 flops: real work, not only memory traffic). Every implementation
 // produces a fresh std::vector<double> of the results per iteration, so the allocation

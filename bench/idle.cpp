@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // idle: CPU burnt by a pool with nothing to do. After a short burst of work that wakes
 // every worker, the process's CPU time (getrusage RUSAGE_SELF, user + system, all
 // threads) is measured over 2 s of idleness, starting right when the work ends, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort_bench's entry point: Google Benchmark's main, plus context that makes a JSON
 // result self-describing (library versions, worker counts run).
 #include <benchmark/benchmark.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nqueens(n): count the placements of n queens on an n x n board, with one task per
 // placement of a queen (each valid square of the next row), n = 10, 11, 12 (724, 2680
 // and 14200 solutions; about 35 thousand, 166 thousand and 856 thousand tasks). The tree

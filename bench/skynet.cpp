@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // skynet: a 10-ary tree of tasks, depth 6, whose 10^6 leaves return their own number;
 // every inner task sums its ten children (1,111,111 tasks; the sum is 499999500000).
 // Like fib, mostly scheduling, but ten children per join instead of two.

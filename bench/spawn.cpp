@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spawn1m: 10^6 tiny children (each bumps a relaxed counter) spawned into one group,
 // then joined: what a burst of spawns costs, and what the outstanding children weigh.
 //

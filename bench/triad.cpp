@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // triad: STREAM's a[i] = b[i] + k * c[i] over 2^24 doubles (3 x 128 MiB): bound by memory
 // bandwidth, so every scheduler should land near the same time. It shows where the
 // scheduler does not matter, and what a per-element call costs when it is all there is.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UTS, unbalanced tree search: count the nodes of a random tree that is only known by
 // exploring it, one task per node. T1-like: the number of children of a node is
 // geometric with mean 4 (so a fifth of the nodes are leaves and whole subtrees end

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wake: latency from submitting one task to an idle pool (every worker parked after 5 ms
 // without work) until that task starts running, measured by the task itself. Each
 // iteration reports its latency as the iteration time (manual timing); the counters

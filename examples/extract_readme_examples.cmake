@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Usage: cmake -DREADME=README.md -DOUT=out.cpp -P extract_readme_examples.cmake
 file(READ "${README}" text)
 # CMake lists split on ';', and code is full of them: hide them while slicing.

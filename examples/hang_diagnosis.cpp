@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The asyncio story, replayed: three workers pull from a queue, two fail, the third
 // blocks forever on the now-empty queue, and main waits in join. Run it with
 // COHORT_WATCHDOG=2s (or pass --watchdog) and the scheduler tells you which task is stuck,

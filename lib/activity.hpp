@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a worker is doing right now, for dump() and the watchdog.
 //
 // A worker runs jobs nested inside each other (a task that waits runs other jobs), so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one door to atomics for the lock-free structures we model-check (deque.hpp today).
 //
 // In a normal build `atomic<T>` IS `std::atomic<T>`, `atomic_thread_fence` IS

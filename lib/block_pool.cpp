@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-thread free lists of children's blocks, with a central depot that moves blocks
 // between threads in batches.
 //

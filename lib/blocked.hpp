@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Threads outside the pool that are asleep in a wait (join, get, wait, as_completed),
 // listed so dump() can say who waits on what. Only the slow path (a thread about to
 // sleep) touches this list.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cancel.hpp"
 
 #include <cohort/detail/job.hpp>

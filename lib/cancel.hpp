@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The process-wide registry of stop sources of running children that take a
 // std::stop_token. Cancellation itself is the flag chain in detail/cancel.hpp; this is
 // only how a cancel reaches code that polls a token.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-worker work-stealing deque.
 //
 // Algorithm: Chase and Lev, "Dynamic Circular Work-Stealing Deque" (SPAA 2005), in the

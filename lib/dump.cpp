@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dump(): the live groups and tasks of a scheduler as a tree, with who waits on whom.
 // Meant for a human who wonders why the program "just sits there".
 #include <cstdio>

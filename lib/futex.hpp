@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A 32-bit word a thread can sleep on, with an optional timeout. Linux futex directly
 // (std::atomic::wait has no timeout); elsewhere std::atomic::wait, where timed waits
 // degrade to short sleeps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Jobs submitted by threads outside the pool (spawn from main, spawn_detached, timers).
 //
 // Multi-producer, multi-consumer, behind one spin lock (spin_lock.hpp says why not a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where threads sleep while they wait for something to complete (a task, a gather child,
 // a group's last child), keyed by the address of the thing's atomic word.
 //

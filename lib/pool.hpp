@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool behind a scheduler: its workers, the injection queue, the sleep module, the
 // detached-task group, the timer, the unhandled-exception handler and the list of live
 // groups (for dump()). Shutdown: wait for the detached tasks, then stop and join workers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <cohort/scheduler.hpp>
 
 #include <cohort/detail/block_pool.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The parking protocol: who sleeps, whom a new job wakes, and who takes the place of a
 // worker that blocks.
 //

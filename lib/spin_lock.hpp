@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test-and-test-and-set lock for critical sections of a few instructions (a list
 // splice, a queue push or batch pop), where std::mutex's futex sleep on the first
 // contention costs far more than the section: a submitter and the worker draining its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stats() and dump(): the read side of observability.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The join logic: how children start, end, fail and are waited for; how a group ends.
 #include <cohort/detail/group_core.hpp>
 

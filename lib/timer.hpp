@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deadlines: one timer thread per scheduler, started on first use, sleeping on a
 // condition variable until the earliest deadline. No thread per deadline.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Run-time tracing: task begin/end, steals and parks per worker, written as Chrome
 // trace-event JSON (opens in Perfetto or chrome://tracing).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting for something to complete, from anywhere. The join logic of groups, get() of
 // tasks and the combinators all end here.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hang watchdog (opt-in): when somebody waits (a join, a get, a wait) but no task has
 // started or been spawned for `stall`, print dump() to stderr, once per stall. And the
 // long-task report (opt-in): a task running for longer than `long_task` is named on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A worker thread: its deque, its counters, the loop that finds work, and what it may
 // run while the task it runs waits.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds cohort_bench (Release, build/release), runs every workload for cohort, oneTBB,
 # OpenMP and a serial baseline, and prints the comparison (tools/compare.py), which also
 # writes bench/results/comparison.{md,json,png}. The raw Google Benchmark JSON goes to

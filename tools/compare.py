@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Compare cohort with its peers from a Google Benchmark JSON run of cohort_bench.
 
 Runs bench/cohort_bench (or reads its JSON with --input), takes the per-repetition

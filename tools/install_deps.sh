@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what cohort's build, tests and benchmarks need on Debian 12, skipping what is
 # already there. Usage: tools/install_deps.sh [--bench]
 #   (no option)  the build and every test: GoogleTest, plus what the optional parts'

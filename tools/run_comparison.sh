@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: installs what is missing, builds Release with the benchmarks, runs the
 # benchmark suite (cohort beside oneTBB, OpenMP and a serial baseline) and prints the
 # comparison table. Extra arguments go to tools/bench.sh (e.g. a --benchmark_filter).

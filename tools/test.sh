@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds cohort and runs every test. Usage: tools/test.sh [preset]
 #   preset: release (default), dev, tsan (ThreadSanitizer), asan (AddressSanitizer+UBSan)
 # Under tsan only the tests labelled `concurrency` run (all of the scheduler's tests are).

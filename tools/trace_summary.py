@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Summarise a cohort trace (Chrome trace-event JSON from COHORT_TRACE or write_trace()).
 
 Prints, per worker: utilisation (time inside top-level tasks over the traced window),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cohort-run's per-job overhead against xargs -P and GNU parallel, and its peak memory.
 #
 #   bench/cohort_run/compare.sh [path/to/cohort-run]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-worker Chase-Lev deque on its own (lib/deque.hpp), without a scheduler around
 // it: the owner's push + pop, an uncontended steal, and steals racing a busy owner.
 #include <benchmark/benchmark.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cost of one fork and its join, with the measuring loop itself running on a worker
 // (where recursive code forks): one empty child, joined, per iteration.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort: a work-stealing task scheduler with structured task groups.
 // The umbrella header: everything public.
 #pragma once
@@ -13,3 +14,7 @@
 #include <cohort/task_group.hpp>
 #include <cohort/wait.hpp>
 #include <cohort/with_timeout.hpp>
+
+/// @namespace cohort
+/// Everything public of cohort: scheduler, task_group, task, gather, wait,
+/// as_completed, with_timeout, race. `cohort::detail` is machinery, not API.

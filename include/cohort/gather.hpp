@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gather and gather_settled: run callables (or a callable over a range) concurrently and
 // collect their results in argument (input) order.
 //
@@ -13,6 +14,8 @@
 //   std::vector<int> lens = cohort::gather(words, [](const std::string& w) { return w.size(); });
 // Memory ordering: everything the children did happens-before gather returns.
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +34,7 @@
 
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/detail/range_split.hpp>
+#include <cohort/detail/iterator_index.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/outcome.hpp>
 #include <cohort/scheduler.hpp>
@@ -41,7 +45,8 @@ namespace detail {
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
 
-[[noreturn]] void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
+                                                  std::size_t total);
 
 template <bool Settled, class... Fs>
 auto gather_here(Fs&... fs) {
@@ -72,7 +77,7 @@ auto gather_here(Fs&... fs) {
       slots.apply([&](auto&... s) { ((s.failed() ? errors.push_back(s.error) : void()), ...); });
       throw_group_error(std::move(errors), sizeof...(Fs));
     }
-    // A callable that threw task_cancelled observed a cancellation: so does the gather.
+    /// A callable that threw task_cancelled observed a cancellation: so does the gather.
     const bool all_values = slots.apply([](auto&... s) { return (... && s.value.has_value()); });
     if (frame.cancelled() || !all_values) throw task_cancelled();
     return slots.apply([](auto&... s) { return std::tuple{std::move(*s.value)...}; });
@@ -110,13 +115,12 @@ decltype(auto) random_access_view(Range& r) {
   if constexpr (std::ranges::random_access_range<Range&> && std::ranges::sized_range<Range&>) {
     return (r);
   } else if constexpr (std::ranges::forward_range<Range&>) {
-    // Visit a forward range through its iterators: elements are not copied.
+    /// Visit a forward range through its iterators: elements are not copied.
     std::vector<std::ranges::iterator_t<Range&>> its;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) its.push_back(it);
-    return std::views::all(std::move(its)) |
-           std::views::transform([](auto it) -> decltype(auto) { return *it; });
+    return iterator_index(std::move(its));
   } else {
-    // A single-pass range (its end may be a sentinel): its elements are taken out once.
+    /// A single-pass range (its end may be a sentinel): its elements are taken out once.
     std::vector<std::ranges::range_value_t<Range&>> values;
     for (auto it = std::ranges::begin(r); it != std::ranges::end(r); ++it) values.push_back(*it);
     return values;
@@ -204,7 +208,7 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
       for (auto& f : failures) errors.push_back(std::move(f.second));
       throw_group_error(std::move(errors), n);
     }
-    // relaxed: every element's body happens-before this (the range jobs were joined).
+    /// relaxed: every element's body happens-before this (the range jobs were joined).
     if (frame.cancelled() || observed_cancel.load(std::memory_order_relaxed))
       throw task_cancelled();
     if constexpr (std::is_void_v<R>) {
@@ -234,19 +238,32 @@ auto gather_range_on(pool& p, Range& range, Fn& fn) {
 
 // ---- callables ------------------------------------------------------------------------
 
+/// Runs each callable (f() or f(std::stop_token)) concurrently and returns their results
+/// in argument order, as a std::tuple (void results: std::monostate). The first failure
+/// cancels the rest; every failure comes back, in argument order, in one
+/// task_group_error; task_cancelled if an enclosing scope was cancelled. Nothing is
+/// allocated: the children live on the caller's frame. Everything the children did
+/// happens before gather returns. Thread safety: call from any thread or task.
+/// @code
+/// auto [a, b] = cohort::gather([] { return fib(29); }, [] { return fib(28); });
+/// @endcode
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(Fs&&... fs) {
   return detail::gather_on<false>(detail::ambient_pool(), fs...);
 }
+/// As gather(fs...), on the scheduler s.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather(scheduler& s,
                                                                             Fs&&... fs) {
   return detail::gather_on<false>(detail::pool_of(s), fs...);
 }
+/// As gather(fs...), but every callable runs to its end and each result is an
+/// outcome<R> (a value, an exception or cancelled): asyncio's return_exceptions=True.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(Fs&&... fs) {
   return detail::gather_on<true>(detail::ambient_pool(), fs...);
 }
+/// As gather_settled(fs...), on the scheduler s.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_settled(scheduler& s,
                                                                                     Fs&&... fs) {
@@ -255,18 +272,29 @@ requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_sett
 
 // ---- ranges ---------------------------------------------------------------------------
 
+/// Calls fn(element) for every element of range concurrently (split recursively, no task
+/// per element; cancellation checked every 64 elements) and returns a std::vector of the
+/// results in input order. A forward range is visited in place; an input-only range is
+/// read once into a buffer first. Failures and cancellation as gather(fs...).
+/// @code
+/// std::vector<std::size_t> lens = cohort::gather(words, [](const std::string& w) { return
+/// w.size(); });
+/// @endcode
 template <detail::gatherable_range Range, class Fn>
 auto gather(Range&& range, Fn&& fn) {
   return detail::gather_range_on<false>(detail::ambient_pool(), range, fn);
 }
+/// As gather(range, fn), on the scheduler s.
 template <detail::gatherable_range Range, class Fn>
 auto gather(scheduler& s, Range&& range, Fn&& fn) {
   return detail::gather_range_on<false>(detail::pool_of(s), range, fn);
 }
+/// As gather(range, fn), but every element is processed and each result is an outcome<R>.
 template <detail::gatherable_range Range, class Fn>
 auto gather_settled(Range&& range, Fn&& fn) {
   return detail::gather_range_on<true>(detail::ambient_pool(), range, fn);
 }
+/// As gather_settled(range, fn), on the scheduler s.
 template <detail::gatherable_range Range, class Fn>
 auto gather_settled(scheduler& s, Range&& range, Fn&& fn) {
   return detail::gather_range_on<true>(detail::pool_of(s), range, fn);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Blocking calls and child processes.
 //
 // blocking(f): runs f, which may block outside cohort (I/O, a lock, a child process, a
@@ -22,6 +23,8 @@
 // Thread safety: every function may be called from any thread, concurrently.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -37,7 +40,7 @@ namespace cohort {
 
 namespace detail {
 // Pairs begin_blocking/end_blocking on every way out of a scope.
-class blocking_guard {
+class COHORT_EXPORT blocking_guard {
  public:
   blocking_guard() noexcept : token_(begin_blocking()) {}
   ~blocking_guard() { end_blocking(token_); }
@@ -56,12 +59,12 @@ decltype(auto) blocking(F&& f) {
 }
 
 struct process_options {
-  std::string input;                          // written to the child's stdin, then closed
-  bool capture = true;                        // false: the child inherits stdout and stderr
+  std::string input;    // written to the child's stdin, then closed
+  bool capture = true;  // false: the child inherits stdout and stderr
   std::optional<std::chrono::nanoseconds> timeout;
-  std::chrono::nanoseconds term_grace = std::chrono::seconds(2);   // SIGTERM, then SIGKILL
-  std::string working_directory;              // empty: the caller's
-  std::vector<std::string> environment;       // extra NAME=VALUE entries (override inherited ones)
+  std::chrono::nanoseconds term_grace = std::chrono::seconds(2);  // SIGTERM, then SIGKILL
+  std::string working_directory;                                  // empty: the caller's
+  std::vector<std::string> environment;  // extra NAME=VALUE entries (override inherited ones)
 
   // Extensions (for streaming consumers such as cohort-run):
   // When set (and capture is true), each chunk of output is passed here as it arrives,
@@ -72,17 +75,18 @@ struct process_options {
 };
 
 struct process_result {
-  int exit_code = -1;                         // -1 when a signal ended it
-  int signal = 0;                             // that signal, else 0
-  std::string out, err;                       // when captured
+  int exit_code = -1;    // -1 when a signal ended it
+  int signal = 0;        // that signal, else 0
+  std::string out, err;  // when captured
   std::chrono::nanoseconds wall{}, user_cpu{}, system_cpu{};
   long max_rss_kb = 0;
   bool ok() const noexcept { return exit_code == 0; }
 };
 
 // Runs argv (argv[0] searched in PATH) in a new process group, waiting inside blocking().
-process_result run_process(const std::vector<std::string>& argv, process_options options = {});
+COHORT_EXPORT process_result run_process(const std::vector<std::string>& argv,
+                                         process_options options = {});
 // Runs `/bin/sh -c command` the same way.
-process_result run_shell(const std::string& command, process_options options = {});
+COHORT_EXPORT process_result run_shell(const std::string& command, process_options options = {});
 
 }  // namespace cohort

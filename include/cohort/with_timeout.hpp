@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // with_timeout and race: deadlines and first-success, built on task_group.
 //
 // with_timeout(d, f): runs f as a child; if it has not finished when d passes, cancels
@@ -10,6 +11,8 @@
 //   auto page = cohort::with_timeout(2s, [&](std::stop_token st) { return fetch(url, st); });
 //   auto reply = cohort::race([&] { return ask(primary); }, [&] { return ask(backup); });
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <array>
 #include <atomic>
@@ -28,12 +31,13 @@
 namespace cohort {
 namespace detail {
 
-[[noreturn]] void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total);
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
+                                                  std::size_t total);
 
 template <class F>
 auto with_timeout_on(scheduler& s, std::chrono::nanoseconds d, F&& f) {
   using R = detail::child_return_t<F>;
-  // A deadline that passed already: f never starts (asyncio's timeout(0)).
+  /// A deadline that passed already: f never starts (asyncio's timeout(0)).
   if (d.count() <= 0) throw timeout_error();
   task_group g(s, group_options{.name = "with_timeout"});
   g.cancel_after(d);
@@ -104,22 +108,37 @@ auto race_on(scheduler& s, Fs&... fs) {
 
 }  // namespace detail
 
+/// Runs f() or f(std::stop_token) as a task and returns its result if it ends within d;
+/// else cancels it, waits for it to end, and throws timeout_error. f's own exception
+/// propagates. d <= 0 throws timeout_error without running f.
+/// @code
+/// int v = cohort::with_timeout(200ms, [](std::stop_token st) { return poll(st); });
+/// @endcode
 template <class Rep, class Period, class F>
 auto with_timeout(std::chrono::duration<Rep, Period> d, F&& f) {
   return detail::with_timeout_on(detail::scheduler_of(detail::ambient_pool()),
                                  std::chrono::duration_cast<std::chrono::nanoseconds>(d),
                                  std::forward<F>(f));
 }
+/// As with_timeout(d, f), on the scheduler s.
 template <class Rep, class Period, class F>
 auto with_timeout(scheduler& s, std::chrono::duration<Rep, Period> d, F&& f) {
   return detail::with_timeout_on(s, std::chrono::duration_cast<std::chrono::nanoseconds>(d),
                                  std::forward<F>(f));
 }
 
+/// Runs the callables concurrently; the first to return a value wins: the others are
+/// cancelled and waited for, and its value is returned (the callables' results must have
+/// a std::common_type). If every one failed, throws task_group_error with every failure
+/// (argument order); task_cancelled when an enclosing scope is cancelled.
+/// @code
+/// auto reply = cohort::race([&] { return ask(primary); }, [&] { return ask(backup); });
+/// @endcode
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto race(Fs&&... fs) {
   return detail::race_on(detail::scheduler_of(detail::ambient_pool()), fs...);
 }
+/// As race(fs...), on the scheduler s.
 template <class... Fs>
 requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto race(scheduler& s,
                                                                           Fs&&... fs) {

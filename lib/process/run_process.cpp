@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::run_process / run_shell: spawn (spawn.cpp), supervise (supervise.cpp), and the
 // bridge from the calling task's cancellation to the supervising poll() loop.
 #include <cohort/process.hpp>

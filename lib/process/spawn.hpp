@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting a child in its own process group with posix_spawn (no fork of a big process:
 // glibc's posix_spawn uses CLONE_VFORK, so the parent's memory is never copied).
 #pragma once

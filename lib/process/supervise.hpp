@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Watching a started child until it is reaped: drains its output, feeds its stdin, kills
 // its process group on a stop request or a timeout, and cleans up what it leaves behind.
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cohort-run's tests: each function is one CTest test (tests/CMakeLists.txt registers them
 # as cohort_run.<name>). Usage: cases.sh <cohort-run binary> <case>
 # Exit 0 pass, 1 fail (with a message), 77 skipped (GNU parallel missing for conformance

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model check of the completion word and the parking lot (include/cohort/detail/
 // completion.hpp, lib/parking_lot.*, lib/wait.cpp's block_on) and of a group's unfinished
 // count (lib/task_group.cpp: child_ended, group_wait_target), under Relacy.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model check of the REAL lib/deque.hpp (through lib/atomics.hpp) under Relacy.
 //
 // Invariant (every test): exactly once. Every pushed item is taken by exactly one of the

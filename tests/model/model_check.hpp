@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The driver shared by the model tests: run each Relacy test, or run each mutation of
 // the protocol and demand that the checker fail on it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model check of the sleep protocol (lib/sleep.hpp, lib/sleep.cpp) under Relacy, with the
 // REAL deque (lib/deque.hpp) for the pushed job.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Built against an installed cohort through find_package(cohort) and cohort::cohort.
 // Exits 0 when the umbrella header compiles and a scheduler, a group, a detached task and
 // the error path work.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The combinators' waits under races looped many times: a task completing at the very
 // moment a thread starts waiting on it must never be missed.
 //

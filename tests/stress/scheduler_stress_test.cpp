@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scheduler under churn: many pools started and stopped, detached work from many
 // threads, wake-ups of parked workers.
 #include <cohort/cohort.hpp>

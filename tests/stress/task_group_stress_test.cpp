@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_group under load and under races looped many times: failure vs cancel, cancel vs
 // completion, 10^5 children, deep nesting, outer cancels during inner joins, siblings
 // spawning siblings, many threads at once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Randomized torture test: random LEGAL programs over cohort's public API (nested groups,
 // gathers, scopes, waits on siblings and on tasks of other schedulers' groups,
 // max_concurrency, cancels, failures, deadlines, with_timeout, race, wait/as_completed,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gather and gather_settled: results in argument / input order, failure, cancellation from
 // outside, ambient vs explicit scheduler, nesting, recursive fork-join.
 //
@@ -669,12 +670,16 @@ TEST(gather_range, list_is_a_forward_range_and_elements_are_passed_by_reference)
 
 TEST(gather_range, input_only_common_range) {
   // istream_iterator: single pass, begin and end of the same type.
+#ifdef COHORT_TEST_NO_STD_VIEWS
+  GTEST_SKIP() << "std::ranges::subrange does not compile with clang 14 and libstdc++ 12";
+#else
   cohort::scheduler s({.workers = 2, .name = "gr"});
   std::istringstream in("5 1 4 2 3 9 8 7 6 0");
   auto view = std::ranges::subrange(std::istream_iterator<int>(in), std::istream_iterator<int>());
   static_assert(!std::ranges::forward_range<decltype(view)>);
   auto out = cohort::gather(s, view, [](int x) { return x * 10; });
   EXPECT_EQ(out, (std::vector<int>{50, 10, 40, 20, 30, 90, 80, 70, 60, 0}));
+#endif
 }
 
 // KNOWN BUG (include/cohort/gather.hpp, random_access_view): an input-only range whose end
@@ -687,6 +692,9 @@ TEST(gather_range, input_only_common_range) {
 #endif
 #if COHORT_TEST_SENTINEL_INPUT_RANGES
 TEST(gather_range, input_only_istream_view) {
+#ifdef COHORT_TEST_NO_STD_VIEWS
+  GTEST_SKIP() << "std::views::istream does not compile with clang 14 and libstdc++ 12";
+#else
   cohort::scheduler s({.workers = 2, .name = "gr"});
   std::istringstream in("5 1 4 2 3 9 8 7 6 0");
   auto view = std::views::istream<int>(in);
@@ -697,6 +705,7 @@ TEST(gather_range, input_only_istream_view) {
   auto settled = cohort::gather_settled(s, std::views::istream<int>(in2), [](int x) { return x; });
   ASSERT_EQ(settled.size(), 3u);
   EXPECT_EQ(settled[2].value(), 6);
+#endif
 }
 
 TEST(gather_range, input_only_generator_like_range) {
@@ -721,7 +730,13 @@ TEST(gather_range, input_only_generator_like_range) {
 
 TEST(gather_range, rvalue_view_and_const_vector) {
   cohort::scheduler s({.workers = 2, .name = "gr"});
+#ifdef COHORT_TEST_NO_STD_VIEWS
+  std::vector<int> hundred(100);  // clang 14 + libstdc++ 12: no std::views (test_support.hpp)
+  for (int i = 0; i < 100; ++i) hundred[i] = i;
+  auto out = cohort::gather(s, std::move(hundred), [](int x) { return -x; });
+#else
   auto out = cohort::gather(s, std::views::iota(0, 100), [](int x) { return -x; });
+#endif
   ASSERT_EQ(out.size(), 100u);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(out[i], -i);
   const std::vector<std::string> cv{"x", "yy"};
@@ -1055,6 +1070,7 @@ TEST(gather_settled_range, void_fn_list_and_non_default_constructible) {
   EXPECT_TRUE(v[2].failed());
   EXPECT_TRUE(v[3].has_value());
 
+#ifndef COHORT_TEST_NO_STD_VIEWS  // clang 14 + libstdc++ 12: no std::ranges::subrange
   std::istringstream in("4 5 6");
   auto nd = cohort::gather_settled(
       s, std::ranges::subrange(std::istream_iterator<int>(in), std::istream_iterator<int>()),
@@ -1063,6 +1079,7 @@ TEST(gather_settled_range, void_fn_list_and_non_default_constructible) {
   EXPECT_EQ(nd[0].value().v, 4);
   EXPECT_EQ(nd[1].value().v, 5);
   EXPECT_EQ(nd[2].value().v, 6);
+#endif
 }
 
 TEST(gather_settled_range, throws_task_cancelled_when_the_enclosing_group_is_cancelled) {

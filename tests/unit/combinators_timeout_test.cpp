@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // with_timeout and race: deadlines that fire and that don't, the callable never outliving
 // the call, f's own exception, first success wins, losers cancelled and ended, all fail.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wait and as_completed (asyncio.wait / asyncio.as_completed over task handles), and the
 // misuse errors around waiting: a task waiting on itself, a moved-from handle.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Chase-Lev deque (lib/deque.hpp), in crossbeam-deque's taxonomy: smoke, empty,
 // growth, stampede, stress (exactly-once counts), no_starvation, destructors.
 #include "deque.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The injection queue (lib/injection_queue.hpp): where threads outside the pool submit.
 #include "injection_queue.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Observability: stats() counters, dump(), tracing and the hang watchdog.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPython's asyncio TaskGroup tests (Lib/test/test_asyncio/test_taskgroups.py), ported to
 // cohort: each TEST is named after its original and says which one it ports. The
 // scenarios are ported, not the code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPython's asyncio task tests, the parts that map to cohort's combinators: gather, wait,
 // as_completed, cancellation of tasks (Lib/test/test_asyncio/test_tasks.py, its
 // GatherTestsBase/FutureGatherTests/CoroutineGatherTests). wait_for, which later moved to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPython's asyncio.wait_for tests (Lib/test/test_asyncio/test_waitfor.py; in older
 // versions part of test_tasks.py), ported to cohort::with_timeout. Each TEST is named after
 // its original. Scenarios are ported, not code; times are scaled (0.1 s -> 10 ms;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // oneTBB's task_group tests (test/conformance/conformance_task_group.cpp and
 // test/tbb/test_task_group.cpp), the cases whose semantics map to cohort's groups, ported
 // scenario by scenario. Each TEST is named after its original TEST_CASE.

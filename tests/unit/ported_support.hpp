@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the test suites ported from CPython (asyncio), Trio and oneTBB: their
 // sleeps, cancellable waits and "sleep forever" mapped onto native threads.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Trio's nursery tests (src/trio/_core/_tests/test_run.py, the nursery and cancel-scope
 // parts that map to groups), ported to cohort. Each TEST is named after its original.
 // A nursery is a task_group (or cohort::scope); nursery.cancel_scope.cancel() is the

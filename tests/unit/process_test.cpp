@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run_process / run_shell / blocking: output of any size, exit statuses and signals,
 // timeouts and cancellation that kill the whole process group, and nothing left behind.
 #include <cohort/cohort.hpp>
@@ -251,7 +252,8 @@ TEST(blocking, returns_what_the_callable_returns_and_propagates_exceptions) {
   int x = 1;
   int& ref = cohort::blocking([&]() -> int& { return x; });
   EXPECT_EQ(&ref, &x);
-  EXPECT_THROW(cohort::blocking([]() -> int { throw std::runtime_error("e"); }), std::runtime_error);
+  EXPECT_THROW(cohort::blocking([]() -> int { throw std::runtime_error("e"); }),
+               std::runtime_error);
   cohort::scheduler pool({.workers = 1});
   cohort::task_group g(pool);
   auto t = g.spawn([] { return cohort::blocking([] { return 7; }); });

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 12: deadlines that already passed, and concurrent
 // joins (found by porting CPython's, oneTBB's and Trio's task-group tests).
 //
@@ -46,16 +47,19 @@ TEST(deadline_join, with_timeout_of_zero_throws_timeout_error_without_starting_f
     }
     started += ran.load();
   };
-  with_watchdog("with_timeout(0ns)", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      for (int i = 0; i < trials; ++i) one_call();
-    });
-    top.join();
-    for (int i = 0; i < trials; ++i) one_call();
-  }, hang_limit());
-  EXPECT_EQ(timed_out.load(), 2 * trials) << returned << " of " << 2 * trials
-                                          << " calls returned f's value";
+  with_watchdog(
+      "with_timeout(0ns)",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          for (int i = 0; i < trials; ++i) one_call();
+        });
+        top.join();
+        for (int i = 0; i < trials; ++i) one_call();
+      },
+      hang_limit());
+  EXPECT_EQ(timed_out.load(), 2 * trials)
+      << returned << " of " << 2 * trials << " calls returned f's value";
   EXPECT_EQ(started.load(), 0) << "f was started " << started << " of " << 2 * trials << " times";
 }
 
@@ -65,21 +69,24 @@ TEST(deadline_join, with_timeout_of_a_negative_duration_throws_timeout_error_wit
   cohort::scheduler s({.workers = 1, .name = "wtneg"});
   const int trials = static_cast<int>(cohort_test::scaled(100, 20));
   int started = 0, timed_out = 0;
-  with_watchdog("with_timeout(-1ms) on a worker", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      for (int i = 0; i < trials; ++i) {
-        std::atomic<bool> ran{false};
-        try {
-          cohort::with_timeout(-1ms, [&] { ran = true; });
-        } catch (const cohort::timeout_error&) {
-          ++timed_out;
-        }
-        started += ran.load();
-      }
-    });
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "with_timeout(-1ms) on a worker",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          for (int i = 0; i < trials; ++i) {
+            std::atomic<bool> ran{false};
+            try {
+              cohort::with_timeout(-1ms, [&] { ran = true; });
+            } catch (const cohort::timeout_error&) {
+              ++timed_out;
+            }
+            started += ran.load();
+          }
+        });
+        top.join();
+      },
+      hang_limit());
   EXPECT_EQ(timed_out, trials);
   EXPECT_EQ(started, 0) << "f was started " << started << " of " << trials << " times";
 }
@@ -90,23 +97,26 @@ TEST(deadline_join, cancel_after_a_passed_deadline_cancels_at_once_and_join_thro
   cohort::scheduler s({.workers = 2, .name = "ca0"});
   const int trials = static_cast<int>(cohort_test::scaled(200, 50));
   int not_cancelled_at_once = 0, children_ran = 0, joins_not_timing_out = 0;
-  with_watchdog("cancel_after(0ns)", [&] {
-    for (int i = 0; i < trials; ++i) {
-      std::atomic<bool> ran{false};
-      cohort::task_group g(s, {.name = "late"});
-      g.cancel_after(i % 2 == 0 ? 0ns : -5ms);
-      not_cancelled_at_once += !g.cancelled();
-      g.spawn([&] { ran = true; });
-      try {
-        g.join();
-        ++joins_not_timing_out;
-      } catch (const cohort::timeout_error&) {
-      } catch (...) {
-        ++joins_not_timing_out;
-      }
-      children_ran += ran.load();
-    }
-  }, hang_limit());
+  with_watchdog(
+      "cancel_after(0ns)",
+      [&] {
+        for (int i = 0; i < trials; ++i) {
+          std::atomic<bool> ran{false};
+          cohort::task_group g(s, {.name = "late"});
+          g.cancel_after(i % 2 == 0 ? 0ns : -5ms);
+          not_cancelled_at_once += !g.cancelled();
+          g.spawn([&] { ran = true; });
+          try {
+            g.join();
+            ++joins_not_timing_out;
+          } catch (const cohort::timeout_error&) {
+          } catch (...) {
+            ++joins_not_timing_out;
+          }
+          children_ran += ran.load();
+        }
+      },
+      hang_limit());
   EXPECT_EQ(not_cancelled_at_once, 0) << "of " << trials;
   EXPECT_EQ(children_ran, 0) << "of " << trials;
   EXPECT_EQ(joins_not_timing_out, 0) << "of " << trials;
@@ -114,26 +124,30 @@ TEST(deadline_join, cancel_after_a_passed_deadline_cancels_at_once_and_join_thro
 
 // A fast child must not beat a deadline that passed before the join: join() checks it.
 // On a worker the child runs inline in the join, before the timer thread can act.
-TEST(deadline_join, join_throws_timeout_error_when_the_deadline_passed_although_every_child_finished) {
+TEST(deadline_join,
+     join_throws_timeout_error_when_the_deadline_passed_although_every_child_finished) {
   cohort::scheduler s({.workers = 1, .name = "ca1"});
   const int trials = static_cast<int>(cohort_test::scaled(200, 50));
   int normal_returns = 0;
-  with_watchdog("join after a passed deadline", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      for (int i = 0; i < trials; ++i) {
-        cohort::task_group g({.name = "fast"});
-        g.spawn([] {});
-        g.cancel_after(0ns);
-        try {
-          g.join();
-          ++normal_returns;
-        } catch (const cohort::timeout_error&) {
-        }
-      }
-    });
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "join after a passed deadline",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          for (int i = 0; i < trials; ++i) {
+            cohort::task_group g({.name = "fast"});
+            g.spawn([] {});
+            g.cancel_after(0ns);
+            try {
+              g.join();
+              ++normal_returns;
+            } catch (const cohort::timeout_error&) {
+            }
+          }
+        });
+        top.join();
+      },
+      hang_limit());
   EXPECT_EQ(normal_returns, 0) << "of " << trials << " joins returned normally";
 }
 
@@ -144,37 +158,40 @@ TEST(deadline_join, concurrent_joins_never_return_normally_from_a_failed_group) 
   const int trials = static_cast<int>(cohort_test::scaled(200, 40));
   constexpr int joiners = 4;
   std::atomic<int> normal{0}, group_errors{0}, logic_errors{0}, other{0};
-  with_watchdog("concurrent joins", [&] {
-    for (int i = 0; i < trials; ++i) {
-      cohort::task_group g(s, {.name = "failing"});
-      cohort_test::gate go;
-      g.spawn([&] {
-        go.wait(hang_limit());
-        std::this_thread::sleep_for(1ms);
-        throw cohort_test::boom("child failed");
-      });
-      std::vector<std::thread> threads;
-      std::atomic<int> ready{0};
-      for (int k = 0; k < joiners; ++k)
-        threads.emplace_back([&] {
-          ready.fetch_add(1);
-          while (!go.is_open()) std::this_thread::yield();
-          try {
-            g.join();
-            normal.fetch_add(1);
-          } catch (const cohort::task_group_error&) {
-            group_errors.fetch_add(1);
-          } catch (const std::logic_error&) {
-            logic_errors.fetch_add(1);
-          } catch (...) {
-            other.fetch_add(1);
-          }
-        });
-      while (ready.load() < joiners) std::this_thread::yield();
-      go.open();
-      for (auto& t : threads) t.join();
-    }
-  }, hang_limit() * 2);
+  with_watchdog(
+      "concurrent joins",
+      [&] {
+        for (int i = 0; i < trials; ++i) {
+          cohort::task_group g(s, {.name = "failing"});
+          cohort_test::gate go;
+          g.spawn([&] {
+            go.wait(hang_limit());
+            std::this_thread::sleep_for(1ms);
+            throw cohort_test::boom("child failed");
+          });
+          std::vector<std::thread> threads;
+          std::atomic<int> ready{0};
+          for (int k = 0; k < joiners; ++k)
+            threads.emplace_back([&] {
+              ready.fetch_add(1);
+              while (!go.is_open()) std::this_thread::yield();
+              try {
+                g.join();
+                normal.fetch_add(1);
+              } catch (const cohort::task_group_error&) {
+                group_errors.fetch_add(1);
+              } catch (const std::logic_error&) {
+                logic_errors.fetch_add(1);
+              } catch (...) {
+                other.fetch_add(1);
+              }
+            });
+          while (ready.load() < joiners) std::this_thread::yield();
+          go.open();
+          for (auto& t : threads) t.join();
+        }
+      },
+      hang_limit() * 2);
   EXPECT_EQ(normal.load(), 0) << "normal returns; task_group_error: " << group_errors
                               << ", logic_error: " << logic_errors << ", other: " << other;
   EXPECT_GE(group_errors.load(), trials) << "every trial reports the failure at least once";

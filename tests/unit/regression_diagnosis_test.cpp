@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 11: hang diagnosis.
 //
 // - dump() showed only a worker's innermost frame, so a nested wait read inverted
@@ -49,25 +50,34 @@ TEST(diagnosis, dump_shows_every_suspended_task_of_a_worker_outermost_first) {
   std::atomic<bool> inner_started{false};
   std::string d, section;
   bool seen = false;
-  with_watchdog("a nested wait shown by dump()", [&] {
-    cohort::task_group top(s, {.name = "server"});
-    top.spawn([&] {
-      cohort::task_group db({.name = "db-pool"});
-      db.spawn([&] {
-        inner_started = true;
-        poll_until([&] { return release.is_open(); }, hang_limit());
-      }, {.name = "db-query-37"});
-      db.join();  // runs db-query-37 on top of request-37 (one worker)
-    }, {.name = "request-37"});
-    seen = poll_until([&] {
-      if (!inner_started) return false;
-      d = s.dump();
-      section = worker_section(d, 0);
-      return section.find("db-query-37") != std::string::npos;
-    }, hang_limit());
-    release.open();
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "a nested wait shown by dump()",
+      [&] {
+        cohort::task_group top(s, {.name = "server"});
+        top.spawn(
+            [&] {
+              cohort::task_group db({.name = "db-pool"});
+              db.spawn(
+                  [&] {
+                    inner_started = true;
+                    poll_until([&] { return release.is_open(); }, hang_limit());
+                  },
+                  {.name = "db-query-37"});
+              db.join();  // runs db-query-37 on top of request-37 (one worker)
+            },
+            {.name = "request-37"});
+        seen = poll_until(
+            [&] {
+              if (!inner_started) return false;
+              d = s.dump();
+              section = worker_section(d, 0);
+              return section.find("db-query-37") != std::string::npos;
+            },
+            hang_limit());
+        release.open();
+        top.join();
+      },
+      hang_limit());
   ASSERT_TRUE(seen) << d;
   const std::size_t outer = section.find("request-37");
   const std::size_t inner = section.find("db-query-37");
@@ -85,24 +95,32 @@ TEST(diagnosis, a_task_running_longer_than_the_threshold_is_reported_while_other
   cohort::scheduler s({.workers = 2, .name = "longrun"});
   enable_long_task_report(s, 200ms);
   ::testing::internal::CaptureStderr();
-  with_watchdog("a long task among flowing work", [&] {
-    cohort::task_group g(s, {.name = "mixed"});
-    const auto until = std::chrono::steady_clock::now() + 1000ms;
-    g.spawn([&] {
-      while (std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
-    }, {.name = "long-runner"});
-    g.spawn([&] {
-      // Other work keeps finishing, so the stall watchdog alone stays silent.
-      while (std::chrono::steady_clock::now() < until)
-        cohort::gather([] { std::this_thread::sleep_for(2ms); },
-                       [] { std::this_thread::sleep_for(2ms); });
-    }, {.name = "flowing"});
-    g.join();
-  }, hang_limit());
+  with_watchdog(
+      "a long task among flowing work",
+      [&] {
+        cohort::task_group g(s, {.name = "mixed"});
+        const auto until = std::chrono::steady_clock::now() + 1000ms;
+        g.spawn(
+            [&] {
+              while (std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+            },
+            {.name = "long-runner"});
+        g.spawn(
+            [&] {
+              // Other work keeps finishing, so the stall watchdog alone stays silent.
+              while (std::chrono::steady_clock::now() < until)
+                cohort::gather([] { std::this_thread::sleep_for(2ms); },
+                               [] { std::this_thread::sleep_for(2ms); });
+            },
+            {.name = "flowing"});
+        g.join();
+      },
+      hang_limit());
   enable_long_task_report(s, 0ns);
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("long-runner"), std::string::npos)
-      << "no report names the task that ran for 1 s (threshold 200 ms); stderr:\n" << err;
+      << "no report names the task that ran for 1 s (threshold 200 ms); stderr:\n"
+      << err;
 }
 
 TEST(diagnosis, an_unparseable_cohort_watchdog_value_is_warned_about) {

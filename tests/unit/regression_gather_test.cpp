@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression test for issue 9, item 8: gather(range, fn) with a bool result.
 //
 // Results used to go into a std::vector<bool>, whose elements share words: two workers

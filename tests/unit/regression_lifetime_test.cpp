@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, items 6 and 9: nothing outlives its scope, nothing is lost
 // at exit.
 //
@@ -46,47 +47,55 @@ using cohort_test::with_watchdog;
 TEST(lifetime, a_group_handed_to_a_sibling_outlives_the_task_that_created_it_safely) {
   cohort::scheduler s({.workers = 2, .name = "life6"});
   std::atomic<bool> late_child_ran{false}, joined{false};
-  with_watchdog("a group joined by a sibling after its creator returned", [&] {
-    cohort::task_group outer(s, {.name = "outer"});
-    std::shared_ptr<cohort::task_group> handed;  // written by A, read by B after a_done
-    std::atomic<bool> a_done{false};
-    // B drops A's handle once A ended, so A's block goes back on B's thread, and B then
-    // gives its cached blocks back to operator delete: ASan sees the freed block (a
-    // block kept in cohort's reserve would hide the use-after-free from it).
-    std::optional<cohort::task<void>> a_handle;
-    a_handle = outer.spawn([&] {
-      auto g = std::make_shared<cohort::task_group>(cohort::group_options{.name = "orphaned"});
-      g->spawn([] {}, {.name = "early-child"});
-      handed = g;
-      a_done.store(true, std::memory_order_release);
-    }, {.name = "A"});
-    outer.spawn([&] {
-      ASSERT_TRUE(cohort_test::poll_until([&] { return a_done.load(std::memory_order_acquire); },
-                                          hang_limit()));
-      ASSERT_TRUE(cohort_test::poll_until([&] { return a_handle->done(); }, hang_limit()));
-      a_handle.reset();
-      cohort::release_cached_memory();
-      // Any cancellation anywhere makes the next check walk the parent chain again.
-      {
-        cohort::task_group bump(s, {.name = "bump"});
-        bump.cancel();
-        bump.join();
-      }
-      handed->spawn([&](std::stop_token st) {
-        late_child_ran = !st.stop_requested();
-      }, {.name = "late-child"});
-      std::shared_ptr<cohort::task_group> g = handed;
-      g->join();
-      joined = true;
-    }, {.name = "B"});
-    outer.join();
-    handed.reset();
-  }, hang_limit(), [&] { return s.dump(); });
+  with_watchdog(
+      "a group joined by a sibling after its creator returned",
+      [&] {
+        cohort::task_group outer(s, {.name = "outer"});
+        std::shared_ptr<cohort::task_group> handed;  // written by A, read by B after a_done
+        std::atomic<bool> a_done{false};
+        // B drops A's handle once A ended, so A's block goes back on B's thread, and B then
+        // gives its cached blocks back to operator delete: ASan sees the freed block (a
+        // block kept in cohort's reserve would hide the use-after-free from it).
+        std::optional<cohort::task<void>> a_handle;
+        a_handle = outer.spawn(
+            [&] {
+              auto g =
+                  std::make_shared<cohort::task_group>(cohort::group_options{.name = "orphaned"});
+              g->spawn([] {}, {.name = "early-child"});
+              handed = g;
+              a_done.store(true, std::memory_order_release);
+            },
+            {.name = "A"});
+        outer.spawn(
+            [&] {
+              ASSERT_TRUE(cohort_test::poll_until(
+                  [&] { return a_done.load(std::memory_order_acquire); }, hang_limit()));
+              ASSERT_TRUE(cohort_test::poll_until([&] { return a_handle->done(); }, hang_limit()));
+              a_handle.reset();
+              cohort::release_cached_memory();
+              // Any cancellation anywhere makes the next check walk the parent chain again.
+              {
+                cohort::task_group bump(s, {.name = "bump"});
+                bump.cancel();
+                bump.join();
+              }
+              handed->spawn([&](std::stop_token st) { late_child_ran = !st.stop_requested(); },
+                            {.name = "late-child"});
+              std::shared_ptr<cohort::task_group> g = handed;
+              g->join();
+              joined = true;
+            },
+            {.name = "B"});
+        outer.join();
+        handed.reset();
+      },
+      hang_limit(), [&] { return s.dump(); });
   EXPECT_TRUE(joined);
   EXPECT_TRUE(late_child_ran);
 }
 
-TEST(lifetime_death, destroying_a_scheduler_while_one_of_its_groups_is_alive_aborts_naming_the_group) {
+TEST(lifetime_death,
+     destroying_a_scheduler_while_one_of_its_groups_is_alive_aborts_naming_the_group) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
@@ -166,10 +175,12 @@ TEST(lifetime_helper, DISABLED_detached_task_then_exit) {
   // Longer than the process's own way out takes (ThreadSanitizer's exit alone takes about
   // a second), so the task finishes first only if exit waits for it.
   const auto lasts = cohort_test::under_tsan ? 3000ms : 300ms;
-  cohort::default_scheduler().spawn_detached([file, lasts] {
-    std::this_thread::sleep_for(lasts);
-    std::ofstream(file) << "detached task ran\n";
-  }, {.name = "writes-before-exit"});
+  cohort::default_scheduler().spawn_detached(
+      [file, lasts] {
+        std::this_thread::sleep_for(lasts);
+        std::ofstream(file) << "detached task ran\n";
+      },
+      {.name = "writes-before-exit"});
   std::exit(0);  // at once: the detached task has barely started
 }
 
@@ -186,8 +197,9 @@ std::string temp_path(const char* stem) {
 TEST(exit, a_detached_task_on_the_default_scheduler_runs_before_the_process_exits) {
   const std::string file = temp_path("cohort_regression_detached");
   std::remove(file.c_str());
-  const child_result r = run_helper(
-      "detached_task_then_exit", {std::string(mode_variable) + "=1", std::string(file_variable) + "=" + file});
+  const child_result r =
+      run_helper("detached_task_then_exit",
+                 {std::string(mode_variable) + "=1", std::string(file_variable) + "=" + file});
   ASSERT_TRUE(r.exited);
   EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << "status " << r.status;
   EXPECT_EQ(read_whole(file), "detached task ran\n") << "the detached task was lost at exit";
@@ -202,8 +214,8 @@ TEST(exit, cohort_trace_with_only_the_default_scheduler_writes_its_file_at_exit)
   ASSERT_TRUE(r.exited);
   EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << "status " << r.status;
   const std::string json = read_whole(file);
-  EXPECT_EQ(json.find("{\"displayTimeUnit\""), 0u) << "no trace written to " << file << ": '"
-                                                    << json.substr(0, 80) << "'";
+  EXPECT_EQ(json.find("{\"displayTimeUnit\""), 0u)
+      << "no trace written to " << file << ": '" << json.substr(0, 80) << "'";
   std::remove(file.c_str());
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 10: out-of-memory paths that must not leave dead
 // state behind.
 //
@@ -91,29 +92,34 @@ TEST(out_of_memory_paths, a_thread_whose_wait_cannot_be_listed_still_waits_and_l
   cohort_test::gate release;
   std::atomic<bool> child_ran{false};
   bool returned = false;
-  with_watchdog("a join whose listing fails to allocate, then its child's completion", [&] {
-    cohort::task_group g(s, {.name = "waited"});
-    cohort::task<void> child = g.spawn([&] {
-      poll_until([&] { return release.is_open(); }, hang_limit());
-      child_ran = true;
-    }, {.name = "child"});
-    // Another thread (not armed) opens the gate while the join sleeps unlisted.
-    std::thread opener([&] {
-      std::this_thread::sleep_for(100ms);
-      release.open();
-    });
-    {
-      allocation_failures oom;
-      g.join();
-      returned = true;
-    }
-    opener.join();
-    scribble_stack();
-    std::this_thread::sleep_for(10ms);
-    // Nothing of the join is left in the parking lot: a later wait on the same group word
-    // and a completion in the same bucket still work.
-    EXPECT_TRUE(child.done());
-  }, hang_limit(), [&] { return s.dump(); });
+  with_watchdog(
+      "a join whose listing fails to allocate, then its child's completion",
+      [&] {
+        cohort::task_group g(s, {.name = "waited"});
+        cohort::task<void> child = g.spawn(
+            [&] {
+              poll_until([&] { return release.is_open(); }, hang_limit());
+              child_ran = true;
+            },
+            {.name = "child"});
+        // Another thread (not armed) opens the gate while the join sleeps unlisted.
+        std::thread opener([&] {
+          std::this_thread::sleep_for(100ms);
+          release.open();
+        });
+        {
+          allocation_failures oom;
+          g.join();
+          returned = true;
+        }
+        opener.join();
+        scribble_stack();
+        std::this_thread::sleep_for(10ms);
+        // Nothing of the join is left in the parking lot: a later wait on the same group word
+        // and a completion in the same bucket still work.
+        EXPECT_TRUE(child.done());
+      },
+      hang_limit(), [&] { return s.dump(); });
   EXPECT_TRUE(child_ran);
   EXPECT_TRUE(returned);
 }
@@ -128,29 +134,36 @@ TEST(out_of_memory_paths, a_steal_whose_trace_event_cannot_be_allocated_loses_no
   constexpr int jobs = 64;
   std::atomic<int> ran{0};
   std::atomic<bool> pushed{false}, waiter_done{false};
-  with_watchdog("jobs stolen by a worker that cannot record the steal", [&] {
-    cohort::task_group top(s, {.name = "top"});
-    top.spawn([&] {
-      cohort::task_group q({.name = "stolen-from"});
-      for (int i = 0; i < jobs; ++i) q.spawn([&] { ran.fetch_add(1); });
-      pushed = true;
-      // Busy, so the only one to run these meanwhile is the other worker, by stealing.
-      poll_until([&] { return waiter_done.load(); }, hang_limit());
-      q.join();
-    }, {.name = "owner"});
-    top.spawn([&] {
-      ASSERT_TRUE(poll_until([&] { return pushed.load(); }, hang_limit()));
-      cohort::task_group foreign(other, {.name = "foreign"});
-      foreign.spawn([] { std::this_thread::sleep_for(50ms); });
-      try {
-        allocation_failures oom;
-        foreign.join();  // helps: steals the owner's jobs
-      } catch (const std::bad_alloc&) {
-      }
-      waiter_done = true;
-    }, {.name = "waiter"});
-    top.join();
-  }, hang_limit(), [&] { return s.dump(); });
+  with_watchdog(
+      "jobs stolen by a worker that cannot record the steal",
+      [&] {
+        cohort::task_group top(s, {.name = "top"});
+        top.spawn(
+            [&] {
+              cohort::task_group q({.name = "stolen-from"});
+              for (int i = 0; i < jobs; ++i) q.spawn([&] { ran.fetch_add(1); });
+              pushed = true;
+              // Busy, so the only one to run these meanwhile is the other worker, by stealing.
+              poll_until([&] { return waiter_done.load(); }, hang_limit());
+              q.join();
+            },
+            {.name = "owner"});
+        top.spawn(
+            [&] {
+              ASSERT_TRUE(poll_until([&] { return pushed.load(); }, hang_limit()));
+              cohort::task_group foreign(other, {.name = "foreign"});
+              foreign.spawn([] { std::this_thread::sleep_for(50ms); });
+              try {
+                allocation_failures oom;
+                foreign.join();  // helps: steals the owner's jobs
+              } catch (const std::bad_alloc&) {
+              }
+              waiter_done = true;
+            },
+            {.name = "waiter"});
+        top.join();
+      },
+      hang_limit(), [&] { return s.dump(); });
   s.stop_tracing();
   EXPECT_EQ(ran.load(), jobs);
 }

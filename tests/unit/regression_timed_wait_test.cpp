@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, item 7: a timed wait returns close to its timeout,
 // whatever the waiting worker runs meanwhile.
 //
@@ -34,45 +35,54 @@ long long ms(clock_type::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-TEST(timed_wait, wait_for_on_a_pending_child_returns_near_its_timeout_instead_of_running_it_inline) {
+TEST(timed_wait,
+     wait_for_on_a_pending_child_returns_near_its_timeout_instead_of_running_it_inline) {
   cohort::scheduler s({.workers = 1, .name = "tw1"});
   clock_type::duration took{};
   bool done_in_time = true;
-  with_watchdog("wait_for on a pending child", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      cohort::task_group g;
-      cohort::task<void> c = g.spawn([] { std::this_thread::sleep_for(long_job); }, {.name = "slow"});
-      const auto t0 = clock_type::now();
-      done_in_time = c.wait_for(timeout);
-      took = clock_type::now() - t0;
-      g.join();
-    });
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "wait_for on a pending child",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          cohort::task_group g;
+          cohort::task<void> c =
+              g.spawn([] { std::this_thread::sleep_for(long_job); }, {.name = "slow"});
+          const auto t0 = clock_type::now();
+          done_in_time = c.wait_for(timeout);
+          took = clock_type::now() - t0;
+          g.join();
+        });
+        top.join();
+      },
+      hang_limit());
   EXPECT_LT(took, bound) << "wait_for(10ms) returned after " << ms(took) << " ms";
   EXPECT_FALSE(done_in_time) << "a 300 ms child cannot be done within 10 ms";
 }
 
-TEST(timed_wait, wait_first_completed_with_a_timeout_returns_near_it_instead_of_running_a_child_inline) {
+TEST(timed_wait,
+     wait_first_completed_with_a_timeout_returns_near_it_instead_of_running_a_child_inline) {
   cohort::scheduler s({.workers = 1, .name = "tw2"});
   clock_type::duration took{};
   std::size_t done_count = 99;
-  with_watchdog("wait(first_completed, 10ms) on pending children", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      cohort::task_group g;
-      std::vector<cohort::task<void>> tasks;
-      for (int i = 0; i < 2; ++i)
-        tasks.push_back(g.spawn([] { std::this_thread::sleep_for(long_job); }));
-      const auto t0 = clock_type::now();
-      const auto r = cohort::wait(tasks, cohort::wait_policy::first_completed, timeout);
-      took = clock_type::now() - t0;
-      done_count = r.done.size();
-      g.join();
-    });
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "wait(first_completed, 10ms) on pending children",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          cohort::task_group g;
+          std::vector<cohort::task<void>> tasks;
+          for (int i = 0; i < 2; ++i)
+            tasks.push_back(g.spawn([] { std::this_thread::sleep_for(long_job); }));
+          const auto t0 = clock_type::now();
+          const auto r = cohort::wait(tasks, cohort::wait_policy::first_completed, timeout);
+          took = clock_type::now() - t0;
+          done_count = r.done.size();
+          g.join();
+        });
+        top.join();
+      },
+      hang_limit());
   EXPECT_LT(took, bound) << "wait(first_completed, 10ms) returned after " << ms(took) << " ms";
   EXPECT_EQ(done_count, 0u);
 }
@@ -83,25 +93,30 @@ TEST(timed_wait, wait_for_on_a_running_child_returns_near_its_timeout_while_a_lo
   cohort::scheduler s({.workers = 2, .name = "tw3"});
   clock_type::duration took{};
   bool done_in_time = true;
-  with_watchdog("wait_for on a running child with a long job queued", [&] {
-    cohort::task_group top(s);
-    top.spawn([&] {
-      cohort::task_group g;
-      std::atomic<bool> running{false};
-      cohort::task<void> r = g.spawn([&] {
-        running = true;
-        std::this_thread::sleep_for(long_job);
-      }, {.name = "running"});
-      // Bounded: the other worker steals it.
-      ASSERT_TRUE(cohort_test::poll_until([&] { return running.load(); }, hang_limit()));
-      g.spawn([] { std::this_thread::sleep_for(long_job); }, {.name = "queued-long-job"});
-      const auto t0 = clock_type::now();
-      done_in_time = r.wait_for(timeout);
-      took = clock_type::now() - t0;
-      g.join();
-    });
-    top.join();
-  }, hang_limit());
+  with_watchdog(
+      "wait_for on a running child with a long job queued",
+      [&] {
+        cohort::task_group top(s);
+        top.spawn([&] {
+          cohort::task_group g;
+          std::atomic<bool> running{false};
+          cohort::task<void> r = g.spawn(
+              [&] {
+                running = true;
+                std::this_thread::sleep_for(long_job);
+              },
+              {.name = "running"});
+          // Bounded: the other worker steals it.
+          ASSERT_TRUE(cohort_test::poll_until([&] { return running.load(); }, hang_limit()));
+          g.spawn([] { std::this_thread::sleep_for(long_job); }, {.name = "queued-long-job"});
+          const auto t0 = clock_type::now();
+          done_in_time = r.wait_for(timeout);
+          took = clock_type::now() - t0;
+          g.join();
+        });
+        top.join();
+      },
+      hang_limit());
   EXPECT_LT(took, bound) << "wait_for(10ms) returned after " << ms(took) << " ms";
   EXPECT_FALSE(done_in_time);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for issue 9, items 1, 2, 3 and 5: what a waiting worker may run.
 //
 // A worker that waits (join, get, a gather's join) helps by running other jobs. It must
@@ -54,11 +55,9 @@ TEST(wait_floor, gather_never_pops_a_job_below_its_own_fork_after_a_helper_ran_i
                     w_done = true;
                   },
                   {.name = "w"});
-              t.emplace(g.spawn(
-                  [&] {
-                    cohort::gather([&] { wait_on_foreign(other, 50ms); }, [] {});
-                  },
-                  {.name = "t"}));
+              t.emplace(
+                  g.spawn([&] { cohort::gather([&] { wait_on_foreign(other, 50ms); }, [] {}); },
+                          {.name = "t"}));
               g.join();
             },
             {.name = "O"});
@@ -197,8 +196,8 @@ TEST(wait_floor, a_worker_waiting_with_stranded_jobs_below_its_floor_does_not_sp
                   },
                   {.name = "blocker"});
               // The other worker takes the blocker; wait (bounded) until it has.
-              ASSERT_TRUE(cohort_test::poll_until([&] { return blocker_running.load(); },
-                                                  hang_limit()));
+              ASSERT_TRUE(
+                  cohort_test::poll_until([&] { return blocker_running.load(); }, hang_limit()));
               cohort::task_group g({.name = "g"});
               cohort::task_group h({.name = "h"});
               g.spawn([] {}, {.name = "c"});
@@ -226,10 +225,10 @@ TEST(wait_floor, a_worker_waiting_with_stranded_jobs_below_its_floor_does_not_sp
   // A parked waiter uses next to no CPU (well under 5 ms in 500); a spinning one uses all
   // of the wall time on an idle machine (about 280 ms in 300 seen), and still a fair share
   // of a core on one loaded with a dozen other runnable threads.
-  EXPECT_LT(join_cpu, 20ms) << "J's join took "
-                            << std::chrono::duration_cast<std::chrono::milliseconds>(join_wall)
-                                   .count()
-                            << " ms of wall time";
+  EXPECT_LT(join_cpu, 20ms)
+      << "J's join took "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(join_wall).count()
+      << " ms of wall time";
 }
 
 // Item 5. One worker, a group with max_concurrency: b is spawned (submitted and counted)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression test for issue 9, item 4: a lost wake-up of a local push.
 //
 // notify_local_job read the sleep counters with no fence after the push: a worker that
@@ -47,29 +48,36 @@ TEST(wakeup, a_child_pushed_before_its_spawner_blocks_outside_cohort_is_always_r
   const auto give_up = 1s;  // a child not started by then, with nothing else to run: lost
   long trials = 0, lost = 0;
   const auto until = clock_type::now() + budget;
-  cohort_test::with_watchdog("lost wake-up trials", [&] {
-    while (clock_type::now() < until && lost == 0) {
-      // The push moves across the other worker's way back to sleep from trial to trial.
-      const auto delay = std::chrono::nanoseconds((trials % 61) * 1000);
-      std::binary_semaphore released_by_child(0);
-      std::atomic<bool> child_started{false};
-      cohort::task_group top(s, {.name = "trial"});
-      top.spawn([&] {
-        cohort::task_group g({.name = "spawner's group"});
-        g.spawn([] {}, {.name = "wakes-the-other-worker"});
-        spin_for(delay);
-        g.spawn([&] {
-          child_started = true;
-          released_by_child.release();
-        }, {.name = "child"});
-        // Blocks outside cohort: only the other worker can run the child.
-        if (!released_by_child.try_acquire_for(give_up) && !child_started) ++lost;
-        g.join();
-      }, {.name = "spawner"});
-      top.join();
-      ++trials;
-    }
-  }, budget + cohort_test::hang_limit());
+  cohort_test::with_watchdog(
+      "lost wake-up trials",
+      [&] {
+        while (clock_type::now() < until && lost == 0) {
+          // The push moves across the other worker's way back to sleep from trial to trial.
+          const auto delay = std::chrono::nanoseconds((trials % 61) * 1000);
+          std::binary_semaphore released_by_child(0);
+          std::atomic<bool> child_started{false};
+          cohort::task_group top(s, {.name = "trial"});
+          top.spawn(
+              [&] {
+                cohort::task_group g({.name = "spawner's group"});
+                g.spawn([] {}, {.name = "wakes-the-other-worker"});
+                spin_for(delay);
+                g.spawn(
+                    [&] {
+                      child_started = true;
+                      released_by_child.release();
+                    },
+                    {.name = "child"});
+                // Blocks outside cohort: only the other worker can run the child.
+                if (!released_by_child.try_acquire_for(give_up) && !child_started) ++lost;
+                g.join();
+              },
+              {.name = "spawner"});
+          top.join();
+          ++trials;
+        }
+      },
+      budget + cohort_test::hang_limit());
   EXPECT_EQ(lost, 0) << "a child was never run while its spawner blocked, after " << trials
                      << " trials";
   std::printf("wakeup: %ld trials, %ld lost\n", trials, lost);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scheduler: worker count, thread names, detached tasks, the unhandled-exception
 // handler, idle CPU, nested waits, stats.
 #include <cohort/cohort.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_group, part 2: how join() ends (failure, own deadline, enclosing cancel, own cancel,
 // in that order), deadlines, max_concurrency. See task_group_test.cpp for the index.
 #include <cohort/cohort.hpp>

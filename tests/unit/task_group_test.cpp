@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_group and task, part 1: one test (at least) per promise in API.md, "Semantics that
 // must hold": nothing is lost, the first failure cancels the siblings, every failure is
 // reported, cancelling one task. Part 2 (task_group_join_test.cpp): how join() ends,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_group, part 3: waiting never deadlocks nested work (1 and 2 workers), waiting on
 // yourself is diagnosed, the destructor of a group nobody joined, a finished group takes
 // no more work, scope(), and where groups are used from (threads outside the pool, other

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "command_template.hpp"
 
 #include <cctype>
@@ -6,8 +7,8 @@ namespace cohort_run {
 namespace {
 
 bool is_safe(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/' ||
-         c == ',' || c == ':' || c == '+' || c == '=' || c == '@' || c == '%';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+         c == '/' || c == ',' || c == ':' || c == '+' || c == '=' || c == '@' || c == '%';
 }
 
 // GNU parallel's definitions ({.}: s:\.[^/.]*$::).
@@ -17,11 +18,11 @@ std::string without_extension(const std::string& s) {
   if (s.find('/', dot) != std::string::npos) return s;
   return s.substr(0, dot);
 }
-std::string basename_of(const std::string& s) {   // s:^.*/::
+std::string basename_of(const std::string& s) {  // s:^.*/::
   const auto slash = s.find_last_of('/');
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
-std::string dirname_of(std::string s) {   // dirname(1): "dir/sub/" -> "dir", "/x" -> "/", "x" -> "."
+std::string dirname_of(std::string s) {  // dirname(1): "dir/sub/" -> "dir", "/x" -> "/", "x" -> "."
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   const auto slash = s.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -39,15 +40,17 @@ std::string shell_quote(const std::string& value) {
   if (safe) return value;
   std::string q = "'";
   for (char c : value) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   q += '\'';
   return q;
 }
 
 std::optional<command_template> command_template::compile(const std::vector<std::string>& words,
-                                                           std::size_t sources, std::string& error) {
+                                                          std::size_t sources, std::string& error) {
   command_template t;
   if (words.empty()) {
     t.input_is_command_ = true;
@@ -73,18 +76,27 @@ std::optional<command_template> command_template::compile(const std::vector<std:
     const std::string inner = command.substr(i + 1, close - i - 1);
     part p;
     std::size_t digits = 0;
-    while (digits < inner.size() && std::isdigit(static_cast<unsigned char>(inner[digits]))) ++digits;
+    while (digits < inner.size() && std::isdigit(static_cast<unsigned char>(inner[digits])))
+      ++digits;
     const std::string suffix = inner.substr(digits);
     bool recognised = true;
-    if (inner == "#") p.kind = part_kind::seq;
-    else if (inner == "%") p.kind = part_kind::slot;
-    else if (suffix.empty()) p.how = transform::whole;
-    else if (suffix == ".") p.how = transform::no_extension;
-    else if (suffix == "/") p.how = transform::basename;
-    else if (suffix == "//") p.how = transform::dirname;
-    else if (suffix == "/.") p.how = transform::basename_no_extension;
-    else recognised = false;
-    if (!recognised) {   // not a replacement string: plain text
+    if (inner == "#")
+      p.kind = part_kind::seq;
+    else if (inner == "%")
+      p.kind = part_kind::slot;
+    else if (suffix.empty())
+      p.how = transform::whole;
+    else if (suffix == ".")
+      p.how = transform::no_extension;
+    else if (suffix == "/")
+      p.how = transform::basename;
+    else if (suffix == "//")
+      p.how = transform::dirname;
+    else if (suffix == "/.")
+      p.how = transform::basename_no_extension;
+    else
+      recognised = false;
+    if (!recognised) {  // not a replacement string: plain text
       text += c;
       ++i;
       continue;
@@ -95,22 +107,26 @@ std::optional<command_template> command_template::compile(const std::vector<std:
         const std::string number = inner.substr(0, digits);
         p.source = number.size() > 6 ? 1000000 : std::stoul(number);
         if (p.source == 0 || p.source > sources) {
-          error = "replacement string {" + inner + "}: " +
-                  (p.source == 0 ? std::string("sources are numbered from 1")
-                                 : "there " + std::string(sources == 1 ? "is only 1 input source"
-                                                                       : "are only " + std::to_string(sources) +
-                                                                             " input sources"));
+          error =
+              "replacement string {" + inner + "}: " +
+              (p.source == 0
+                   ? std::string("sources are numbered from 1")
+                   : "there " + std::string(sources == 1 ? "is only 1 input source"
+                                                         : "are only " + std::to_string(sources) +
+                                                               " input sources"));
           return std::nullopt;
         }
       }
     }
-    if (!text.empty()) t.parts_.push_back(part{part_kind::text, std::move(text), 0, transform::whole});
+    if (!text.empty())
+      t.parts_.push_back(part{part_kind::text, std::move(text), 0, transform::whole});
     text.clear();
     if (p.kind == part_kind::value) any_replacement = true;
     t.parts_.push_back(std::move(p));
     i = close + 1;
   }
-  if (!text.empty()) t.parts_.push_back(part{part_kind::text, std::move(text), 0, transform::whole});
+  if (!text.empty())
+    t.parts_.push_back(part{part_kind::text, std::move(text), 0, transform::whole});
   // {#} and {%} alone still mean "append the input" in GNU parallel.
   t.append_input_ = !any_replacement;
   return t;
@@ -128,19 +144,30 @@ std::string command_template::render(const std::vector<std::string>& args, std::
   }
   auto apply = [](const std::string& v, transform how) {
     switch (how) {
-      case transform::whole: return v;
-      case transform::no_extension: return without_extension(v);
-      case transform::basename: return basename_of(v);
-      case transform::dirname: return dirname_of(v);
-      case transform::basename_no_extension: return without_extension(basename_of(v));
+      case transform::whole:
+        return v;
+      case transform::no_extension:
+        return without_extension(v);
+      case transform::basename:
+        return basename_of(v);
+      case transform::dirname:
+        return dirname_of(v);
+      case transform::basename_no_extension:
+        return without_extension(basename_of(v));
     }
     return v;
   };
   for (const auto& p : parts_) {
     switch (p.kind) {
-      case part_kind::text: out += p.text; break;
-      case part_kind::seq: out += std::to_string(seq); break;
-      case part_kind::slot: out += std::to_string(slot); break;
+      case part_kind::text:
+        out += p.text;
+        break;
+      case part_kind::seq:
+        out += std::to_string(seq);
+        break;
+      case part_kind::slot:
+        out += std::to_string(slot);
+        break;
       case part_kind::value:
         if (p.source != 0) {
           out += shell_quote(apply(args[p.source - 1], p.how));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Replacement strings: COMMAND compiled once, rendered per job.
 //   {} the input (all sources, space-separated)  {N} the N-th source
 //   {.} without extension  {/} basename  {//} dirname  {/.} basename without extension
@@ -18,8 +19,8 @@ class command_template {
  public:
   // nullopt with `error` set for a positional replacement string past the sources ({3}
   // with two ::: sources) or {0}.
-  static std::optional<command_template> compile(const std::vector<std::string>& words, std::size_t sources,
-                                                 std::string& error);
+  static std::optional<command_template> compile(const std::vector<std::string>& words,
+                                                 std::size_t sources, std::string& error);
 
   std::string render(const std::vector<std::string>& args, std::size_t seq, std::size_t slot) const;
 
@@ -29,7 +30,7 @@ class command_template {
   struct part {
     part_kind kind = part_kind::text;
     std::string text;
-    std::size_t source = 0;   // 1-based; 0: all sources
+    std::size_t source = 0;  // 1-based; 0: all sources
     transform how = transform::whole;
   };
   std::vector<part> parts_;

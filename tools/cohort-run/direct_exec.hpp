@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A command with no shell syntax (plain words of safe characters, no builtin, no
 // assignment) is exec'd directly, as xargs does, instead of paying for /bin/sh -c.
 #pragma once

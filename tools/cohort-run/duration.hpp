@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durations on the command line: "500ms", "30s", "5m", "2h", "1d", or a plain number of
 // seconds ("1.5"), as GNU parallel's --timeout.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "halt_policy.hpp"
 
 #include <cstdlib>
@@ -23,23 +24,28 @@ std::optional<halt_policy> parse_halt(std::string_view text, std::string& error)
   }
   const auto comma = text.find(',');
   const std::string_view timing = text.substr(0, comma);
-  if (timing == "now") p.timing = halt_policy::when::now;
-  else if (timing == "soon") p.timing = halt_policy::when::soon;
+  if (timing == "now")
+    p.timing = halt_policy::when::now;
+  else if (timing == "soon")
+    p.timing = halt_policy::when::soon;
   else {
     error = "expected never, now,fail=N, soon,fail=N, now,success=N or soon,success=N";
     return std::nullopt;
   }
   if (comma == std::string_view::npos) {
-    error = "missing the condition after '" + std::string(timing) + "' (e.g. " + std::string(timing) +
-            ",fail=1)";
+    error = "missing the condition after '" + std::string(timing) + "' (e.g. " +
+            std::string(timing) + ",fail=1)";
     return std::nullopt;
   }
   std::string_view cond = text.substr(comma + 1);
   const auto eq = cond.find('=');
   const std::string_view kind = cond.substr(0, eq);
-  if (kind == "fail") p.trigger = halt_policy::on::fail;
-  else if (kind == "success") p.trigger = halt_policy::on::success;
-  else if (kind == "done") p.trigger = halt_policy::on::done;
+  if (kind == "fail")
+    p.trigger = halt_policy::on::fail;
+  else if (kind == "success")
+    p.trigger = halt_policy::on::success;
+  else if (kind == "done")
+    p.trigger = halt_policy::on::done;
   else {
     error = "unknown condition '" + std::string(kind) + "' (fail, success or done)";
     return std::nullopt;
@@ -52,8 +58,8 @@ std::optional<halt_policy> parse_halt(std::string_view text, std::string& error)
   char* end = nullptr;
   const double v = std::strtod(number.c_str(), &end);
   if (number.empty() || *end != '\0' || v <= 0 || (p.percent && v > 100)) {
-    error = "'" + std::string(cond) + "': expected " + std::string(kind) + "=N or " + std::string(kind) +
-            "=N%";
+    error = "'" + std::string(cond) + "': expected " + std::string(kind) + "=N or " +
+            std::string(kind) + "=N%";
     return std::nullopt;
   }
   p.threshold = v;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GNU parallel's --halt: when to stop, and whether running jobs are killed (now) or
 // allowed to finish (soon).
 //   never | now,fail=N | soon,fail=N | now,success=N | soon,success=N | now,done=N
@@ -17,7 +18,7 @@ struct halt_policy {
   enum class on { fail, success, done };
   when timing = when::never;
   on trigger = on::fail;
-  double threshold = 1;     // a count, or a percentage when `percent`
+  double threshold = 1;  // a count, or a percentage when `percent`
   bool percent = false;
 
   // True when `count` jobs of the trigger's kind (out of `finished`, with `total` known

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "input.hpp"
 
 #include <poll.h>
@@ -17,7 +18,7 @@ class argument_product final : public input_source {
   explicit argument_product(std::vector<std::vector<std::string>> sources)
       : sources_(std::move(sources)), position_(sources_.size(), 0) {
     for (const auto& s : sources_)
-      if (s.empty()) done_ = true;   // an empty source: no combination at all
+      if (s.empty()) done_ = true;  // an empty source: no combination at all
   }
   bool next(std::vector<std::string>& args) override {
     if (done_) return false;

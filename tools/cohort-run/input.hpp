@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the jobs' arguments come from: the ::: / :::: sources (their cartesian product,
 // the last source varying fastest, as GNU parallel), or stdin read as jobs start, so an
 // endless or huge input runs in bounded memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What cohort-run knows about one job once it ended (or was skipped): the joblog, the
 // report, the failure summary and the exit status are all made from these.
 #pragma once
@@ -13,11 +14,16 @@ enum class job_status { succeeded, failed, timed_out, cancelled, skipped };
 
 inline const char* name_of(job_status s) {
   switch (s) {
-    case job_status::succeeded: return "succeeded";
-    case job_status::failed: return "failed";
-    case job_status::timed_out: return "timed_out";
-    case job_status::cancelled: return "cancelled";
-    case job_status::skipped: return "skipped";
+    case job_status::succeeded:
+      return "succeeded";
+    case job_status::failed:
+      return "failed";
+    case job_status::timed_out:
+      return "timed_out";
+    case job_status::cancelled:
+      return "cancelled";
+    case job_status::skipped:
+      return "skipped";
   }
   return "?";
 }
@@ -27,7 +33,7 @@ struct job_record {
   std::vector<std::string> input;
   std::string command;
   job_status status = job_status::skipped;
-  int exit_code = -1;        // -1: a signal ended it (or it never ran)
+  int exit_code = -1;  // -1: a signal ended it (or it never ran)
   int signal = 0;
   std::chrono::system_clock::time_point start{};
   std::chrono::nanoseconds runtime{}, user_cpu{}, system_cpu{};

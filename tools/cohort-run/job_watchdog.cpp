@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "job_watchdog.hpp"
 
 #include <cstdio>
@@ -10,7 +11,9 @@ namespace cohort_run {
 using clock = std::chrono::steady_clock;
 
 job_watchdog::job_watchdog(const running_jobs& jobs, std::chrono::nanoseconds stall)
-    : jobs_(jobs), stall_(stall), last_progress_(clock::now().time_since_epoch().count()),
+    : jobs_(jobs),
+      stall_(stall),
+      last_progress_(clock::now().time_since_epoch().count()),
       thread_([this] { watch(); }) {}
 
 job_watchdog::~job_watchdog() {
@@ -28,7 +31,7 @@ void job_watchdog::job_finished() noexcept {
 
 void job_watchdog::watch() {
   using std::chrono::duration;
-  clock::rep reported_for = 0;   // the progress stamp we last reported a stall for
+  clock::rep reported_for = 0;  // the progress stamp we last reported a stall for
   std::unique_lock lock(mutex_);
   const auto period = std::max<std::chrono::nanoseconds>(stall_ / 4, std::chrono::milliseconds(10));
   while (!wake_.wait_for(lock, period, [&] { return stopping_; })) {
@@ -37,7 +40,8 @@ void job_watchdog::watch() {
     const auto now = clock::now();
     if (now - since < stall_) continue;
     // One report per stall period.
-    if (reported_for != 0 && now - clock::time_point{clock::duration(reported_for)} < stall_) continue;
+    if (reported_for != 0 && now - clock::time_point{clock::duration(reported_for)} < stall_)
+      continue;
     const auto running = jobs_.snapshot();
     if (running.empty()) continue;
     reported_for = now.time_since_epoch().count();

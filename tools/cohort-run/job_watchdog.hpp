@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // COHORT_WATCHDOG=D: when no job finished for D while jobs run, prints the running jobs
 // (slot, sequence number, pid, age, command, last output line) to stderr; again after
 // each further D without progress.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GNU parallel's joblog: a header, then one tab-separated line per finished job
 //   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
 // (Host ":" for the local machine, times in seconds with 3 decimals, Receive the bytes of
@@ -16,7 +17,7 @@ struct joblog_entry {
   double start_epoch_s = 0;
   double runtime_s = 0;
   std::size_t received = 0;
-  int exit_value = 0;       // -1 when killed (timeout)
+  int exit_value = 0;  // -1 when killed (timeout)
   int signal = 0;
   std::string command;
 };
@@ -28,7 +29,7 @@ class joblog_writer {
   ~joblog_writer();
   joblog_writer(const joblog_writer&) = delete;
   joblog_writer& operator=(const joblog_writer&) = delete;
-  void write(const joblog_entry& e);   // not thread-safe: the caller serialises
+  void write(const joblog_entry& e);  // not thread-safe: the caller serialises
   void flush();
 
  private:

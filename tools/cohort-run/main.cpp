@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort-run: runs shell commands in parallel on a cohort scheduler. GNU parallel's
 // options where they overlap; see `cohort-run --help` and the README's "Batch jobs".
 #include "options.hpp"

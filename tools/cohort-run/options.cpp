@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,7 +15,8 @@ namespace {
 
 // A usage error that names its option.
 struct usage_error : std::runtime_error {
-  usage_error(const std::string& option, const std::string& why) : std::runtime_error(option + ": " + why) {}
+  usage_error(const std::string& option, const std::string& why)
+      : std::runtime_error(option + ": " + why) {}
 };
 
 // GNU's -j: N, +N / -N (relative to the cores), N% (of the cores); 0: as many as possible
@@ -31,10 +33,14 @@ std::size_t resolve_jobs(const std::string& text) {
   }
   const std::string rest = text.substr(used);
   long jobs = n;
-  if (rest == "%") jobs = cores * n / 100;
-  else if (!rest.empty()) throw usage_error("-j/--jobs", "'" + text + "' is not a number of jobs (N, +N, -N or N%)");
-  else if (text[0] == '+' || text[0] == '-') jobs = cores + n;
-  else if (n == 0) jobs = 256;
+  if (rest == "%")
+    jobs = cores * n / 100;
+  else if (!rest.empty())
+    throw usage_error("-j/--jobs", "'" + text + "' is not a number of jobs (N, +N, -N or N%)");
+  else if (text[0] == '+' || text[0] == '-')
+    jobs = cores + n;
+  else if (n == 0)
+    jobs = 256;
   if (jobs < 1) jobs = 1;
   if (jobs > 4096) throw usage_error("-j/--jobs", "at most 4096 jobs at once");
   return static_cast<std::size_t>(jobs);
@@ -57,20 +63,24 @@ std::vector<std::string> lines_of_file(const std::string& path) {
 // Splits the words after the options into the command and the ::: / :::: sources.
 void split_command_and_sources(const std::vector<std::string>& words, run_options& o) {
   std::size_t i = 0;
-  for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) o.command.push_back(words[i]);
+  for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i)
+    o.command.push_back(words[i]);
   while (i < words.size()) {
     const bool files = words[i] == "::::";
     ++i;
     std::vector<std::string> source;
     for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
-      if (files) o.sources.push_back(lines_of_file(words[i]));   // each file is a source (GNU)
-      else source.push_back(words[i]);
+      if (files)
+        o.sources.push_back(lines_of_file(words[i]));  // each file is a source (GNU)
+      else
+        source.push_back(words[i]);
     }
     if (!files) o.sources.push_back(std::move(source));
   }
 }
 
-constexpr const char* footer = R"(Input: one job per ::: argument (per combination with several :::), per
+constexpr const char* footer =
+    R"(Input: one job per ::: argument (per combination with several :::), per
 line of a :::: file, else per line of stdin. No COMMAND: each input is a command.
 Replacement strings: {} {1} {2}.. {.} {/} {//} {/.} {#} {%} (and {2.} {2/} ...);
 none in COMMAND: the input is appended. Values are shell-quoted.
@@ -85,36 +95,47 @@ for D; COHORT_TRACE=FILE writes a Chrome trace with one span per job.
 
 std::optional<run_options> parse_command_line(int argc, char** argv, int& exit_status) {
   run_options o;
-  CLI::App app("cohort-run: run shell commands in parallel (GNU parallel-compatible options)\n"
-               "  cohort-run [options] COMMAND ::: ARG... [::: ARG...]\n"
-               "  cohort-run [options] COMMAND < inputs\n"
-               "  cohort-run [options] < commands",
-               "cohort-run");
+  CLI::App app(
+      "cohort-run: run shell commands in parallel (GNU parallel-compatible options)\n"
+      "  cohort-run [options] COMMAND ::: ARG... [::: ARG...]\n"
+      "  cohort-run [options] COMMAND < inputs\n"
+      "  cohort-run [options] < commands",
+      "cohort-run");
   app.footer(footer);
-  app.prefix_command();   // the first word that is not an option starts COMMAND
+  app.prefix_command();  // the first word that is not an option starts COMMAND
   app.set_version_flag("--version", "cohort-run " COHORT_RUN_VERSION);
   app.get_formatter()->column_width(26);
 
   std::string jobs_text, halt_text, timeout_text, deadline_text, grace_text;
   bool fail_fast = false;
-  app.add_option("-j,--jobs", jobs_text, "at most N jobs at once (default: the cores)")->type_name("N");
+  app.add_option("-j,--jobs", jobs_text, "at most N jobs at once (default: the cores)")
+      ->type_name("N");
   app.add_flag("-k,--keep-order", o.keep_order, "output in input order");
   app.add_flag("--line-buffer,--lb", o.line_buffer, "pass output through line by line");
   app.add_flag("--tag", o.tag, "prefix output lines with the input and a tab");
-  app.add_option("--halt,--halt-on-error", halt_text, "never | now,fail=N | soon,fail=N | now,success=N | ...")->type_name("SPEC");
+  app.add_option("--halt,--halt-on-error", halt_text,
+                 "never | now,fail=N | soon,fail=N | now,success=N | ...")
+      ->type_name("SPEC");
   app.add_flag("--fail-fast", fail_fast, "the same as --halt now,fail=1");
-  app.add_option("--timeout", timeout_text, "kill a job after D (500ms, 30s, 5m); it fails")->type_name("D");
-  app.add_option("--deadline", deadline_text, "for the whole batch: then as --halt now")->type_name("D");
-  app.add_option("--retries", o.retries, "run a failed job up to N times in all")->check(CLI::Range(1, 1000000))->type_name("N");
+  app.add_option("--timeout", timeout_text, "kill a job after D (500ms, 30s, 5m); it fails")
+      ->type_name("D");
+  app.add_option("--deadline", deadline_text, "for the whole batch: then as --halt now")
+      ->type_name("D");
+  app.add_option("--retries", o.retries, "run a failed job up to N times in all")
+      ->check(CLI::Range(1, 1000000))
+      ->type_name("N");
   app.add_option("--joblog", o.joblog, "GNU parallel's joblog")->type_name("FILE");
   app.add_flag("--resume", o.resume, "with --joblog: skip the jobs it lists");
-  app.add_flag("--resume-failed", o.resume_failed, "with --joblog: skip the jobs it lists as succeeded");
-  app.add_option("--results", o.results_dir, "stdout and stderr into DIR/<seq>/{stdout,stderr}")->type_name("DIR");
+  app.add_flag("--resume-failed", o.resume_failed,
+               "with --joblog: skip the jobs it lists as succeeded");
+  app.add_option("--results", o.results_dir, "stdout and stderr into DIR/<seq>/{stdout,stderr}")
+      ->type_name("DIR");
   app.add_flag("--bar", o.bar, "progress bar on stderr");
   app.add_option("--report", o.report, "JSON report of every job")->type_name("FILE");
   app.add_flag("--dry-run", o.dry_run, "print the commands, run nothing");
   app.add_flag("-0,--null", o.null_separated, "inputs separated by NUL");
-  app.add_option("--term-grace", grace_text, "SIGTERM, then SIGKILL after D (default 2s)")->type_name("D");
+  app.add_option("--term-grace", grace_text, "SIGTERM, then SIGKILL after D (default 2s)")
+      ->type_name("D");
 
   try {
     app.parse(argc, argv);
@@ -136,7 +157,8 @@ std::optional<run_options> parse_command_line(int argc, char** argv, int& exit_s
     if (!grace_text.empty()) o.term_grace = duration_of("--term-grace", grace_text);
     if ((o.resume || o.resume_failed) && o.joblog.empty())
       throw usage_error(o.resume ? "--resume" : "--resume-failed", "needs --joblog FILE");
-    if (o.resume && o.resume_failed) throw usage_error("--resume", "conflicts with --resume-failed");
+    if (o.resume && o.resume_failed)
+      throw usage_error("--resume", "conflicts with --resume-failed");
     const std::vector<std::string> words = app.remaining();
     // CLI11 hands an unknown option over as the start of COMMAND; no command starts with '-'.
     if (!words.empty() && words[0].size() > 1 && words[0][0] == '-')

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort-run's command line: GNU parallel's options where they overlap, parsed with CLI11.
 #pragma once
 
@@ -12,14 +13,14 @@
 namespace cohort_run {
 
 struct run_options {
-  std::size_t jobs = 0;                     // resolved: >= 1
+  std::size_t jobs = 0;  // resolved: >= 1
   bool keep_order = false;
   bool line_buffer = false;
   bool tag = false;
   halt_policy halt;
-  std::optional<std::chrono::nanoseconds> timeout;    // per job
-  std::optional<std::chrono::nanoseconds> deadline;   // whole batch
-  std::size_t retries = 1;                  // attempts in all
+  std::optional<std::chrono::nanoseconds> timeout;   // per job
+  std::optional<std::chrono::nanoseconds> deadline;  // whole batch
+  std::size_t retries = 1;                           // attempts in all
   std::string joblog;
   bool resume = false;
   bool resume_failed = false;
@@ -30,8 +31,8 @@ struct run_options {
   bool null_separated = false;
   std::chrono::nanoseconds term_grace = std::chrono::seconds(2);
 
-  std::vector<std::string> command;         // words before the first ::: (empty: lines are commands)
-  std::vector<std::vector<std::string>> sources;   // one per ::: / :::: (empty: stdin)
+  std::vector<std::string> command;  // words before the first ::: (empty: lines are commands)
+  std::vector<std::vector<std::string>> sources;  // one per ::: / :::: (empty: stdin)
 };
 
 // Exit status for bad usage (GNU parallel's).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "output.hpp"
 
 #include <unistd.h>
@@ -13,7 +14,7 @@ void write_all(int fd, std::string_view data) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;   // EPIPE (reader gone) or another error: the output is lost, the run goes on
+      return;  // EPIPE (reader gone) or another error: the output is lost, the run goes on
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -26,7 +27,8 @@ output_writer::~output_writer() {
   if (spill_file_ != nullptr) std::fclose(spill_file_);
 }
 
-void output_writer::write_text(int fd, const std::string& tag, std::string_view text, bool& at_line_start) {
+void output_writer::write_text(int fd, const std::string& tag, std::string_view text,
+                               bool& at_line_start) {
   constexpr std::size_t flush_at = 1 << 16;
   if (!tag_) {
     if (buffer_.size() + text.size() > flush_at) {
@@ -59,7 +61,9 @@ void output_writer::write_text(int fd, const std::string& tag, std::string_view 
 void output_writer::write_now(const std::string& tag, const spool& out, const spool& err) {
   for (int fd : {1, 2}) {
     bool at_line_start = true;
-    (fd == 1 ? out : err).for_each_piece([&](std::string_view piece) { write_text(fd, tag, piece, at_line_start); });
+    (fd == 1 ? out : err).for_each_piece([&](std::string_view piece) {
+      write_text(fd, tag, piece, at_line_start);
+    });
     write_all(fd, buffer_);
     buffer_.clear();
   }
@@ -79,7 +83,8 @@ void output_writer::write_held(held_output& h) {
     std::fseek(spill_file_, at, SEEK_SET);
     bool at_line_start = true;
     while (left > 0) {
-      const std::size_t got = std::fread(chunk.data(), 1, std::min(left, chunk.size()), spill_file_);
+      const std::size_t got =
+          std::fread(chunk.data(), 1, std::min(left, chunk.size()), spill_file_);
       if (got == 0) break;
       write_text(fd, h.tag, {chunk.data(), got}, at_line_start);
       left -= got;
@@ -93,7 +98,9 @@ void output_writer::write_held(held_output& h) {
 void output_writer::release_ready() {
   for (auto it = held_.begin(); it != held_.end() && it->first == next_seq_; it = held_.erase(it)) {
     write_held(it->second);
-    if (it->second.in_memory) held_bytes_ -= it->second.output.out.bytes_in_memory() + it->second.output.err.bytes_in_memory();
+    if (it->second.in_memory)
+      held_bytes_ -=
+          it->second.output.out.bytes_in_memory() + it->second.output.err.bytes_in_memory();
     ++next_seq_;
   }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Job output to cohort-run's stdout and stderr: one job's output is written in one piece
 // (its stdout, then its stderr), never interleaved with another job's. With -k it is
 // written in input order; finished output waiting for an earlier job is held in memory up
@@ -17,7 +18,7 @@ namespace cohort_run {
 
 struct job_output {
   std::size_t seq = 0;
-  std::string tag;   // the job's input, for --tag
+  std::string tag;  // the job's input, for --tag
   spool out, err;
 };
 
@@ -41,14 +42,14 @@ class output_writer {
   struct held_output {
     std::string tag;
     bool in_memory = true;
-    job_output output;            // when in_memory
-    long offset = 0;              // else: out then err in spill_file_
+    job_output output;  // when in_memory
+    long offset = 0;    // else: out then err in spill_file_
     std::size_t out_bytes = 0, err_bytes = 0;
     bool passed_over = false;
   };
   void write_now(const std::string& tag, const spool& out, const spool& err);
   void write_held(held_output& h);
-  void release_ready();           // writes the held outputs that are next in order
+  void release_ready();  // writes the held outputs that are next in order
   void write_text(int fd, const std::string& tag, std::string_view text, bool& at_line_start);
 
   std::mutex mutex_;
@@ -58,7 +59,7 @@ class output_writer {
   std::size_t next_seq_ = 1;
   std::map<std::size_t, held_output> held_;
   std::FILE* spill_file_ = nullptr;
-  std::string buffer_;            // batches small writes into one write(2)
+  std::string buffer_;  // batches small writes into one write(2)
 };
 
 // write(2) until done; a closed pipe (EPIPE) is ignored so cohort-run still reaps its jobs.

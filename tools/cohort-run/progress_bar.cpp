@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "progress_bar.hpp"
 
 #include <cstdio>
@@ -9,7 +10,8 @@ namespace cohort_run {
 
 using clock = std::chrono::steady_clock;
 
-progress_bar::progress_bar(std::optional<std::size_t> total) : total_(total), started_(clock::now()) {}
+progress_bar::progress_bar(std::optional<std::size_t> total)
+    : total_(total), started_(clock::now()) {}
 
 void progress_bar::update(std::size_t done, std::size_t failed, std::size_t running, bool force) {
   const auto now = clock::now();
@@ -24,13 +26,15 @@ void progress_bar::update(std::size_t done, std::size_t failed, std::size_t runn
     const int filled = static_cast<int>(fraction * width);
     for (int i = 0; i < filled && i < width; ++i) bar[i] = '=';
     if (filled < width) bar[filled] = '>';
-    const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(*total_ - done) : 0;
-    std::snprintf(line, sizeof line, "\r[%s] %3d%% %zu/%zu done, %zu failed, %zu running, ETA %d:%02d\033[K",
+    const double eta =
+        done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(*total_ - done) : 0;
+    std::snprintf(line, sizeof line,
+                  "\r[%s] %3d%% %zu/%zu done, %zu failed, %zu running, ETA %d:%02d\033[K",
                   bar.c_str(), static_cast<int>(fraction * 100), done, *total_, failed, running,
                   static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
   } else {
-    std::snprintf(line, sizeof line, "\r%zu done, %zu failed, %zu running, %.0fs\033[K", done, failed, running,
-                  elapsed);
+    std::snprintf(line, sizeof line, "\r%zu done, %zu failed, %zu running, %.0fs\033[K", done,
+                  failed, running, elapsed);
   }
   write_all(2, line);
 }

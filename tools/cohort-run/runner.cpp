@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runner.hpp"
 
 #include <cohort/cohort.hpp>
@@ -51,8 +52,10 @@ void make_directory(const std::string& path) {
 
 void write_file(const std::string& path, const spool& content) {
   std::FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("--results: cannot write '" + path + "': " + std::strerror(errno));
-  content.for_each_piece([&](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), f); });
+  if (f == nullptr)
+    throw std::runtime_error("--results: cannot write '" + path + "': " + std::strerror(errno));
+  content.for_each_piece(
+      [&](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), f); });
   std::fclose(f);
 }
 
@@ -76,7 +79,10 @@ std::size_t keep_order_memory() {
 class batch {
  public:
   batch(const run_options& o, command_template tmpl, std::unique_ptr<input_source> input)
-      : options_(o), template_(std::move(tmpl)), input_(std::move(input)), slots_(o.jobs),
+      : options_(o),
+        template_(std::move(tmpl)),
+        input_(std::move(input)),
+        slots_(o.jobs),
         output_(o.keep_order, o.tag, keep_order_memory()) {}
 
   // Called from the signal thread, the deadline thread, or a job: kill everything running
@@ -86,7 +92,7 @@ class batch {
     // seq_cst pair with run()'s store of group_ then load of halted_now_: either this sees
     // the group or run() sees the flag, so a halt is never lost.
     halted_now_.store(true, std::memory_order_seq_cst);
-    std::lock_guard lock(group_mutex_);   // run() clears group_ under it before the group dies
+    std::lock_guard lock(group_mutex_);  // run() clears group_ under it before the group dies
     if (auto* g = group_.load(std::memory_order_seq_cst)) g->cancel();
   }
   void stop_starting() {
@@ -104,7 +110,8 @@ class batch {
 
   int run() {
     if (!options_.joblog.empty()) {
-      if (options_.resume || options_.resume_failed) resume_from_ = joblog_record::read(options_.joblog);
+      if (options_.resume || options_.resume_failed)
+        resume_from_ = joblog_record::read(options_.joblog);
       joblog_.emplace(options_.joblog, options_.resume || options_.resume_failed);
     }
     if (!options_.report.empty()) report_.emplace(options_.report);
@@ -115,18 +122,20 @@ class batch {
 
     // One worker per slot: each job's task waits in run_process (inside blocking()).
     cohort::scheduler pool({.workers = options_.jobs, .name = "cohort"});
-    pool.set_watchdog(std::chrono::nanoseconds(0));   // the job-level watchdog above says more
+    pool.set_watchdog(std::chrono::nanoseconds(0));  // the job-level watchdog above says more
     std::optional<std::jthread> deadline_thread;
     std::mutex deadline_mutex;
     std::condition_variable_any deadline_cv;
     {
-      cohort::task_group group(pool, {.on_failure = cohort::failure_policy::keep_going, .name = "cohort-run"});
+      cohort::task_group group(
+          pool, {.on_failure = cohort::failure_policy::keep_going, .name = "cohort-run"});
       group_.store(&group, std::memory_order_seq_cst);
       if (halted_now_.load(std::memory_order_seq_cst)) group.cancel();
       if (options_.deadline) {
         deadline_thread.emplace([&, limit = *options_.deadline](std::stop_token st) {
           std::unique_lock lock(deadline_mutex);
-          if (!deadline_cv.wait_for(lock, st, limit, [] { return false; }) && !st.stop_requested()) {
+          if (!deadline_cv.wait_for(lock, st, limit, [] { return false; }) &&
+              !st.stop_requested()) {
             {
               std::lock_guard results(results_mutex_);
               cause_.deadline = true;
@@ -155,7 +164,7 @@ class batch {
     if (bar_) bar_->finish(finished_, totals_.failed);
     report_.reset();
     joblog_.reset();
-    std::lock_guard lock(results_mutex_);   // the signal thread may still record a late signal
+    std::lock_guard lock(results_mutex_);  // the signal thread may still record a late signal
     write_all(2, failure_summary(failures_, failures_dropped_, totals_));
     return exit_status(totals_, cause_);
   }
@@ -177,7 +186,7 @@ class batch {
         continue;
       }
       const std::size_t slot = slots_.acquire();
-      if (slot == 0) {   // halted while waiting for a slot: this job never starts
+      if (slot == 0) {  // halted while waiting for a slot: this job never starts
         std::lock_guard lock(results_mutex_);
         ++totals_.skipped;
         break;
@@ -185,14 +194,16 @@ class batch {
       std::string command = template_.render(args, seq, slot);
       // The slot is released by this guard even if the group drops the callable unrun.
       auto holder = std::make_shared<slot_guard>(slots_, slot);
-      std::string name = std::to_string(seq);   // "#12 cmd": the job in traces and dump()
+      std::string name = std::to_string(seq);  // "#12 cmd": the job in traces and dump()
       name.insert(name.begin(), '#');
       name += ' ';
       name.append(command, 0, 80);
       ++spawned_;
-      group.spawn([this, seq, holder, input = std::move(args), command = std::move(command)]() mutable {
-        run_job(seq, holder->slot, std::move(input), std::move(command));
-      }, {.name = std::move(name)});
+      group.spawn(
+          [this, seq, holder, input = std::move(args), command = std::move(command)]() mutable {
+            run_job(seq, holder->slot, std::move(input), std::move(command));
+          },
+          {.name = std::move(name)});
       args = {};
     }
     // Jobs never started because of a halt: counted when the input says how many.
@@ -214,10 +225,12 @@ class batch {
   bool skipped_by_resume(std::size_t seq) const {
     if (!resume_from_) return false;
     const auto s = resume_from_->of(seq);
-    return options_.resume ? s != joblog_record::state::absent : s == joblog_record::state::succeeded;
+    return options_.resume ? s != joblog_record::state::absent
+                           : s == joblog_record::state::succeeded;
   }
 
-  void run_job(std::size_t seq, std::size_t slot, std::vector<std::string> input, std::string command) {
+  void run_job(std::size_t seq, std::size_t slot, std::vector<std::string> input,
+               std::string command) {
     slots_.started(slot, seq, command);
     job_record r;
     r.seq = seq;
@@ -226,8 +239,8 @@ class batch {
     out.seq = seq;
     if (options_.tag) out.tag = joined(input);
     const bool stream_lines = options_.line_buffer && !options_.keep_order;
-    std::string pending[2];   // --line-buffer: the unfinished last line of stdout, stderr
-    std::string err_tail;     // the end of stderr, for the failure summary
+    std::string pending[2];  // --line-buffer: the unfinished last line of stdout, stderr
+    std::string err_tail;    // the end of stderr, for the failure summary
 
     cohort::process_options po;
     po.timeout = options_.timeout;
@@ -258,7 +271,7 @@ class batch {
 
     const auto argv = direct_argv(command);
     for (r.attempts = 1;; ++r.attempts) {
-      if (r.attempts > 1) {   // a retry: only the last attempt's output counts
+      if (r.attempts > 1) {  // a retry: only the last attempt's output counts
         out.out = spool();
         out.err = spool();
         err_tail.clear();
@@ -266,7 +279,9 @@ class batch {
       }
       run_attempt(r, argv, command, po);
       const bool failed = r.status == job_status::failed || r.status == job_status::timed_out;
-      if (!failed || r.attempts >= options_.retries || stop_starting_.load(std::memory_order_relaxed)) break;
+      if (!failed || r.attempts >= options_.retries ||
+          stop_starting_.load(std::memory_order_relaxed))
+        break;
     }
     for (int i = 0; i < 2; ++i)
       if (!pending[i].empty()) output_.lines(out.tag, pending[i] + "\n", i == 1);
@@ -282,13 +297,14 @@ class batch {
     record(std::move(r), &slot);
   }
 
-  void run_attempt(job_record& r, const std::optional<std::vector<std::string>>& argv, const std::string& command,
-                   cohort::process_options& po) {
+  void run_attempt(job_record& r, const std::optional<std::vector<std::string>>& argv,
+                   const std::string& command, cohort::process_options& po) {
     r.start = std::chrono::system_clock::now();
     const auto t0 = steady::now();
     r.signal = 0;
     try {
-      const cohort::process_result p = argv ? run_direct(*argv, command, po) : cohort::run_shell(command, po);
+      const cohort::process_result p =
+          argv ? run_direct(*argv, command, po) : cohort::run_shell(command, po);
       r.exit_code = p.exit_code;
       r.signal = p.signal;
       r.user_cpu = p.user_cpu;
@@ -300,14 +316,15 @@ class batch {
       r.exit_code = -1;
       r.signal = SIGTERM;
     } catch (const cohort::timeout_error&) {
-      r.status = job_status::timed_out;   // GNU parallel logs a timeout as exit -1, signal 15
+      r.status = job_status::timed_out;  // GNU parallel logs a timeout as exit -1, signal 15
       r.exit_code = -1;
       r.signal = SIGTERM;
     } catch (const std::system_error& e) {
       // Exec'd directly and could not start: what a shell would say and do.
       const bool missing = e.code() == std::errc::no_such_file_or_directory;
-      const std::string what = "cohort-run: " + (argv ? (*argv)[0] : command) +
-                               (missing ? ": command not found\n" : ": " + e.code().message() + "\n");
+      const std::string what =
+          "cohort-run: " + (argv ? (*argv)[0] : command) +
+          (missing ? ": command not found\n" : ": " + e.code().message() + "\n");
       if (po.on_output) po.on_output(what, true);
       r.status = job_status::failed;
       r.exit_code = missing ? 127 : 126;
@@ -321,7 +338,8 @@ class batch {
   }
 
   // exec'd directly; a script without a #! line (ENOEXEC) goes to /bin/sh as a shell would.
-  static cohort::process_result run_direct(const std::vector<std::string>& argv, const std::string& command,
+  static cohort::process_result run_direct(const std::vector<std::string>& argv,
+                                           const std::string& command,
                                            cohort::process_options& po) {
     try {
       return cohort::run_process(argv, po);
@@ -346,45 +364,64 @@ class batch {
     {
       std::lock_guard lock(results_mutex_);
       switch (r.status) {
-        case job_status::succeeded: ++totals_.succeeded; break;
+        case job_status::succeeded:
+          ++totals_.succeeded;
+          break;
         case job_status::failed:
-        case job_status::timed_out: ++totals_.failed; break;
-        case job_status::cancelled: ++totals_.cancelled; break;
-        case job_status::skipped: ++totals_.skipped; break;
+        case job_status::timed_out:
+          ++totals_.failed;
+          break;
+        case job_status::cancelled:
+          ++totals_.cancelled;
+          break;
+        case job_status::skipped:
+          ++totals_.skipped;
+          break;
       }
       if (r.status != job_status::skipped) ++finished_;
       // A job killed by a halt did not finish: GNU parallel leaves it out of the joblog
       // (so --resume runs it again).
       if (joblog_ && r.status != job_status::cancelled && r.status != job_status::skipped) {
         using seconds = std::chrono::duration<double>;
-        joblog_->write({r.seq, seconds(r.start.time_since_epoch()).count(), seconds(r.runtime).count(),
-                        r.stdout_bytes, r.exit_code, r.signal, r.command});
+        joblog_->write({r.seq, seconds(r.start.time_since_epoch()).count(),
+                        seconds(r.runtime).count(), r.stdout_bytes, r.exit_code, r.signal,
+                        r.command});
       }
       if (report_) report_->write(r);
       if (watchdog_) watchdog_->job_finished();
       check_halt(r, now, soon);
       if (r.status == job_status::failed || r.status == job_status::timed_out) {
-        if (failures_.size() < failures_kept) failures_.emplace(r.seq, std::move(r));
-        else ++failures_dropped_;
+        if (failures_.size() < failures_kept)
+          failures_.emplace(r.seq, std::move(r));
+        else
+          ++failures_dropped_;
       }
       if (bar_) bar_->update(finished_, totals_.failed, slots_.running() - (slot ? 1 : 0));
     }
-    if (now) halt_now();
-    else if (soon) stop_starting();
+    if (now)
+      halt_now();
+    else if (soon)
+      stop_starting();
   }
 
   // Under results_mutex_.
   void check_halt(const job_record& r, bool& now, bool& soon) {
     const halt_policy& h = options_.halt;
-    if (h.timing == halt_policy::when::never || cause_.halt_status || r.status == job_status::cancelled ||
-        r.status == job_status::skipped)
+    if (h.timing == halt_policy::when::never || cause_.halt_status ||
+        r.status == job_status::cancelled || r.status == job_status::skipped)
       return;
     const bool failed = r.status != job_status::succeeded;
     std::size_t count = 0;
     switch (h.trigger) {
-      case halt_policy::on::fail: count = failed ? totals_.failed : 0; break;
-      case halt_policy::on::success: count = failed ? 0 : totals_.succeeded; break;
-      case halt_policy::on::done: count = finished_; break;
+      case halt_policy::on::fail:
+        count = failed ? totals_.failed : 0;
+        break;
+      case halt_policy::on::success:
+        count = failed ? 0 : totals_.succeeded;
+        break;
+      case halt_policy::on::done:
+        count = finished_;
+        break;
     }
     if (!h.reached(count, finished_, input_->total().value_or(0))) return;
     // GNU: the exit status of the job that triggered the halt (1 for one killed by a
@@ -394,7 +431,7 @@ class batch {
   }
 
   const run_options& options_;
-  std::size_t spawned_ = 0;   // main thread only
+  std::size_t spawned_ = 0;  // main thread only
   command_template template_;
   std::unique_ptr<input_source> input_;
   running_jobs slots_;
@@ -411,7 +448,7 @@ class batch {
   // relaxed: an advisory "start no more"; slots_.close() is what stops the loop for sure.
   std::atomic<bool> stop_starting_{false};
 
-  std::mutex results_mutex_;   // guards everything below, the joblog, the report, the bar
+  std::mutex results_mutex_;  // guards everything below, the joblog, the report, the bar
   run_totals totals_;
   std::size_t finished_ = 0;
   std::map<std::size_t, job_record> failures_;
@@ -423,7 +460,8 @@ class batch {
 
 int run_batch(const run_options& options) {
   std::string error;
-  auto input = make_input(options.sources, 0, options.null_separated, options.bar && options.sources.empty());
+  auto input = make_input(options.sources, 0, options.null_separated,
+                          options.bar && options.sources.empty());
   auto tmpl = command_template::compile(options.command, input->sources(), error);
   if (!tmpl) {
     std::fprintf(stderr, "cohort-run: %s\n", error.c_str());

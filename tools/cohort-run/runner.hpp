@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The job runner: reads the input as slots free up, runs each job as a task of one
 // cohort task_group (run_process inside the task, so a halt, the deadline or a signal
 // cancels the group and every running job's process group is killed), and hands each

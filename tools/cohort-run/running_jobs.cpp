@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "running_jobs.hpp"
 
 namespace cohort_run {
@@ -64,7 +65,8 @@ void running_jobs::saw_output(std::size_t slot, std::string_view chunk) {
   auto& s = slots_[slot];
   const auto nl = chunk.find_last_of('\n');
   if (nl == std::string_view::npos) {
-    if (s.partial_line.size() < keep) s.partial_line.append(chunk.substr(0, keep - s.partial_line.size()));
+    if (s.partial_line.size() < keep)
+      s.partial_line.append(chunk.substr(0, keep - s.partial_line.size()));
     return;
   }
   const auto before = chunk.substr(0, nl);

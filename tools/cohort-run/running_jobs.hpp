@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The -j slots: who runs where ({%} is the slot number), since when, with which pid, and
 // the last line each job wrote (for the watchdog). acquire() is the back-pressure that
 // keeps input reading no more than -j jobs ahead of the running ones.
@@ -49,7 +50,7 @@ class running_jobs {
   };
   mutable std::mutex mutex_;
   std::condition_variable freed_;
-  std::vector<std::size_t> free_;   // a stack: the lowest slot numbers are reused first
+  std::vector<std::size_t> free_;  // a stack: the lowest slot numbers are reused first
   std::vector<slot_state> slots_;
   std::size_t running_ = 0;
   bool closed_ = false;

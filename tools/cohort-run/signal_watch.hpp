@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ctrl-C, SIGTERM and SIGHUP: blocked in every thread (construct this before any thread
 // starts, so the scheduler's workers inherit the mask) and taken by one thread with
 // sigwait, which calls `on_signal` (kill the running jobs, start no more). Jobs get the

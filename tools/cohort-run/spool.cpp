@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "spool.hpp"
 
 #include <stdexcept>
@@ -11,7 +12,9 @@ spool::~spool() {
 }
 
 spool::spool(spool&& other) noexcept
-    : limit_(other.limit_), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)),
+    : limit_(other.limit_),
+      size_(std::exchange(other.size_, 0)),
+      memory_(std::move(other.memory_)),
       file_(std::exchange(other.file_, nullptr)) {}
 
 spool& spool::operator=(spool&& other) noexcept {

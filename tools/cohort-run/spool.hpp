@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A job's captured stdout or stderr: kept in memory up to a limit, then in an anonymous
 // temporary file, so a job writing gigabytes costs disk, not memory.
 #pragma once
@@ -31,7 +32,7 @@ class spool {
   std::size_t limit_;
   std::size_t size_ = 0;
   std::string memory_;
-  std::FILE* file_ = nullptr;   // tmpfile(): deleted when closed
+  std::FILE* file_ = nullptr;  // tmpfile(): deleted when closed
 };
 
 }  // namespace cohort_run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The end of a run: the failed jobs in input order and the totals on stderr, and GNU
 // parallel's exit status.
 #pragma once
@@ -18,14 +19,14 @@ struct run_totals {
 
 // Why the run stopped early, if it did.
 struct stop_cause {
-  std::optional<int> halt_status;   // --halt triggered: the status to exit with
+  std::optional<int> halt_status;  // --halt triggered: the status to exit with
   bool deadline = false;
-  int signal = 0;                   // SIGINT, SIGTERM, SIGHUP
+  int signal = 0;  // SIGINT, SIGTERM, SIGHUP
 };
 
 // "job 3 failed (exit 2): cmd: last stderr line" per failure, then the totals line.
-std::string failure_summary(const std::map<std::size_t, job_record>& failures, std::size_t failures_not_kept,
-                            const run_totals& totals);
+std::string failure_summary(const std::map<std::size_t, job_record>& failures,
+                            std::size_t failures_not_kept, const run_totals& totals);
 
 // 0; 1-100 failed jobs; 101 more; the halt's status; 128+signal. After a deadline the
 // cancelled jobs count as failed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Storage for task_group children without a trip to the global allocator per task.
 //
 // Each thread keeps a bounded free list per size class. A block freed on another thread
@@ -6,6 +7,8 @@
 // the biggest class go straight to operator new; over-aligned ones never come here
 // (child.hpp uses aligned operator new for them).
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <cstddef>
 #include <new>
@@ -22,10 +25,10 @@ inline constexpr int block_class_of = [] {
     if (Bytes <= block_class_sizes[i]) return i;
   return -1;
 }();
-void* allocate_in_class(int size_class);
-void free_in_class(void* block, int size_class) noexcept;
+COHORT_EXPORT void* allocate_in_class(int size_class);
+COHORT_EXPORT void free_in_class(void* block, int size_class) noexcept;
 // Frees the depot and the calling thread's lists (cohort::release_cached_memory).
-void release_cached_blocks() noexcept;
+COHORT_EXPORT void release_cached_blocks() noexcept;
 
 template <std::size_t Bytes>
 void* allocate_block_of() {

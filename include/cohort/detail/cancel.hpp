@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cancellation state shared by groups, gather frames and tasks.
 //
 // Every scope that can be cancelled is a cancel_node linked to the node it was created in
@@ -14,6 +15,8 @@
 // node is now cancelled. Only callables that take a token pay for it.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <atomic>
 #include <cstdint>
 
@@ -22,9 +25,9 @@ namespace cohort::detail {
 // Bumped (acq_rel) after every flag set; read (acquire) by checks. Reading epoch e
 // synchronizes with every cancel counted in e (a chain of RMWs is a release sequence),
 // so the flags those cancels set are visible to a check that read e.
-extern std::atomic<std::uint64_t> cancel_epoch;
+extern COHORT_EXPORT std::atomic<std::uint64_t> cancel_epoch;
 
-struct cancel_node {
+struct COHORT_EXPORT cancel_node {
   enum class kind : std::uint8_t { leaf, scope };
 
   explicit cancel_node(cancel_node* parent_node, kind k = kind::leaf) noexcept
@@ -56,14 +59,14 @@ struct cancel_node {
 
 // The rare case above: cuts the groups still linked to `n`, which is about to end; they
 // keep its cancelled state. Defined in lib/pool.cpp.
-void detach_groups_of(cancel_node* n) noexcept;
+COHORT_EXPORT void detach_groups_of(cancel_node* n) noexcept;
 inline void end_of_node(cancel_node* n) noexcept {
   // acquire: pairs with the release decrement of a group destroyed on another thread.
   if (n->live_groups.load(std::memory_order_acquire) != 0) detach_groups_of(n);
 }
 
 // A node that caches the outcome of walking its ancestors (groups and gather frames).
-struct scope_node : cancel_node {
+struct COHORT_EXPORT scope_node : cancel_node {
   explicit scope_node(cancel_node* parent_node) noexcept : cancel_node(parent_node, kind::scope) {}
   // (epoch << 1) | cancelled; relaxed: a stale entry carries an old epoch and is ignored.
   mutable std::atomic<std::uint64_t> cache{0};
@@ -71,7 +74,7 @@ struct scope_node : cancel_node {
 };
 
 // Walks the ancestors of `scope` (not itself), inside a walk_guard.
-bool ancestors_cancelled_slow(const cancel_node* scope) noexcept;
+COHORT_EXPORT bool ancestors_cancelled_slow(const cancel_node* scope) noexcept;
 
 inline bool scope_node::ancestors_cancelled() const noexcept {
   const std::uint64_t epoch = cancel_epoch.load(std::memory_order_acquire);
@@ -94,7 +97,7 @@ inline bool cancel_node::cancelled() const noexcept {
 
 // The node of the task running on this thread (null outside any task). Nested groups and
 // gathers take it as their parent.
-extern constinit thread_local cancel_node* current_node;
+extern COHORT_EXPORT constinit thread_local cancel_node* current_node;
 
 class current_node_guard {
  public:

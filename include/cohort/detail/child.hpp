@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The typed block of a spawned child: header, then the result slot, then the callable,
 // in one allocation from the block pool.
 #pragma once

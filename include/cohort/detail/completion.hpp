@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A completion word: one byte that says "done" and whether anyone sleeps on it.
 //
 // A task's status byte and a gather child's latch are completion words. The completer
@@ -6,6 +7,8 @@
 // it must wake somebody and never touches the word again after its exchange (the word
 // may live on a frame that is gone the moment the waiter sees done).
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -22,7 +25,7 @@ inline constexpr std::uint8_t value_mask = 0x3f;
 using completion_word = std::atomic<std::uint8_t>;
 
 // Wakes everyone parked on `word` (called only when the completer saw waiters_bit).
-void wake_completion_waiters(const completion_word* word) noexcept;
+COHORT_EXPORT void wake_completion_waiters(const completion_word* word) noexcept;
 
 // Publishes `final_value | done_bit`; acq_rel: release publishes the result to waiters,
 // acquire orders the waiters_bit read after any waiter's registration.
@@ -40,11 +43,11 @@ inline bool is_complete(const completion_word& word) noexcept {
 // current task pushed on its own deque first, then stolen ones; never the jobs that were
 // on its deque before the current task started, which may be siblings waiting on it.
 // Elsewhere it blocks without spinning.
-void wait_complete(completion_word& word);
+COHORT_EXPORT void wait_complete(completion_word& word);
 // The same with a deadline; true when complete.
-bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
+COHORT_EXPORT bool wait_complete_for(completion_word& word, std::chrono::nanoseconds timeout);
 // Waits until any of the words is complete; false if the timeout passed first.
-bool wait_any_complete(std::span<completion_word* const> words,
-                       std::optional<std::chrono::nanoseconds> timeout);
+COHORT_EXPORT bool wait_any_complete(std::span<completion_word* const> words,
+                                     std::optional<std::chrono::nanoseconds> timeout);
 
 }  // namespace cohort::detail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fork-join fast path behind gather: children that live on the caller's frame.
 //
 // A gather pushes its children 2..n on the calling worker's deque (child n first, so
@@ -14,12 +15,15 @@
 // tokens); a cancel of any enclosing scope reaches the frame through the chain.
 #pragma once
 
+#include <cohort/export.hpp>
+
 #include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <cohort/detail/cancel.hpp>
 #include <cohort/detail/completion.hpp>
@@ -30,7 +34,11 @@
 
 namespace cohort::detail {
 
-bool is_cancellation(const std::exception_ptr& e) noexcept;
+COHORT_EXPORT bool is_cancellation(const std::exception_ptr& e) noexcept;
+// Throws task_group_error for errors out of total (gather, race); declared here too so
+// that errors.cpp, which defines it, sees the export.
+[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
+                                                  std::size_t total);
 
 // What gather, race and friends accept: callables taking nothing or a std::stop_token.
 template <class... Fs>

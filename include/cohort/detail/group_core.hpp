@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The non-template machinery of a task_group (defined in lib/task_group.cpp), and the
 // header every child carries. Public only because task_group embeds it and the spawn
 // templates construct children; users never touch it.
@@ -6,6 +7,8 @@
 // cancel_siblings cancels the group's node (one exchange decides who was first); every
 // failed child is kept (by reference) so join() can report all of them in spawn order.
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,7 +35,7 @@ enum class child_op : std::uint8_t { destroy_result, free_block };
 // The header of every spawned child. The callable and the result follow it in the same
 // block (child.hpp). Lifetime: a reference count of the handle (if any), the run (until
 // the child ended) and the group (only for failed children, until join reports them).
-struct child_base : job, cancel_node {
+struct COHORT_EXPORT child_base : job, cancel_node {
   using ops_fn = void (*)(child_base*, child_op) noexcept;
 
   child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept;
@@ -69,24 +72,24 @@ inline const cancel_node* child_node(const job* j) noexcept {
 }
 
 // Out-of-line steps of a child's run.
-bool child_claim(child_base* c) noexcept;  // true for exactly one runner
+COHORT_EXPORT bool child_claim(child_base* c) noexcept;  // true for exactly one runner
 // false: cancelled before it started (the runner already claimed the child).
-void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
-void child_release(child_base* c) noexcept;
+COHORT_EXPORT void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
+COHORT_EXPORT void child_release(child_base* c) noexcept;
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.
-void child_drop_handle(child_base* c) noexcept;
-void child_wait(child_base* c);  // help-while-wait; diagnoses waiting on oneself
+COHORT_EXPORT void child_drop_handle(child_base* c) noexcept;
+COHORT_EXPORT void child_wait(child_base* c);  // help-while-wait; diagnoses waiting on oneself
 // On a worker of the child's pool, claims a child nobody started and runs it here;
 // false if it was started (or cannot be run inline).
-bool child_run_inline(child_base* c);
-bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout);
-void child_cancel(child_base* c) noexcept;
-[[noreturn]] void throw_moved_from_task();
+COHORT_EXPORT bool child_run_inline(child_base* c);
+COHORT_EXPORT bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout);
+COHORT_EXPORT void child_cancel(child_base* c) noexcept;
+[[noreturn]] COHORT_EXPORT void throw_moved_from_task();
 
 enum class end_reason : std::uint8_t { none, own_cancel, failure, deadline };
 
-class group_core : public scope_node {
+class COHORT_EXPORT group_core : public scope_node {
  public:
   group_core(pool& p, group_options options, bool detached_root = false);
   ~group_core();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A job is what a deque or the injection queue holds: a pointer to a header embedded in
 // the storage of the work itself (a task_group child's block, a gather child on its
 // caller's frame, a detached task). No std::function, no allocation of its own.

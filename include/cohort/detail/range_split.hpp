@@ -37,8 +37,6 @@
 
 namespace cohort::detail {
 
-std::size_t pool_size(const pool& p) noexcept;
-
 // How many elements a leaf runs between two cancellation checks. Measured at -O3 on a
 // 32-flop element: a check per element costs 2.2x tbb::parallel_for, a check per 64
 // elements 1.0x. After a cancel, each running leaf may still start up to this many.

@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // For a callable that takes a std::stop_token: a stop_source that fires when the task's
 // cancel node (or any ancestor) is cancelled, for as long as the scope lives.
 #pragma once
+
+#include <cohort/export.hpp>
 
 #include <cohort/detail/cancel.hpp>
 
@@ -12,7 +15,7 @@ namespace cohort::detail {
 
 struct stop_registration;
 
-class stop_scope {
+class COHORT_EXPORT stop_scope {
  public:
   explicit stop_scope(const cancel_node* node);
   ~stop_scope();

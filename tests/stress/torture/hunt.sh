@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs torture seeds [FIRST, FIRST+COUNT) and keeps going past hangs: a hang aborts the
 # test binary, so this restarts it after the hung seed, saves each hang's report as
 # $OUT/hang_<label>_<seed>.log and prints one line per hang (seed, seconds since start).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The torture test's programs: a tree of nodes (callables) built from a seed, and the
 // rule that keeps every program legal (deadlock-free under any scheduling).
 //

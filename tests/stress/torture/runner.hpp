@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs one torture program on fresh schedulers and checks what the contract promises:
 //  - every node's callable ran at most once, and a spawned node that never ran ended
 //    cancelled (skipped); its handle's status agrees with what the callable did (returned:

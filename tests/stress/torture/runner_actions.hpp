@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The torture program's node bodies (phases 1-3 of program.hpp) and its actions, each
 // checked where it ends. Included by runner.hpp.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The torture test's watchdog: one thread for the whole run. Each program arms it with a
 // time limit and a description (the seed, the program, every scheduler's dump()); if the
 // program has not disarmed it in time, the watchdog prints the description and aborts, so a
