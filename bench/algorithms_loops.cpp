@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel loops: cohort's for_each_index / for_each_chunk against tbb::parallel_for with
 // its default auto_partitioner (the call a oneTBB user writes), no grain given to either.
 //
@@ -120,8 +121,9 @@ void measure_unbalanced(benchmark::State& st, Loop&& loop) {
 
 [[maybe_unused]] const bool registered = [] {
   const bench::run_options o{.min_time = 0.3};
-  bench::add("loop_triad", "serial", o,
-             [](benchmark::State& st, int) { measure_triad(st, [](triad_arrays& d) { d.run(0, triad_n); }); });
+  bench::add("loop_triad", "serial", o, [](benchmark::State& st, int) {
+    measure_triad(st, [](triad_arrays& d) { d.run(0, triad_n); });
+  });
   bench::add("loop_triad", "cohort", o, [](benchmark::State& st, int workers) {
     cohort::scheduler s({.workers = static_cast<std::size_t>(workers), .name = "bench"});
     measure_triad(st, [&](triad_arrays& d) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reductions, scans and sorting: cohort's algorithms against the idiomatic oneTBB call.
 //
 // reduce_sum   sum of 10^7 doubles (small integers: every order gives the exact sum)
@@ -21,10 +22,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <execution>
 #include <functional>
 #include <random>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -114,9 +115,8 @@ void measure_sort(benchmark::State& st, Sort&& sort) {
   });
   bench::add("reduce_sum", "cohort", o, [](benchmark::State& st, int workers) {
     cohort::scheduler s({.workers = static_cast<std::size_t>(workers), .name = "bench"});
-    measure_reduce(st, [&](const std::vector<double>& v) {
-      return cohort::reduce(s, v, 0.0, std::plus<>{});
-    });
+    measure_reduce(
+        st, [&](const std::vector<double>& v) { return cohort::reduce(s, v, 0.0, std::plus<>{}); });
   });
   bench::add("reduce_sum", "cohort_deterministic", o, [](benchmark::State& st, int workers) {
     cohort::scheduler s({.workers = static_cast<std::size_t>(workers), .name = "bench"});

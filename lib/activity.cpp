@@ -55,10 +55,11 @@ std::vector<activity_frame> worker_activity::load_stack(std::size_t& hidden) con
   std::vector<activity_frame> out;
   for (std::size_t i = 0; i < shown; ++i) {
     activity_frame f = read(stack_[i]);
-    const std::size_t n = std::min<std::size_t>(
-        stack_[i].name_length.load(std::memory_order_relaxed), name_capacity);
+    const std::size_t n =
+        std::min<std::size_t>(stack_[i].name_length.load(std::memory_order_relaxed), name_capacity);
     f.name.resize(n);
-    for (std::size_t k = 0; k < n; ++k) f.name[k] = stack_[i].name[k].load(std::memory_order_relaxed);
+    for (std::size_t k = 0; k < n; ++k)
+      f.name[k] = stack_[i].name[k].load(std::memory_order_relaxed);
     out.push_back(std::move(f));
   }
   return out;

@@ -122,11 +122,11 @@ std::string render_dump(pool& p) {
       std::string group = "(unnamed)";
       for (const group_view& g : groups)
         if (g.address == f.group) group = quoted(g.name, "(unnamed)");
-      o << "task " << (f.name.empty() ? "" : "'" + f.name + "' ") << "#" << f.index
-        << " of group " << group;
+      o << "task " << (f.name.empty() ? "" : "'" + f.name + "' ") << "#" << f.index << " of group "
+        << group;
     } else {
       o << "a "
-        << (f.kind == job_kind::pool_entry ? "call from outside the pool"
+        << (f.kind == job_kind::pool_entry   ? "call from outside the pool"
             : f.kind == job_kind::range_part ? "gather(range) part"
                                              : "gather child");
     }
@@ -156,8 +156,7 @@ std::string render_dump(pool& p) {
             << "\n";
       }
     }
-    if (v.hidden != 0)
-      out << "    (" << v.hidden << " more nested jobs not recorded)\n";
+    if (v.hidden != 0) out << "    (" << v.hidden << " more nested jobs not recorded)\n";
   }
   if (!blocked.empty()) {
     out << "threads blocked outside the pool:\n";

@@ -71,9 +71,8 @@ pool::pool(scheduler& owner, scheduler_options options)
     if (text == nullptr || *text == '\0') return std::chrono::nanoseconds(0);
     const auto d = parse_duration(text);
     if (d.count() <= 0)
-      std::fprintf(stderr,
-                   "cohort: ignoring %s=%s: not a duration (write e.g. 5s, 250ms, 2min)\n", var,
-                   text);
+      std::fprintf(stderr, "cohort: ignoring %s=%s: not a duration (write e.g. 5s, 250ms, 2min)\n",
+                   var, text);
     return d;
   };
   stall_ = duration_from_env("COHORT_WATCHDOG");

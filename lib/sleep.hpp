@@ -52,7 +52,9 @@ class sleep_module {
 
   std::size_t limit() const noexcept { return limit_; }
   // Threads started so far (primaries first, then spares).
-  std::size_t threads() const noexcept { return field(counters_.load(std::memory_order_acquire), threads_shift); }
+  std::size_t threads() const noexcept {
+    return field(counters_.load(std::memory_order_acquire), threads_shift);
+  }
 
   // ---- the idle side --------------------------------------------------------------
   // A worker that found no work and starts spinning.

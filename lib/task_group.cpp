@@ -139,7 +139,7 @@ void group_core::arm_child_timeout(child_base* c, std::chrono::nanoseconds timeo
       // In the table before the timer exists: a callback must find it, however soon.
       std::lock_guard lock(table.mutex);
       table.armed.emplace(c, t);
-      owned.release();  // owned by the table until the child's end
+      owned.release();                            // owned by the table until the child's end
       if (timeout.count() <= 0) t->fired = true;  // passed already
     }
     c->has_timeout = true;
@@ -454,8 +454,7 @@ void group_core::cancel_after(std::chrono::nanoseconds delay) {
   deadline_passed_.store(false, std::memory_order_seq_cst);
   const auto when = std::chrono::steady_clock::now() + delay;
   deadline_at_ns_.store(when.time_since_epoch().count(), std::memory_order_relaxed);
-  deadline_timer_.store(timers.schedule(when, &on_group_deadline, this),
-                        std::memory_order_relaxed);
+  deadline_timer_.store(timers.schedule(when, &on_group_deadline, this), std::memory_order_relaxed);
 }
 
 void group_core::wait_all() noexcept {

@@ -3,10 +3,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <string>
 
 #include "blocked.hpp"
@@ -81,9 +81,8 @@ void watchdog::report_long_tasks() {
                    "worker %zu (%s-%zu)%s\n",
                    f.name.empty() ? "" : ("'" + f.name + "' ").c_str(), f.index,
                    group.empty() ? "(unnamed)" : ("'" + group + "'").c_str(),
-                   static_cast<double>(now - f.since_ns) / 1e9, w.index(),
-                   pool_.name().c_str(), w.index(),
-                   f.waiting_on != nullptr ? ", waiting inside it" : "");
+                   static_cast<double>(now - f.since_ns) / 1e9, w.index(), pool_.name().c_str(),
+                   w.index(), f.waiting_on != nullptr ? ", waiting inside it" : "");
     }
   });
   reported_ = std::move(still);  // forget tasks that ended

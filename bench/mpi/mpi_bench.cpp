@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::mpi's costs, measured under `mpirun -np N` (bench/mpi/README.md has the commands
 // and the figures):
 //   overhead  per-item cost of cohort::mpi::for_each on 10^5 empty items, against the same
@@ -59,10 +60,13 @@ double thread_cpu_seconds() {
   }
   rusage u{};
   getrusage(RUSAGE_THREAD, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-double now_s() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+double now_s() {
+  return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count();
+}
 
 void overhead(int reps) {
   constexpr std::size_t n = 100'000;
@@ -90,10 +94,11 @@ void overhead(int reps) {
     local.push_back(seconds_since(t0));
   }
   if (mpi::rank() == 0)
-    std::printf("overhead  np %d: for_each 10^5 empty items %.3f ms (%.1f ns/item); one-item call %.1f us; "
-                "local serial loop %.1f ns/item; local cohort::gather(range) %.1f ns/item\n",
-                mpi::size(), median(dist) * 1e3, median(dist) * 1e9 / n, median(one) * 1e6,
-                median(serial) * 1e9 / n, median(local) * 1e9 / n);
+    std::printf(
+        "overhead  np %d: for_each 10^5 empty items %.3f ms (%.1f ns/item); one-item call %.1f us; "
+        "local serial loop %.1f ns/item; local cohort::gather(range) %.1f ns/item\n",
+        mpi::size(), median(dist) * 1e3, median(dist) * 1e9 / n, median(one) * 1e6,
+        median(serial) * 1e9 / n, median(local) * 1e9 / n);
 }
 
 void stop_latency(int reps) {
@@ -102,43 +107,48 @@ void stop_latency(int reps) {
     MPI_Barrier(MPI_COMM_WORLD);
     double failed_at = 1e300;
     try {
-      mpi::for_each(
-          64,
-          [&](std::size_t i, std::stop_token stop) {
-            if (i == 0) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(20));
-              failed_at = now_s();
-              throw std::runtime_error("stop");
-            }
-            while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-          },
-          {.chunk = 1});
+      mpi::for_each(64,
+                    [&](std::size_t i, std::stop_token stop) {
+                      if (i == 0) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                        failed_at = now_s();
+                        throw std::runtime_error("stop");
+                      }
+                      while (!stop.stop_requested())
+                        std::this_thread::sleep_for(std::chrono::microseconds(200));
+                    },
+                    {.chunk = 1});
     } catch (const cohort::task_group_error&) {
     }
     const double stopped = all_max(now_s());
     lat.push_back(stopped - all_min(failed_at));
   }
   if (mpi::rank() == 0)
-    std::printf("stop      np %d: failure to every rank returned: median %.2f ms, max %.2f ms (%d runs)\n",
-                mpi::size(), median(lat) * 1e3, *std::max_element(lat.begin(), lat.end()) * 1e3, reps);
+    std::printf(
+        "stop      np %d: failure to every rank returned: median %.2f ms, max %.2f ms (%d runs)\n",
+        mpi::size(), median(lat) * 1e3, *std::max_element(lat.begin(), lat.end()) * 1e3, reps);
 }
 
 void idle_cpu(double seconds) {
-  const std::size_t items = static_cast<std::size_t>(mpi::size()) * cohort::default_scheduler().workers();
+  const std::size_t items =
+      static_cast<std::size_t>(mpi::size()) * cohort::default_scheduler().workers();
   mpi::for_each(items, [](std::size_t) {});  // warm: connections and the communicator exist
   MPI_Barrier(MPI_COMM_WORLD);
   const double cpu0 = thread_cpu_seconds();
   const auto t0 = clock_type::now();
-  mpi::for_each(items, [&](std::size_t) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  }, {.chunk = 1});
+  mpi::for_each(
+      items,
+      [&](std::size_t) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); },
+      {.chunk = 1});
   const double wall = seconds_since(t0);
   const double cpu = thread_cpu_seconds() - cpu0;
   const double worst = all_max(cpu / wall);
   if (mpi::rank() == 0)
-    std::printf("idle      np %d: progress thread CPU while every item sleeps %.1f s: %.2f ms per s of wall "
-                "(%.3f%% of a core, worst rank)\n",
-                mpi::size(), seconds, worst * 1e3, worst * 100);
+    std::printf(
+        "idle      np %d: progress thread CPU while every item sleeps %.1f s: %.2f ms per s of "
+        "wall "
+        "(%.3f%% of a core, worst rank)\n",
+        mpi::size(), seconds, worst * 1e3, worst * 100);
 }
 
 }  // namespace

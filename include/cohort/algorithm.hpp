@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel algorithms: loops, reductions, scans, sorting and search over index ranges and
 // random access ranges, each one structured scope like a task group.
 //

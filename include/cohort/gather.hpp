@@ -33,8 +33,8 @@
 #include <vector>
 
 #include <cohort/detail/fork_join.hpp>
-#include <cohort/detail/range_split.hpp>
 #include <cohort/detail/iterator_index.hpp>
+#include <cohort/detail/range_split.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/outcome.hpp>
 #include <cohort/scheduler.hpp>
@@ -165,13 +165,12 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
     // built into an optional first.
     // bool results go into one byte each (bool_slot): std::vector<bool> packs them into
     // shared words, and two threads writing neighbouring bits would lose one write.
-    constexpr bool direct = std::is_void_v<R> || (std::is_default_constructible_v<R> &&
-                                                  !std::is_same_v<R, bool>);
+    constexpr bool direct =
+        std::is_void_v<R> || (std::is_default_constructible_v<R> && !std::is_same_v<R, bool>);
     using Store = std::conditional_t<
         std::is_void_v<R>, std::monostate,
-        std::conditional_t<direct, R,
-                           std::conditional_t<std::is_same_v<R, bool>, bool_slot,
-                                              std::optional<R>>>>;
+        std::conditional_t<
+            direct, R, std::conditional_t<std::is_same_v<R, bool>, bool_slot, std::optional<R>>>>;
     std::vector<Store> store(std::is_void_v<R> ? 0 : n);
     auto body = [&](std::size_t lo, std::size_t hi) noexcept {
       std::size_t i = lo;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::mpi: one loop spread over the ranks of an MPI job (the optional component
 // cohort::mpi; the core never includes this header).
 //
@@ -34,8 +35,8 @@
 #include <array>
 #include <bit>
 #include <chrono>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -98,7 +99,8 @@ namespace detail {
 // What an item loop needs from the call that runs it. One per chunk task.
 class chunk_context {
  public:
-  chunk_context(void* call, std::stop_token token) noexcept : call_(call), token_(std::move(token)) {}
+  chunk_context(void* call, std::stop_token token) noexcept
+      : call_(call), token_(std::move(token)) {}
   // True when no more items may start: the call is stopping on this rank, or this chunk's
   // own stop token was requested.
   bool stopping() const noexcept;
@@ -173,16 +175,17 @@ class for_each_body final : public body {
 };
 
 template <class R>
-inline constexpr bool is_exchangeable =
-    std::is_same_v<R, std::string> ||
-    (std::is_trivially_copyable_v<R> && std::is_default_constructible_v<R>);
+inline constexpr bool is_exchangeable = std::is_same_v<R, std::string> ||
+                                        (std::is_trivially_copyable_v<R> &&
+                                         std::is_default_constructible_v<R>);
 
 template <class F, class R>
 class gather_body final : public body {
  public:
   gather_body(F& f, std::vector<R>& out) : f_(f), out_(out) {}
   void run(std::size_t begin, std::size_t end, chunk_context& ctx) override {
-    run_items(f_, begin, end, ctx, [this](std::size_t i, auto&& r) { out_[i] = std::forward<decltype(r)>(r); });
+    run_items(f_, begin, end, ctx,
+              [this](std::size_t i, auto&& r) { out_[i] = std::forward<decltype(r)>(r); });
   }
   bool has_results() const noexcept override { return true; }
   std::size_t packed_size(std::size_t begin, std::size_t end) override {
@@ -238,7 +241,8 @@ class reduce_body final : public body {
     std::optional<T> acc;
     std::size_t ran = begin;
     run_items(map_, begin, end, ctx, [&](std::size_t i, auto&& v) {
-      acc = acc ? T(op_(std::move(*acc), std::forward<decltype(v)>(v))) : T(std::forward<decltype(v)>(v));
+      acc = acc ? T(op_(std::move(*acc), std::forward<decltype(v)>(v)))
+                : T(std::forward<decltype(v)>(v));
       ran = i + 1;
     });
     if (acc && ran == end) {
@@ -282,7 +286,8 @@ void for_each(std::size_t n, F f, distribute_options options = {}) {
 template <class F>
 auto gather(std::size_t n, F f, distribute_options options = {}) {
   using R = std::remove_cvref_t<detail::item_result_t<F>>;
-  static_assert(!std::is_void_v<R>, "cohort::mpi::gather: f returns void; use cohort::mpi::for_each");
+  static_assert(!std::is_void_v<R>,
+                "cohort::mpi::gather: f returns void; use cohort::mpi::for_each");
   static_assert(detail::is_exchangeable<R>,
                 "cohort::mpi::gather: the result type must be trivially copyable (and default "
                 "constructible) or std::string, so it can be sent between ranks as bytes");

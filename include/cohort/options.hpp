@@ -2,9 +2,9 @@
 // Options and enums shared by the scheduler, groups and tasks.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <chrono>
 #include <optional>
 #include <string>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The progress loop of one collective call (see call.hpp and README.md).
 #include "call.hpp"
 
@@ -20,7 +21,9 @@ bool chunk_context::stopping() const noexcept {
 void chunk_context::item_failed(std::size_t index, std::exception_ptr e) {
   static_cast<call*>(call_)->item_failed(index, std::move(e));
 }
-void chunk_context::item_cancelled(std::size_t) { static_cast<call*>(call_)->item_cancelled(); }
+void chunk_context::item_cancelled(std::size_t) {
+  static_cast<call*>(call_)->item_cancelled();
+}
 
 // ---- the call --------------------------------------------------------------------------
 
@@ -79,23 +82,25 @@ void call::chunk_ended() {
 // Every rank checks that all ranks passed the same arguments (a rank with a different n
 // would write outside its result vector), and learns every rank's worker count.
 void call::agree_on_arguments() {
-  const call_arguments mine{n_, options_.chunk, static_cast<std::uint64_t>(options_.on_failure),
-                            options_.timeout ? static_cast<std::uint64_t>(options_.timeout->count()) : 0,
-                            workers_};
+  const call_arguments mine{
+      n_, options_.chunk, static_cast<std::uint64_t>(options_.on_failure),
+      options_.timeout ? static_cast<std::uint64_t>(options_.timeout->count()) : 0, workers_};
   std::vector<call_arguments> all(static_cast<std::size_t>(ranks_));
   constexpr int words = sizeof(call_arguments) / sizeof(std::uint64_t);
   MPI_Request request;
-  check(MPI_Iallgather(&mine, words, MPI_UINT64_T, all.data(), words, MPI_UINT64_T, comm_, &request),
-        "MPI_Iallgather");
+  check(
+      MPI_Iallgather(&mine, words, MPI_UINT64_T, all.data(), words, MPI_UINT64_T, comm_, &request),
+      "MPI_Iallgather");
   wait_polling(request);
   total_workers_ = 0;
   for (int r = 0; r < ranks_; ++r) {
     const call_arguments& a = all[static_cast<std::size_t>(r)];
-    if (a.n != mine.n || a.chunk != mine.chunk || a.policy != mine.policy || a.timeout_ns != mine.timeout_ns)
-      throw std::logic_error("cohort::mpi: rank " + std::to_string(r) + " passed n = " + std::to_string(a.n) +
-                             " and options that differ from rank " + std::to_string(me_) +
-                             "'s (n = " + std::to_string(mine.n) +
-                             "): every rank must pass the same n and options");
+    if (a.n != mine.n || a.chunk != mine.chunk || a.policy != mine.policy ||
+        a.timeout_ns != mine.timeout_ns)
+      throw std::logic_error(
+          "cohort::mpi: rank " + std::to_string(r) + " passed n = " + std::to_string(a.n) +
+          " and options that differ from rank " + std::to_string(me_) +
+          "'s (n = " + std::to_string(mine.n) + "): every rank must pass the same n and options");
     total_workers_ += a.workers;
   }
 }
@@ -186,7 +191,8 @@ bool call::look_at_local_events() {
   // Drop the chunks that ended (also the ones a cancel skipped, which never notify).
   {
     std::lock_guard lock(handles_mutex_);
-    std::erase_if(in_flight_, [](const chunk_task& t) { return t.borrowed == 0 && t.handle.done(); });
+    std::erase_if(in_flight_,
+                  [](const chunk_task& t) { return t.borrowed == 0 && t.handle.done(); });
   }
   // Completed sends give their slot back; the rest complete as their receivers poll.
   while (!sends_.empty()) {
@@ -214,7 +220,8 @@ bool call::receive_stops() {
     MPI_Status status;
     if (!probe(MPI_ANY_SOURCE, tag_stop, status)) return progressed;
     std::uint64_t why = 0;
-    check(MPI_Recv(&why, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_stop, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    check(MPI_Recv(&why, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_stop, comm_, MPI_STATUS_IGNORE),
+          "MPI_Recv");
     stop_received_[static_cast<std::size_t>(status.MPI_SOURCE)] = 1;
     progressed = true;
     if (!stopped_) stop_locally();
@@ -230,7 +237,9 @@ bool call::serve_requests() {
     if (!probe(MPI_ANY_SOURCE, tag_request, status)) return progressed;
     progressed = true;
     std::uint64_t word = 0;
-    check(MPI_Recv(&word, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_request, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    check(
+        MPI_Recv(&word, 1, MPI_UINT64_T, status.MPI_SOURCE, tag_request, comm_, MPI_STATUS_IGNORE),
+        "MPI_Recv");
     auto [begin, end] = stopped_ ? std::pair<std::size_t, std::size_t>{0, 0} : take_chunk();
     send(status.MPI_SOURCE, tag_grant, begin, end, 2);
   }
@@ -264,7 +273,8 @@ bool call::refill() {
       progressed = true;
     } else {
       if (request_out_) break;
-      check(MPI_Irecv(grant_.data(), 2, MPI_UINT64_T, 0, tag_grant, comm_, &grant_request_), "MPI_Irecv");
+      check(MPI_Irecv(grant_.data(), 2, MPI_UINT64_T, 0, tag_grant, comm_, &grant_request_),
+            "MPI_Irecv");
       send(0, tag_request, request_payload_);
       request_out_ = true;
       break;
@@ -279,7 +289,8 @@ std::pair<std::size_t, std::size_t> call::take_chunk() {
   const std::size_t left = n_ - next_;
   if (left == 0) return {next_, next_};
   const std::size_t share = 2 * std::max<std::size_t>(1, total_workers_);
-  const std::size_t size = std::min(left, options_.chunk != 0 ? options_.chunk : (left + share - 1) / share);
+  const std::size_t size =
+      std::min(left, options_.chunk != 0 ? options_.chunk : (left + share - 1) / share);
   const std::size_t begin = next_;
   next_ += size;
   return {begin, next_};
@@ -316,7 +327,7 @@ void call::stop_here(std::uint64_t why) {
 void call::stop_locally() {
   stopped_ = true;
   stop_items_.store(true, std::memory_order_relaxed);  // no data rides on it (see call.hpp)
-  if (!joined_) group_.cancel();  // running items see their stop token
+  if (!joined_) group_.cancel();                       // running items see their stop token
 }
 
 void call::send(int to, int tag, std::uint64_t a, std::uint64_t b, int count) {
@@ -330,7 +341,8 @@ void call::send(int to, int tag, std::uint64_t a, std::uint64_t b, int count) {
 
 void call::sleep(std::chrono::microseconds pause) {
   if (!stopped_ && !joined_ && deadline_ != clock::time_point::max()) {
-    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline_ - clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline_ - clock::now());
     pause = std::clamp(left, std::chrono::microseconds(0), pause);
   }
   std::unique_lock lock(shared_.mutex);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One collective call on one rank: the progress loop that runs on the calling thread, and
 // the state the chunk tasks (on workers) share with it.
 //
@@ -90,8 +91,8 @@ class call {
   std::size_t n_;
   body& body_;
   const distribute_options& options_;
-  std::size_t workers_ = 1;         // this rank's scheduler
-  std::size_t total_workers_ = 1;   // all ranks' (rank 0's guided sizes)
+  std::size_t workers_ = 1;        // this rank's scheduler
+  std::size_t total_workers_ = 1;  // all ranks' (rank 0's guided sizes)
   clock::time_point entry_;
   clock::time_point deadline_ = clock::time_point::max();
   cohort::detail::cancel_node* caller_ = nullptr;  // the calling task's node: an outside cancel
@@ -105,10 +106,10 @@ class call {
   std::vector<std::pair<std::size_t, std::size_t>> ran_chunks_;
   std::deque<pending_send> sends_;  // references stay valid on push_back (MPI owns them)
   backoff pause_;
-  bool stopped_ = false;          // this rank knows the call stops
-  bool exhausted_ = false;        // no more chunks for this rank
+  bool stopped_ = false;    // this rank knows the call stops
+  bool exhausted_ = false;  // no more chunks for this rank
   bool joined_ = false;
-  std::uint64_t raised_ = 0;      // reason bits this rank raised
+  std::uint64_t raised_ = 0;  // reason bits this rank raised
   bool sent_stop_ = false;
   std::vector<char> stop_received_;  // from each rank
   std::size_t failures_seen_ = 0;

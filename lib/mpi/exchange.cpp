@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wait_polling and allgather_bytes (see exchange.hpp).
 #include "exchange.hpp"
 
@@ -15,9 +16,12 @@ namespace {
 std::atomic<std::size_t> configured_piece_limit{std::size_t(1) << 30};
 }  // namespace
 
-std::size_t piece_limit() noexcept { return configured_piece_limit.load(std::memory_order_relaxed); }
+std::size_t piece_limit() noexcept {
+  return configured_piece_limit.load(std::memory_order_relaxed);
+}
 void set_piece_limit(std::size_t bytes) noexcept {
-  configured_piece_limit.store(std::clamp<std::size_t>(bytes, 1, INT_MAX), std::memory_order_relaxed);
+  configured_piece_limit.store(std::clamp<std::size_t>(bytes, 1, INT_MAX),
+                               std::memory_order_relaxed);
 }
 
 bool test_a_few_times(MPI_Request& request) {

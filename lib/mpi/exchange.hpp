@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting for MPI requests without burning a core, and exchanging byte blobs of any size
 // between all ranks.
 #pragma once
@@ -20,7 +21,8 @@ class backoff {
  public:
   static constexpr std::chrono::microseconds min{2};
   static constexpr std::chrono::microseconds working_max{10'000};  // items run; nothing expected
-  static constexpr std::chrono::microseconds ending_max{1'000};    // stopping, or in the final exchange
+  static constexpr std::chrono::microseconds ending_max{
+      1'000};  // stopping, or in the final exchange
   void reset() noexcept { current_ = min; }
   // The sleep to take now; the next one is twice as long (up to `cap`).
   std::chrono::microseconds next(std::chrono::microseconds cap) noexcept {

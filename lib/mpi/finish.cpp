@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The end of a call: every rank learns how every rank ended, drains the stop messages
 // still on their way, then either throws the same error as every other rank or receives
 // the other ranks' results.
@@ -23,8 +24,8 @@ std::uint64_t get_u64(const std::byte*& p) {
   return v;
 }
 
-std::vector<std::uint64_t> sizes_of(const std::vector<call_summary>& all, std::uint64_t call_summary::*field,
-                                    std::uint64_t scale = 1) {
+std::vector<std::uint64_t> sizes_of(const std::vector<call_summary>& all,
+                                    std::uint64_t call_summary::*field, std::uint64_t scale = 1) {
   std::vector<std::uint64_t> sizes;
   for (const auto& s : all) sizes.push_back(s.*field * scale);
   return sizes;
@@ -54,20 +55,23 @@ void call::finish() {
   std::uint64_t result_bytes = 0;
   if (body_.has_results())
     for (auto [begin, end] : ran_chunks_) result_bytes += body_.packed_size(begin, end);
-  const call_summary mine{raised_,           failures.size(), failure_blob.size(),
-                          ran_chunks_.size(), result_bytes,    sent_stop_ ? 1u : 0u};
+  const call_summary mine{
+      raised_,      failures.size(),     failure_blob.size(), ran_chunks_.size(),
+      result_bytes, sent_stop_ ? 1u : 0u};
   std::vector<call_summary> all(static_cast<std::size_t>(ranks_));
   constexpr int words = sizeof(call_summary) / sizeof(std::uint64_t);
   MPI_Request request;
-  check(MPI_Iallgather(&mine, words, MPI_UINT64_T, all.data(), words, MPI_UINT64_T, comm_, &request),
-        "MPI_Iallgather");
+  check(
+      MPI_Iallgather(&mine, words, MPI_UINT64_T, all.data(), words, MPI_UINT64_T, comm_, &request),
+      "MPI_Iallgather");
   wait_polling(request);
 
   // Drain: every stop message sent in this call is received in this call. They were sent
   // before their senders entered the barrier, so these receives return promptly.
   std::uint64_t word = 0;
   for (int r = 0; r < ranks_; ++r)
-    if (r != me_ && all[static_cast<std::size_t>(r)].sent_stop && !stop_received_[static_cast<std::size_t>(r)])
+    if (r != me_ && all[static_cast<std::size_t>(r)].sent_stop &&
+        !stop_received_[static_cast<std::size_t>(r)])
       check(MPI_Recv(&word, 1, MPI_UINT64_T, r, tag_stop, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
   for (auto& s : sends_) wait_polling(s.request);
   sends_.clear();
@@ -80,7 +84,8 @@ void call::finish() {
   }
   if (failed > 0) {
     shared_.failures = std::move(failures);  // this rank's own exceptions, in index order
-    const auto blobs = allgather_bytes(comm_, failure_blob, sizes_of(all, &call_summary::failure_bytes));
+    const auto blobs =
+        allgather_bytes(comm_, failure_blob, sizes_of(all, &call_summary::failure_bytes));
     struct entry {
       std::size_t index;
       std::exception_ptr error;
@@ -100,7 +105,8 @@ void call::finish() {
           entries.push_back({index, std::make_exception_ptr(remote_error(r, index, what))});
       }
     }
-    std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return a.index < b.index; });
+    std::sort(entries.begin(), entries.end(),
+              [](const entry& a, const entry& b) { return a.index < b.index; });
     std::vector<std::exception_ptr> errors;
     std::vector<std::string> names;
     for (auto& e : entries) {
@@ -126,7 +132,8 @@ void call::exchange_results(const std::vector<call_summary>& all) {
     payload.resize(at + bytes);
     body_.pack(begin, end, payload.data() + at);
   }
-  const auto tables = allgather_bytes(comm_, table, sizes_of(all, &call_summary::chunks, 3 * sizeof(std::uint64_t)));
+  const auto tables = allgather_bytes(
+      comm_, table, sizes_of(all, &call_summary::chunks, 3 * sizeof(std::uint64_t)));
   const auto payloads = allgather_bytes(comm_, payload, sizes_of(all, &call_summary::result_bytes));
   const std::byte* t = tables.data();
   const std::byte* p = payloads.data();

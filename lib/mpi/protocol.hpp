@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The messages of one collective call on cohort's communicator (lib/mpi/README.md has
 // the whole protocol). Every message is a few uint64 values; every message sent in a call
 // is received in the same call, so nothing is left to mix with the next one.
@@ -8,10 +9,10 @@
 namespace cohort::mpi::detail {
 
 enum tag : int {
-  tag_request = 1,       // rank r -> 0: "one more chunk, please" (payload: unused 0)
-  tag_grant = 2,         // 0 -> rank r: {begin, end}; begin == end: nothing more for you
-  tag_stop = 3,          // rank r -> every other rank: {reason}: stop. A rank sends it at most
-                         // once per call, and only if no stop reached it first.
+  tag_request = 1,  // rank r -> 0: "one more chunk, please" (payload: unused 0)
+  tag_grant = 2,    // 0 -> rank r: {begin, end}; begin == end: nothing more for you
+  tag_stop = 3,     // rank r -> every other rank: {reason}: stop. A rank sends it at most
+                    // once per call, and only if no stop reached it first.
 };
 
 // Why a call stops, as bits: a rank may have seen several.
@@ -27,12 +28,12 @@ struct call_arguments {
   std::uint64_t n, chunk, policy, timeout_ns, workers;
 };
 struct call_summary {
-  std::uint64_t reasons;          // reason bits this rank raised itself
-  std::uint64_t failures;         // items that failed on this rank
-  std::uint64_t failure_bytes;    // their serialised size
-  std::uint64_t chunks;           // chunks this rank ran
-  std::uint64_t result_bytes;     // their packed results
-  std::uint64_t sent_stop;        // this rank sent tag_stop to every other rank
+  std::uint64_t reasons;        // reason bits this rank raised itself
+  std::uint64_t failures;       // items that failed on this rank
+  std::uint64_t failure_bytes;  // their serialised size
+  std::uint64_t chunks;         // chunks this rank ran
+  std::uint64_t result_bytes;   // their packed results
+  std::uint64_t sent_stop;      // this rank sent tag_stop to every other rank
 };
 
 }  // namespace cohort::mpi::detail

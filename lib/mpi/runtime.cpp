@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // environment, rank(), size() and the collective guard (see runtime.hpp).
 #include "runtime.hpp"
 
@@ -38,11 +39,16 @@ void cache_world() {
 
 const char* level_name(int level) {
   switch (level) {
-    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
-    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
-    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
-    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
-    default: return "an unknown MPI thread level";
+    case MPI_THREAD_SINGLE:
+      return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED:
+      return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED:
+      return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE:
+      return "MPI_THREAD_MULTIPLE";
+    default:
+      return "an unknown MPI thread level";
   }
 }
 
@@ -89,7 +95,8 @@ collective_guard::collective_guard(const char* what) {
                            "collective from inside an item, or from two threads at once, is "
                            "not supported)");
   try {
-    if (shared_comm == MPI_COMM_NULL) check(MPI_Comm_dup(MPI_COMM_WORLD, &shared_comm), "MPI_Comm_dup");
+    if (shared_comm == MPI_COMM_NULL)
+      check(MPI_Comm_dup(MPI_COMM_WORLD, &shared_comm), "MPI_Comm_dup");
     check(MPI_Comm_rank(shared_comm, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(shared_comm, &size_), "MPI_Comm_size");
     if (cached_rank.load(std::memory_order_relaxed) < 0) cache_world();
@@ -100,7 +107,9 @@ collective_guard::collective_guard(const char* what) {
   comm_ = shared_comm;
 }
 
-collective_guard::~collective_guard() { collective_running.store(false, std::memory_order_release); }
+collective_guard::~collective_guard() {
+  collective_running.store(false, std::memory_order_release);
+}
 
 // Called by the environment before MPI_Finalize (no collective can run then: the
 // environment outlives every call made under it).
@@ -109,7 +118,8 @@ void free_shared_comm() {
 }
 
 void create_shared_comm() {
-  if (shared_comm == MPI_COMM_NULL) check(MPI_Comm_dup(MPI_COMM_WORLD, &shared_comm), "MPI_Comm_dup");
+  if (shared_comm == MPI_COMM_NULL)
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &shared_comm), "MPI_Comm_dup");
   cache_world();
 }
 
@@ -149,10 +159,16 @@ environment::~environment() {
   if (initialised_here_) MPI_Finalize();
 }
 
-int environment::thread_level() const noexcept { return level_; }
+int environment::thread_level() const noexcept {
+  return level_;
+}
 
-int rank() { return detail::world_value(detail::cached_rank); }
-int size() { return detail::world_value(detail::cached_size); }
+int rank() {
+  return detail::world_value(detail::cached_rank);
+}
+int size() {
+  return detail::world_value(detail::cached_size);
+}
 
 remote_error::remote_error(int rank, std::size_t index, const std::string& original_what)
     : std::runtime_error("rank " + std::to_string(rank) + ", item " + std::to_string(index) + ": " +

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The process-wide MPI state of cohort::mpi: its own communicator, the granted thread
 // level, the cached rank and size, and the rule "one collective at a time, from a thread
 // MPI allows at the granted level".

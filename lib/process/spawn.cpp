@@ -51,7 +51,8 @@ struct spawn_setup {
 
 std::string_view name_of(const char* entry) {
   const char* eq = std::strchr(entry, '=');
-  return eq ? std::string_view(entry, static_cast<std::size_t>(eq - entry)) : std::string_view(entry);
+  return eq ? std::string_view(entry, static_cast<std::size_t>(eq - entry))
+            : std::string_view(entry);
 }
 
 // environ with the extra NAME=VALUE entries added (an extra entry replaces an inherited
@@ -87,7 +88,8 @@ unique_fd open_pidfd(pid_t pid) {
 spawned_child spawn_in_new_group(const spawn_request& request) {
   const auto& argv = *request.argv;
   if (argv.empty() || argv[0].empty())
-    throw std::system_error(std::make_error_code(std::errc::invalid_argument), "run_process: empty argv");
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "run_process: empty argv");
 
   spawn_setup setup;
   spawned_child child;
@@ -97,7 +99,8 @@ spawned_child spawn_in_new_group(const spawn_request& request) {
   unique_fd stdin_child_end;
   if (request.feed_stdin) {
     int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno(errno, "socketpair");
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      throw_errno(errno, "socketpair");
     child.stdin_writer.reset(sv[0]);
     stdin_child_end.reset(sv[1]);
     ::shutdown(sv[0], SHUT_RD);

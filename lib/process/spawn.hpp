@@ -15,16 +15,16 @@ namespace cohort::detail {
 struct spawn_request {
   const std::vector<std::string>* argv;
   const std::vector<std::string>* extra_environment;
-  const std::string* working_directory;   // empty: the caller's
-  bool feed_stdin;                        // true: stdin is a socket we write; else /dev/null
-  bool capture;                           // true: stdout and stderr are pipes we read
+  const std::string* working_directory;  // empty: the caller's
+  bool feed_stdin;                       // true: stdin is a socket we write; else /dev/null
+  bool capture;                          // true: stdout and stderr are pipes we read
 };
 
 struct spawned_child {
-  pid_t pid = -1;         // also the process group id
-  unique_fd pidfd;        // invalid where the kernel has no pidfd_open
-  unique_fd stdin_writer; // valid when feed_stdin
-  unique_fd stdout_reader, stderr_reader;   // valid when capture
+  pid_t pid = -1;                          // also the process group id
+  unique_fd pidfd;                         // invalid where the kernel has no pidfd_open
+  unique_fd stdin_writer;                  // valid when feed_stdin
+  unique_fd stdout_reader, stderr_reader;  // valid when capture
 };
 
 // Throws std::system_error when the child cannot be started (ENOENT: argv[0] not found).

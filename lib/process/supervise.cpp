@@ -188,7 +188,7 @@ class watcher {
   const supervise_request& request_;
   supervise_outcome outcome_;
   clock::time_point sigkill_at_{};
-  bool sigkill_pending_ = false;   // SIGTERM sent; SIGKILL due at sigkill_at_
+  bool sigkill_pending_ = false;  // SIGTERM sent; SIGKILL due at sigkill_at_
   clock::time_point pipes_give_up_{};
   milliseconds fallback_check_ = fallback_first_check;
   std::size_t input_sent_ = 0;

@@ -18,17 +18,17 @@ namespace cohort::detail {
 enum class kill_reason { none, cancelled, timed_out };
 
 struct supervise_request {
-  std::string_view input;   // written to stdin_writer (when valid), then closed
+  std::string_view input;  // written to stdin_writer (when valid), then closed
   std::optional<std::chrono::steady_clock::time_point> deadline;
   std::chrono::nanoseconds term_grace;
-  int stop_fd = -1;         // becomes readable when the caller's stop was requested
+  int stop_fd = -1;  // becomes readable when the caller's stop was requested
   const std::function<void(std::string_view, bool)>* on_output = nullptr;
   std::string* out = nullptr;
   std::string* err = nullptr;
 };
 
 struct supervise_outcome {
-  int wait_status = 0;      // as from wait4
+  int wait_status = 0;  // as from wait4
   struct rusage usage {};
   kill_reason killed = kill_reason::none;
 };

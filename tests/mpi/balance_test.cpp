@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::mpi load balance: items whose cost grows with their index (a static split gives
 // the last rank most of the work) finish within 1.15x of the ideal makespan when handed
 // out dynamically, and sooner than a static split would.
@@ -45,10 +46,11 @@ TEST(MpiBalance, SkewedCostsFinishNearTheIdealAndBeforeAStaticSplit) {
       static_split = std::max(static_split, block);
     }
     if (mpi::rank() == 0)
-      std::printf("[ figures  ] np %d x %zu workers: makespan %.1f ms, ideal %.1f ms (%.3fx), static split "
-                  "%.1f ms (%.3fx)\n",
-                  ranks, workers, makespan / 1e3, ideal / 1e3, makespan / ideal, static_split / 1e3,
-                  static_split / ideal);
+      std::printf(
+          "[ figures  ] np %d x %zu workers: makespan %.1f ms, ideal %.1f ms (%.3fx), static split "
+          "%.1f ms (%.3fx)\n",
+          ranks, workers, makespan / 1e3, ideal / 1e3, makespan / ideal, static_split / 1e3,
+          static_split / ideal);
     const bool ok = double(makespan) <= 1.15 * ideal && (ranks == 1 || makespan < static_split);
     if (all_min(ok ? 1 : 0) == 1) return;
     if (!last) continue;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::mpi failures, deadlines and cancels: a failure on one rank stops every rank
 // within 50 ms; every rank reports the same failures in index order; one deadline ends
 // every rank; a cancel on one rank stops all of them.
@@ -40,22 +41,21 @@ TEST(MpiFailFast, OneItemThrowsAndEveryRankStopsWithin50msAndReportsIt) {
     cohort::task_group_error error({}, {}, 0);
     try {
       // chunk 1: every rank gets its own long items at once, and item 0 starts right away.
-      mpi::for_each(
-          256,
-          [&](std::size_t i, std::stop_token stop) {
-            if (i == 0) {
-              std::this_thread::sleep_for(30ms);  // the other ranks are busy by now
-              owner = mpi::rank();
-              failed_at = now_us();
-              throw std::runtime_error("item 0 failed on purpose");
-            }
-            run_until_stopped(stop, 10s);
-            const std::int64_t t = now_us();  // this running item has seen the stop
-            std::int64_t seen = items_stopped_at.load();
-            while (seen < t && !items_stopped_at.compare_exchange_weak(seen, t)) {
-            }
-          },
-          {.chunk = 1, .name = "fail-fast"});
+      mpi::for_each(256,
+                    [&](std::size_t i, std::stop_token stop) {
+                      if (i == 0) {
+                        std::this_thread::sleep_for(30ms);  // the other ranks are busy by now
+                        owner = mpi::rank();
+                        failed_at = now_us();
+                        throw std::runtime_error("item 0 failed on purpose");
+                      }
+                      run_until_stopped(stop, 10s);
+                      const std::int64_t t = now_us();  // this running item has seen the stop
+                      std::int64_t seen = items_stopped_at.load();
+                      while (seen < t && !items_stopped_at.compare_exchange_weak(seen, t)) {
+                      }
+                    },
+                    {.chunk = 1, .name = "fail-fast"});
     } catch (const cohort::task_group_error& e) {
       caught = true;
       error = e;
@@ -67,9 +67,10 @@ TEST(MpiFailFast, OneItemThrowsAndEveryRankStopsWithin50msAndReportsIt) {
     const int owner_rank = static_cast<int>(all_max(owner.load()));
     const bool fast = last_item_stop - failure <= 50'000;
     if (mpi::rank() == 0)
-      std::printf("[ figures  ] np %d: failure to the last running item stopped %.1f ms, to every rank "
-                  "returned %.1f ms\n",
-                  mpi::size(), (last_item_stop - failure) / 1e3, (last_return - failure) / 1e3);
+      std::printf(
+          "[ figures  ] np %d: failure to the last running item stopped %.1f ms, to every rank "
+          "returned %.1f ms\n",
+          mpi::size(), (last_item_stop - failure) / 1e3, (last_return - failure) / 1e3);
     if (!fast && !last) return false;
     EXPECT_TRUE(fast) << "the last running item saw its stop " << (last_item_stop - failure)
                       << " us after the failure";
@@ -78,7 +79,8 @@ TEST(MpiFailFast, OneItemThrowsAndEveryRankStopsWithin50msAndReportsIt) {
     if (!caught) return true;
     EXPECT_EQ(error.exceptions().size(), 1u) << error.what();
     EXPECT_NE(std::string(error.what()).find("fail-fast[0]: "), std::string::npos) << error.what();
-    EXPECT_NE(std::string(error.what()).find("item 0 failed on purpose"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("item 0 failed on purpose"), std::string::npos)
+        << error.what();
     try {
       std::rethrow_exception(error.exceptions()[0]);
     } catch (const mpi::remote_error& r) {
@@ -102,17 +104,17 @@ TEST(MpiFailFast, ThreeFailuresOnTwoRanksAreAllReportedInIndexOrderOnEveryRank) 
   const int me = mpi::rank();
   bool caught = false;
   try {
-    mpi::for_each(
-        failed_on.size(),
-        [&](std::size_t i) {
-          std::this_thread::sleep_for(100us);
-          const int k = ran_here.fetch_add(1);
-          if ((me == 0 && k < 2) || (me == 1 && k < 1)) {
-            failed_on[i] = 1 + me;
-            throw std::runtime_error("item " + std::to_string(i) + " on rank " + std::to_string(me));
-          }
-        },
-        {.on_failure = cohort::failure_policy::keep_going});
+    mpi::for_each(failed_on.size(),
+                  [&](std::size_t i) {
+                    std::this_thread::sleep_for(100us);
+                    const int k = ran_here.fetch_add(1);
+                    if ((me == 0 && k < 2) || (me == 1 && k < 1)) {
+                      failed_on[i] = 1 + me;
+                      throw std::runtime_error("item " + std::to_string(i) + " on rank " +
+                                               std::to_string(me));
+                    }
+                  },
+                  {.on_failure = cohort::failure_policy::keep_going});
   } catch (const cohort::task_group_error& e) {
     caught = true;
     const auto all = all_sum(failed_on);
@@ -123,7 +125,8 @@ TEST(MpiFailFast, ThreeFailuresOnTwoRanksAreAllReportedInIndexOrderOnEveryRank) 
     ASSERT_EQ(e.exceptions().size(), 3u) << e.what();
     for (std::size_t k = 0; k < 3; ++k) {
       const auto [index, rank] = expected[k];
-      const std::string message = "item " + std::to_string(index) + " on rank " + std::to_string(rank);
+      const std::string message =
+          "item " + std::to_string(index) + " on rank " + std::to_string(rank);
       try {
         std::rethrow_exception(e.exceptions()[k]);
       } catch (const mpi::remote_error& r) {
@@ -152,15 +155,16 @@ TEST(MpiDeadline, A500msDeadlineEndsEveryRankByDeadlinePlus100ms) {
     } catch (const cohort::timeout_error&) {
       timed_out = true;
     }
-    const auto took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
     EXPECT_TRUE(timed_out);
     EXPECT_GE(took, 490ms);
     const std::int64_t slowest = all_max(took.count());
     if (mpi::rank() == 0)
       std::printf("[ figures  ] 500 ms deadline: last rank ended at %lld ms\n", (long long)slowest);
     if (took > 600ms && !last) return false;
-    EXPECT_LE(took, 600ms) << "rank " << mpi::rank() << " ended " << took.count() << " ms after its entry";
+    EXPECT_LE(took, 600ms) << "rank " << mpi::rank() << " ended " << took.count()
+                           << " ms after its entry";
     return true;
   });
 }
@@ -198,24 +202,23 @@ TEST(MpiCancel, CancellingTheCallingTaskOnRank0StopsEveryRankWithTaskCancelled) 
 }
 
 TEST(MpiCancel, AnItemThrowingTaskCancelledStopsEveryRankWithTaskCancelled) {
-  EXPECT_THROW(mpi::for_each(
-                   300,
-                   [](std::size_t i, std::stop_token stop) {
-                     if (i == 150) throw cohort::task_cancelled();
-                     if (!stop.stop_requested()) std::this_thread::sleep_for(200us);
-                   }),
+  EXPECT_THROW(mpi::for_each(300,
+                             [](std::size_t i, std::stop_token stop) {
+                               if (i == 150) throw cohort::task_cancelled();
+                               if (!stop.stop_requested()) std::this_thread::sleep_for(200us);
+                             }),
                cohort::task_cancelled);
 }
 
 TEST(MpiFailFast, AFailureOutranksADeadlineAndNonStdExceptionsAreDescribed) {
   try {
-    mpi::for_each(
-        64,
-        [](std::size_t i, std::stop_token stop) {
-          run_until_stopped(stop, 10s);
-          if (i == 0) throw 42;  // after the deadline stopped it: still a failure, reported
-        },
-        {.chunk = 1, .timeout = 300ms});
+    mpi::for_each(64,
+                  [](std::size_t i, std::stop_token stop) {
+                    run_until_stopped(stop, 10s);
+                    if (i == 0)
+                      throw 42;  // after the deadline stopped it: still a failure, reported
+                  },
+                  {.chunk = 1, .timeout = 300ms});
     ADD_FAILURE() << "no exception";
   } catch (const cohort::task_group_error& e) {
     ASSERT_EQ(e.exceptions().size(), 1u);

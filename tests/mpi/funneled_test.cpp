@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Under MPI_THREAD_FUNNELED only the thread that initialised MPI may call it: a cohort::mpi
 // collective from any other thread is a std::logic_error saying so (and costs the other
 // ranks nothing: the check is local, before any communication). From main it works.

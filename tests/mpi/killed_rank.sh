@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A killed rank must not leave the others hanging: runs killed_rank under the MPI launcher
 # and checks that the launcher exits non-zero within LIMIT seconds and that no process of
 # the program is left behind.

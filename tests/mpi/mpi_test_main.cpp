@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main() of the MPI test programs: every rank runs every test case in the same order (the
 // collectives must match); rank 0 prints the usual GoogleTest output, the other ranks only
 // their failures, prefixed with their rank. The exit status is non-zero on every rank if
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   int failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
   int any = 0;
   MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (rank == 0 && any && !failed) std::fprintf(stderr, "a test failed on another rank (see above)\n");
+  if (rank == 0 && any && !failed)
+    std::fprintf(stderr, "a test failed on another rank (see above)\n");
   return any;
 }

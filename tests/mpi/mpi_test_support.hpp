@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the MPI tests: clocks comparable across the ranks of one machine, and
 // small all-rank reductions (on MPI_COMM_WORLD, from the main thread, between collectives).
 #pragma once
@@ -37,7 +38,8 @@ inline std::int64_t all_sum(std::int64_t v) {
 }
 inline std::vector<std::int64_t> all_sum(std::vector<std::int64_t> v) {
   std::vector<std::int64_t> r(v.size());
-  MPI_Allreduce(v.data(), r.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(v.data(), r.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM,
+                MPI_COMM_WORLD);
   return r;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cohort::mpi results: every item runs exactly once on some rank, and every rank gets
 // every result in index order (fixed-size, strings, in many pieces, reductions).
 #include <cohort/cohort.hpp>
@@ -30,7 +31,9 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64: a result that depends on ev
 struct affine {
   std::uint64_t a, b;
 };
-affine then(affine first, affine second) { return {first.a * second.a, first.b * second.a + second.b}; }
+affine then(affine first, affine second) {
+  return {first.a * second.a, first.b * second.a + second.b};
+}
 
 }  // namespace
 
@@ -48,7 +51,8 @@ TEST(MpiResults, ForEachRunsEveryItemExactlyOnceAcrossTheRanks) {
   std::vector<std::int64_t> counts(n);
   for (std::size_t i = 0; i < n; ++i) counts[i] = runs[i].load();
   const auto total = all_sum(counts);
-  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(total[i], 1) << "item " << i << " ran " << total[i] << " times";
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_EQ(total[i], 1) << "item " << i << " ran " << total[i] << " times";
 }
 
 TEST(MpiResults, ItemsTakingAStopTokenRunAndReturnInOrder) {
@@ -59,12 +63,15 @@ TEST(MpiResults, ItemsTakingAStopTokenRunAndReturnInOrder) {
 }
 
 TEST(MpiResults, StringResultsArriveWholeAlsoInManySmallPieces) {
-  auto text = [](std::size_t i) { return std::string(i % 53, static_cast<char>('a' + i % 26)) + std::to_string(i); };
+  auto text = [](std::size_t i) {
+    return std::string(i % 53, static_cast<char>('a' + i % 26)) + std::to_string(i);
+  };
   for (std::size_t limit : {std::size_t(1) << 30, std::size_t(4096), std::size_t(5)}) {
     mpi::detail::set_piece_limit(limit);
     const std::size_t n = limit < 100 ? 40 : 3000;  // 5 bytes a round: keep the rounds few
     const auto got = mpi::gather(n, text, {.chunk = 17});
-    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], text(i)) << "index " << i << ", limit " << limit;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], text(i)) << "index " << i << ", limit " << limit;
   }
   mpi::detail::set_piece_limit(std::size_t(1) << 30);
 }
@@ -106,9 +113,11 @@ TEST(MpiMisuse, ACollectiveFromInsideAnItemIsALogicError) {
       try {
         std::rethrow_exception(x);
       } catch (const mpi::remote_error& r) {
-        EXPECT_NE(std::string(r.what()).find("another cohort::mpi collective"), std::string::npos) << r.what();
+        EXPECT_NE(std::string(r.what()).find("another cohort::mpi collective"), std::string::npos)
+            << r.what();
       } catch (const std::logic_error& l) {
-        EXPECT_NE(std::string(l.what()).find("another cohort::mpi collective"), std::string::npos) << l.what();
+        EXPECT_NE(std::string(l.what()).find("another cohort::mpi collective"), std::string::npos)
+            << l.what();
       }
     }
   }

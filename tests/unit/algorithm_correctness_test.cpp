@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every parallel algorithm against its serial std:: counterpart, on random inputs of
 // awkward sizes (0, 1, small primes, 10^6 + 3), with signed and unsigned index types,
 // non-default-constructible results, and every partition.
@@ -33,9 +34,8 @@ std::vector<std::int64_t> random_values(std::size_t n, std::uint64_t seed, std::
   return v;
 }
 
-const cohort::partition all_partitions[] = {cohort::partition::adaptive,
-                                            cohort::partition::static_split,
-                                            cohort::partition::deterministic};
+const cohort::partition all_partitions[] = {
+    cohort::partition::adaptive, cohort::partition::static_split, cohort::partition::deterministic};
 
 // A result type with no default constructor.
 struct boxed {
@@ -87,14 +87,13 @@ TEST(algorithm_loops, for_each_chunk_covers_the_range_with_disjoint_chunks) {
     for (std::size_t n : awkward_sizes()) {
       std::vector<std::atomic<int>> hits(n);
       std::atomic<std::size_t> calls{0};
-      cohort::for_each_chunk(
-          s, std::int64_t{0}, static_cast<std::int64_t>(n),
-          [&](std::int64_t lo, std::int64_t hi) {
-            ASSERT_LT(lo, hi);
-            ++calls;
-            for (auto i = lo; i < hi; ++i) ++hits[static_cast<std::size_t>(i)];
-          },
-          {.split = part});
+      cohort::for_each_chunk(s, std::int64_t{0}, static_cast<std::int64_t>(n),
+                             [&](std::int64_t lo, std::int64_t hi) {
+                               ASSERT_LT(lo, hi);
+                               ++calls;
+                               for (auto i = lo; i < hi; ++i) ++hits[static_cast<std::size_t>(i)];
+                             },
+                             {.split = part});
       for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n=" << n;
       if (n == 0) {
         EXPECT_EQ(calls.load(), 0u);
@@ -106,14 +105,14 @@ TEST(algorithm_loops, for_each_chunk_covers_the_range_with_disjoint_chunks) {
 TEST(algorithm_loops, for_each_chunk_respects_a_user_grain) {
   cohort::scheduler s({.workers = 2, .name = "al"});
   std::atomic<std::size_t> biggest{0};
-  cohort::for_each_chunk(
-      s, 0, 100'000,
-      [&](int lo, int hi) {
-        std::size_t len = static_cast<std::size_t>(hi - lo), seen = biggest.load();
-        while (len > seen && !biggest.compare_exchange_weak(seen, len)) {
-        }
-      },
-      {.grain = 1000});
+  cohort::for_each_chunk(s, 0, 100'000,
+                         [&](int lo, int hi) {
+                           std::size_t len = static_cast<std::size_t>(hi - lo),
+                                       seen = biggest.load();
+                           while (len > seen && !biggest.compare_exchange_weak(seen, len)) {
+                           }
+                         },
+                         {.grain = 1000});
   EXPECT_LE(biggest.load(), 1000u);
   EXPECT_GT(biggest.load(), 0u);
 }
@@ -136,8 +135,8 @@ TEST(algorithm_loops, transform_matches_std_transform_and_returns_the_end) {
       auto in = random_values(n, n + 1, 1 << 20);
       std::vector<std::int64_t> out(n), want(n);
       std::transform(in.begin(), in.end(), want.begin(), [](std::int64_t x) { return x * x; });
-      auto end = cohort::transform(
-          s, in, out.begin(), [](std::int64_t x) { return x * x; }, {.split = part});
+      auto end = cohort::transform(s, in, out.begin(), [](std::int64_t x) { return x * x; },
+                                   {.split = part});
       ASSERT_EQ(end, out.end());
       ASSERT_EQ(out, want) << "n=" << n;
     }
@@ -167,8 +166,8 @@ TEST(algorithm_loops, transform_into_vector_bool_loses_no_write) {
   std::iota(in.begin(), in.end(), 0);
   for (int round = 0; round < static_cast<int>(scaled(200, 20)); ++round) {
     std::vector<bool> bits(n, false);
-    auto end = cohort::transform(s, in, bits.begin(), [](int x) { return x % 3 != 1; },
-                                 {.grain = 7});
+    auto end =
+        cohort::transform(s, in, bits.begin(), [](int x) { return x % 3 != 1; }, {.grain = 7});
     ASSERT_EQ(end, bits.end());
     for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(bits[i], i % 3 != 1) << "round " << round;
   }
@@ -183,9 +182,8 @@ TEST(algorithm_reduce, reduce_and_transform_reduce_match_std_for_every_size_and_
       EXPECT_EQ(cohort::reduce(s, v, std::int64_t{5}, std::plus<>{}, {.split = part}), want);
       const auto want_sq = std::transform_reduce(v.begin(), v.end(), std::int64_t{0}, std::plus<>{},
                                                  [](std::int64_t x) { return x * x; });
-      EXPECT_EQ(cohort::transform_reduce(
-                    s, v, std::int64_t{0}, std::plus<>{}, [](std::int64_t x) { return x * x; },
-                    {.split = part}),
+      EXPECT_EQ(cohort::transform_reduce(s, v, std::int64_t{0}, std::plus<>{},
+                                         [](std::int64_t x) { return x * x; }, {.split = part}),
                 want_sq);
     }
   }
@@ -251,7 +249,9 @@ TEST(algorithm_scan, non_commutative_scan_in_index_order) {
   std::vector<std::string> words(n);
   for (std::size_t i = 0; i < n; ++i) words[i] = std::string(1, static_cast<char>('a' + i % 26));
   std::vector<std::string> want(n), got(n);
-  auto concat = [](const std::string& a, const std::string& b) { return a.substr(a.size() > 8 ? a.size() - 8 : 0) + b; };
+  auto concat = [](const std::string& a, const std::string& b) {
+    return a.substr(a.size() > 8 ? a.size() - 8 : 0) + b;
+  };
   std::inclusive_scan(words.begin(), words.end(), want.begin(), concat);
   cohort::inclusive_scan(s, words, got.begin(), concat, {.grain = 1000});
   EXPECT_EQ(got, want);

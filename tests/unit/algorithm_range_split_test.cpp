@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared range splitter (detail/range_split.hpp) and gather(range) on top of it.
 #include <cohort/algorithm.hpp>
 #include <cohort/gather.hpp>

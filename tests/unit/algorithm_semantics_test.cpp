@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The structured semantics of the parallel algorithms: failures in index order and named
 // "name[index]", keep_going, early stop after the first failure, stop tokens of running
 // bodies, deadlines, cancellation from outside, nested loops, determinism.
@@ -32,13 +33,12 @@ TEST(algorithm_failure, every_failure_in_index_order_with_keep_going) {
   const std::size_t n = scaled(100'000, 10'000);
   std::atomic<std::size_t> ran{0};
   try {
-    cohort::for_each_index(
-        s, std::size_t{0}, n,
-        [&](std::size_t i) {
-          ran.fetch_add(1, std::memory_order_relaxed);
-          if (i % 1000 == 17) throw boom("bad " + std::to_string(i));
-        },
-        {.on_failure = cohort::failure_policy::keep_going, .name = "rows"});
+    cohort::for_each_index(s, std::size_t{0}, n,
+                           [&](std::size_t i) {
+                             ran.fetch_add(1, std::memory_order_relaxed);
+                             if (i % 1000 == 17) throw boom("bad " + std::to_string(i));
+                           },
+                           {.on_failure = cohort::failure_policy::keep_going, .name = "rows"});
     FAIL() << "no exception";
   } catch (const cohort::task_group_error& e) {
     EXPECT_EQ(ran.load(), n);  // keep_going: every element ran
@@ -54,7 +54,8 @@ TEST(algorithm_failure, every_failure_in_index_order_with_keep_going) {
   }
 }
 
-TEST(algorithm_failure, chunk_failures_are_named_by_the_chunks_first_index_and_keep_going_runs_all) {
+TEST(algorithm_failure,
+     chunk_failures_are_named_by_the_chunks_first_index_and_keep_going_runs_all) {
   cohort::scheduler s({.workers = 2, .name = "fail"});
   std::vector<std::atomic<int>> hits(100);
   try {
@@ -127,18 +128,18 @@ TEST(algorithm_failure, first_failure_stops_starting_elements) {
 TEST(algorithm_failure, failure_requests_the_stop_token_of_running_bodies) {
   cohort::scheduler s({.workers = 3, .name = "fail"});
   std::atomic<int> waiting{0}, saw_stop{0};
-  EXPECT_THROW(cohort::for_each_index(
-                   s, 0, 3,
-                   [&](int i, std::stop_token st) {
-                     if (i == 0) {
-                       // fail only once the others are running
-                       poll_until([&] { return waiting.load() == 2; });
-                       throw boom("first");
-                     }
-                     ++waiting;
-                     if (poll_until([&] { return st.stop_requested(); })) ++saw_stop;
-                   },
-                   {.grain = 1}),
+  EXPECT_THROW(cohort::for_each_index(s, 0, 3,
+                                      [&](int i, std::stop_token st) {
+                                        if (i == 0) {
+                                          // fail only once the others are running
+                                          poll_until([&] { return waiting.load() == 2; });
+                                          throw boom("first");
+                                        }
+                                        ++waiting;
+                                        if (poll_until([&] { return st.stop_requested(); }))
+                                          ++saw_stop;
+                                      },
+                                      {.grain = 1}),
                cohort::task_group_error);
   EXPECT_EQ(saw_stop.load(), 2);
 }
@@ -190,12 +191,12 @@ TEST(algorithm_deadline, timeout_stops_the_loop_and_throws_timeout_error) {
   cohort::scheduler s({.workers = 2, .name = "dl"});
   std::atomic<int> saw_stop{0};
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(cohort::for_each_index(
-                   s, 0, 1'000'000,
-                   [&](int, std::stop_token st) {
-                     if (poll_until([&] { return st.stop_requested(); })) ++saw_stop;
-                   },
-                   {.timeout = 50ms}),
+  EXPECT_THROW(cohort::for_each_index(s, 0, 1'000'000,
+                                      [&](int, std::stop_token st) {
+                                        if (poll_until([&] { return st.stop_requested(); }))
+                                          ++saw_stop;
+                                      },
+                                      {.timeout = 50ms}),
                cohort::timeout_error);
   EXPECT_GE(saw_stop.load(), 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, cohort_test::patience());
@@ -203,13 +204,12 @@ TEST(algorithm_deadline, timeout_stops_the_loop_and_throws_timeout_error) {
 
 TEST(algorithm_deadline, a_failure_wins_over_the_deadline) {
   cohort::scheduler s({.workers = 2, .name = "dl"});
-  EXPECT_THROW(cohort::for_each_index(
-                   s, 0, 4,
-                   [&](int i, std::stop_token st) {
-                     if (i == 0) throw boom("x");
-                     poll_until([&] { return st.stop_requested(); });
-                   },
-                   {.grain = 1, .timeout = 10s}),
+  EXPECT_THROW(cohort::for_each_index(s, 0, 4,
+                                      [&](int i, std::stop_token st) {
+                                        if (i == 0) throw boom("x");
+                                        poll_until([&] { return st.stop_requested(); });
+                                      },
+                                      {.grain = 1, .timeout = 10s}),
                cohort::task_group_error);
 }
 
@@ -219,13 +219,12 @@ TEST(algorithm_deadline, a_deadline_that_passes_after_the_loop_ended_changes_not
   EXPECT_EQ(cohort::reduce(s, v, 0, std::plus<>{}, {.timeout = 10s}), 1000);
   // The last element waits out the deadline, then returns: every element ran.
   std::atomic<int> ran{0};
-  EXPECT_NO_THROW(cohort::for_each_index(
-      s, 0, 1,
-      [&](int) {
-        std::this_thread::sleep_for(30ms);
-        ++ran;
-      },
-      {.timeout = 1ms}));
+  EXPECT_NO_THROW(cohort::for_each_index(s, 0, 1,
+                                         [&](int) {
+                                           std::this_thread::sleep_for(30ms);
+                                           ++ran;
+                                         },
+                                         {.timeout = 1ms}));
   EXPECT_EQ(ran.load(), 1);
 }
 
@@ -312,14 +311,13 @@ TEST(algorithm_nesting, nested_loops_on_several_workers_and_inside_tasks) {
 TEST(algorithm_nesting, inner_failure_fails_the_outer_element) {
   cohort::scheduler s({.workers = 2, .name = "nest"});
   try {
-    cohort::for_each_index(
-        s, 0, 4,
-        [](int i) {
-          cohort::for_each_index(0, 10, [i](int j) {
-            if (i == 2 && j == 3) throw boom("inner");
-          });
-        },
-        {.grain = 1, .name = "outer"});
+    cohort::for_each_index(s, 0, 4,
+                           [](int i) {
+                             cohort::for_each_index(0, 10, [i](int j) {
+                               if (i == 2 && j == 3) throw boom("inner");
+                             });
+                           },
+                           {.grain = 1, .name = "outer"});
     FAIL();
   } catch (const cohort::task_group_error& e) {
     ASSERT_EQ(e.names().size(), 1u);
@@ -341,8 +339,8 @@ TEST(algorithm_determinism, reduce_and_scans_are_bit_identical_for_every_worker_
     cohort::scheduler s({.workers = workers, .name = "det"});
     for (int run = 0; run < 2; ++run) {
       const double sum = cohort::reduce(s, v, 0.0, std::plus<>{}, det);
-      const double sq = cohort::transform_reduce(s, v, 0.0, std::plus<>{},
-                                                 [](double x) { return x * x; }, det);
+      const double sq = cohort::transform_reduce(
+          s, v, 0.0, std::plus<>{}, [](double x) { return x * x; }, det);
       std::vector<double> incl(n), excl(n);
       cohort::inclusive_scan(s, v, incl.begin(), std::plus<>{}, det);
       cohort::exclusive_scan(s, v, excl.begin(), 0.5, std::plus<>{}, det);

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -32,24 +32,27 @@ TEST(gather_results, a_bool_result_over_a_range_loses_no_element_written_concurr
   const std::size_t runs = cohort_test::scaled(1'000'000, 20'000);
   std::size_t bad_runs = 0, lost = 0, done_runs = 0;
   const auto until = std::chrono::steady_clock::now() + 4s;
-  cohort_test::with_watchdog("gather(range, fn -> bool)", [&] {
-    for (std::size_t r = 0; r < runs && std::chrono::steady_clock::now() < until; ++r) {
-      const auto out = cohort::gather(s, items, [](int) {
-        const auto until = std::chrono::steady_clock::now() + 1us;
-        while (std::chrono::steady_clock::now() < until) {
+  cohort_test::with_watchdog(
+      "gather(range, fn -> bool)",
+      [&] {
+        for (std::size_t r = 0; r < runs && std::chrono::steady_clock::now() < until; ++r) {
+          const auto out = cohort::gather(s, items, [](int) {
+            const auto until = std::chrono::steady_clock::now() + 1us;
+            while (std::chrono::steady_clock::now() < until) {
+            }
+            return true;
+          });
+          ++done_runs;
+          ASSERT_EQ(out.size(), items.size());
+          const auto falses = static_cast<std::size_t>(std::count(out.begin(), out.end(), false));
+          if (falses != 0) {
+            ++bad_runs;
+            lost += falses;
+            break;
+          }
         }
-        return true;
-      });
-      ++done_runs;
-      ASSERT_EQ(out.size(), items.size());
-      const auto falses = static_cast<std::size_t>(std::count(out.begin(), out.end(), false));
-      if (falses != 0) {
-        ++bad_runs;
-        lost += falses;
-        break;
-      }
-    }
-  }, cohort_test::hang_limit() * 2);
+      },
+      cohort_test::hang_limit() * 2);
   std::printf("gather_results: %zu runs\n", done_runs);
   EXPECT_EQ(bad_runs, 0u) << lost << " results lost in " << bad_runs << " of " << done_runs
                           << " runs";

@@ -12,8 +12,8 @@
 #endif
 
 #include <dirent.h>
-#include <time.h>
 #include <pthread.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>

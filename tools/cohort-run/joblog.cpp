@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "joblog.hpp"
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace cohort_run {
 
@@ -17,24 +17,29 @@ joblog_writer::joblog_writer(const std::string& path, bool append) {
   if (file_ == nullptr)
     throw std::runtime_error("--joblog: cannot open '" + path + "': " + std::strerror(errno));
   if (!append || !exists_nonempty)
-    std::fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n", file_);
+    std::fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n",
+               file_);
   std::fflush(file_);
 }
 
-joblog_writer::~joblog_writer() { std::fclose(file_); }
+joblog_writer::~joblog_writer() {
+  std::fclose(file_);
+}
 
 void joblog_writer::write(const joblog_entry& e) {
   // The command on one line, as GNU parallel writes it.
   std::string command = e.command;
   for (char& c : command)
     if (c == '\n') c = ' ';
-  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t%s\n", e.seq, e.start_epoch_s, e.runtime_s,
-               e.received, e.exit_value, e.signal, command.c_str());
+  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t%s\n", e.seq, e.start_epoch_s,
+               e.runtime_s, e.received, e.exit_value, e.signal, command.c_str());
   // Flushed per line: a killed cohort-run leaves a log that --resume can trust.
   std::fflush(file_);
 }
 
-void joblog_writer::flush() { std::fflush(file_); }
+void joblog_writer::flush() {
+  std::fflush(file_);
+}
 
 joblog_record joblog_record::read(const std::string& path) {
   joblog_record r;
@@ -45,7 +50,7 @@ joblog_record joblog_record::read(const std::string& path) {
     const char* p = line.c_str();
     char* end = nullptr;
     const unsigned long seq = std::strtoul(p, &end, 10);
-    if (end == p || *end != '\t') continue;   // the header, or garbage
+    if (end == p || *end != '\t') continue;  // the header, or garbage
     std::size_t field = 0;
     const char* fields[9] = {};
     const char* q = p;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel search: find_if (the lowest-index match), any_of, all_of, none_of.
 //
 // Pieces search left to right; a match lowers a shared bound (an atomic minimum), and no
@@ -74,17 +75,20 @@ struct negated {
 template <detail::loop_range R, class Pred>
 auto find_if(R&& range, Pred pred, loop_options o = {}) {
   const std::size_t k = detail::find_index_on(detail::ambient_pool(), range, pred, o);
-  return std::ranges::next(std::ranges::begin(range), static_cast<std::ranges::range_difference_t<R>>(k));
+  return std::ranges::next(std::ranges::begin(range),
+                           static_cast<std::ranges::range_difference_t<R>>(k));
 }
 template <detail::loop_range R, class Pred>
 auto find_if(scheduler& s, R&& range, Pred pred, loop_options o = {}) {
   const std::size_t k = detail::find_index_on(detail::pool_of(s), range, pred, o);
-  return std::ranges::next(std::ranges::begin(range), static_cast<std::ranges::range_difference_t<R>>(k));
+  return std::ranges::next(std::ranges::begin(range),
+                           static_cast<std::ranges::range_difference_t<R>>(k));
 }
 
 template <detail::loop_range R, class Pred>
 bool any_of(R&& range, Pred pred, loop_options o = {}) {
-  return detail::find_index_on(detail::ambient_pool(), range, pred, o) != detail::range_count(range);
+  return detail::find_index_on(detail::ambient_pool(), range, pred, o) !=
+         detail::range_count(range);
 }
 template <detail::loop_range R, class Pred>
 bool any_of(scheduler& s, R&& range, Pred pred, loop_options o = {}) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every parallel algorithm shares: loop_options, and the loop's scope.
 //
 // A loop is one scope that owns its pieces (detail/range_split.hpp cuts them): a frame in
@@ -254,8 +255,7 @@ decltype(auto) element_at(const It& first, std::size_t i) {
 
 template <std::integral I>
 std::size_t index_count(I first, I last, const char* who) {
-  if (last < first)
-    throw std::invalid_argument(std::string("cohort::") + who + ": last < first");
+  if (last < first) throw std::invalid_argument(std::string("cohort::") + who + ": last < first");
   using U = std::make_unsigned_t<I>;
   // The cast back to U matters for narrow types, which the subtraction promotes to int.
   return static_cast<std::size_t>(static_cast<U>(static_cast<U>(last) - static_cast<U>(first)));
@@ -271,7 +271,7 @@ I index_at(I first, std::size_t i) noexcept {
 // (not a proxy such as std::vector<bool>::iterator, whose writes share words).
 template <class O>
 inline constexpr bool writable_in_place =
-    std::random_access_iterator<O> && std::is_lvalue_reference_v<std::iter_reference_t<O>> &&
+    std::random_access_iterator<O>&& std::is_lvalue_reference_v<std::iter_reference_t<O>> &&
     !std::is_const_v<std::remove_reference_t<std::iter_reference_t<O>>>;
 
 }  // namespace detail

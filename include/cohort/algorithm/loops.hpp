@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel loops: for_each_index, for_each_chunk, for_each, transform.
 //
 // Each is one scope over its elements (see loop_core.hpp): it returns only after every
@@ -122,9 +123,8 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
   static_assert(token || std::is_invocable_v<F&, Elem>,
                 "cohort::transform: the function must be callable as f(element) or "
                 "f(element, stop_token)");
-  using V = std::remove_cvref_t<
-      typename std::conditional_t<token, std::invoke_result<F&, Elem, std::stop_token>,
-                                  std::invoke_result<F&, Elem>>::type>;
+  using V = std::remove_cvref_t<typename std::conditional_t<
+      token, std::invoke_result<F&, Elem, std::stop_token>, std::invoke_result<F&, Elem>>::type>;
   const std::size_t n = range_count(in);
   if constexpr (writable_in_place<O>) {
     auto run = [&] {
@@ -170,28 +170,28 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
 template <std::integral I1, std::integral I2, class F>
 void for_each_index(I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
-  detail::for_each_index_on<I>(detail::ambient_pool(), static_cast<I>(first),
-                               static_cast<I>(last), f, o);
+  detail::for_each_index_on<I>(detail::ambient_pool(), static_cast<I>(first), static_cast<I>(last),
+                               f, o);
 }
 template <std::integral I1, std::integral I2, class F>
 void for_each_index(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
-  detail::for_each_index_on<I>(detail::pool_of(s), static_cast<I>(first), static_cast<I>(last),
-                               f, o);
+  detail::for_each_index_on<I>(detail::pool_of(s), static_cast<I>(first), static_cast<I>(last), f,
+                               o);
 }
 
 // f(lo, hi) over disjoint chunks covering [first, last), in no particular order.
 template <std::integral I1, std::integral I2, class F>
 void for_each_chunk(I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
-  detail::for_each_chunk_on<I>(detail::ambient_pool(), static_cast<I>(first),
-                               static_cast<I>(last), f, o);
+  detail::for_each_chunk_on<I>(detail::ambient_pool(), static_cast<I>(first), static_cast<I>(last),
+                               f, o);
 }
 template <std::integral I1, std::integral I2, class F>
 void for_each_chunk(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
-  detail::for_each_chunk_on<I>(detail::pool_of(s), static_cast<I>(first), static_cast<I>(last),
-                               f, o);
+  detail::for_each_chunk_on<I>(detail::pool_of(s), static_cast<I>(first), static_cast<I>(last), f,
+                               o);
 }
 
 // f(element) (or f(element, stop_token)) for every element of a random access range.

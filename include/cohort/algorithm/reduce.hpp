@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel reductions: reduce, transform_reduce.
 //
 // Each piece folds its elements left to right; the pieces' results combine in index
@@ -110,13 +111,12 @@ T reduce(scheduler& s, R&& range, T init, Op op = {}, loop_options o = {}) {
 // reduce over map(x) for every element x.
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
-  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), reduce_op,
-                                     map, o);
+  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), reduce_op, map,
+                                     o);
 }
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(scheduler& s, R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
-  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), reduce_op, map,
-                                     o);
+  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), reduce_op, map, o);
 }
 
 }  // namespace cohort

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel prefix sums: inclusive_scan, exclusive_scan.
 //
 // Two passes over blocks of the input. Pass 1: block 0 is scanned for good (its carry is
@@ -133,8 +134,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
     std::vector<std::optional<V>> totals(blocks);
     auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t b = lo; b < hi; ++b) {
-        totals[b] = b == 0 ? s.scan(0, s.end_of(0), init)
-                           : s.reduce(s.begin_of(b), s.end_of(b));
+        totals[b] = b == 0 ? s.scan(0, s.end_of(0), init) : s.reduce(s.begin_of(b), s.end_of(b));
       }
     };
     split_for(st.frame, blocks - 1, splitter::fixed(1), pass1);
@@ -180,8 +180,7 @@ O inclusive_scan(scheduler& s, R&& in, O out, Op op = {}, loop_options o = {}) {
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(R&& in, O out, T init, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
-  return detail::scan_on<false>(detail::ambient_pool(), in, out, std::optional<V>(V(init)), op,
-                                o);
+  return detail::scan_on<false>(detail::ambient_pool(), in, out, std::optional<V>(V(init)), op, o);
 }
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(scheduler& s, R&& in, O out, T init, Op op = {}, loop_options o = {}) {

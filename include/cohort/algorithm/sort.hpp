@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel sorting: sort, stable_sort.
 //
 // sort: a parallel quicksort (oneTBB's and cilk's shape): a pseudo-median of nine as the
-// pivot, Hoare's partition, the two parts sorted as a forked pair, std::sort below min_sort_leaf elements or when the pivots keep being bad
-// (introsort's depth limit); a user grain sets that leaf size. No buffer, no extra pass
-// over the data: the same work as a serial quicksort, spread over the pool.
-// stable_sort: a parallel merge sort: the range is cut into a power-of-two number of
+// pivot, Hoare's partition, the two parts sorted as a forked pair, std::sort below min_sort_leaf
+// elements or when the pivots keep being bad (introsort's depth limit); a user grain sets that leaf
+// size. No buffer, no extra pass over the data: the same work as a serial quicksort, spread over
+// the pool. stable_sort: a parallel merge sort: the range is cut into a power-of-two number of
 // contiguous leaves (the next power of two >= 4 x workers, or n / grain), the leaves are
 // sorted in parallel with std::stable_sort, then merged pairwise level by level,
 // ping-ponging between the range and one buffer of n elements; every merge is itself
@@ -55,8 +56,8 @@ struct merge_sorter {
     try {
       if (na + nb <= min_parallel_merge) {
         std::merge(std::make_move_iterator(src + a0), std::make_move_iterator(src + a1),
-                   std::make_move_iterator(src + b0), std::make_move_iterator(src + b1),
-                   dst + d0, comp);
+                   std::make_move_iterator(src + b0), std::make_move_iterator(src + b1), dst + d0,
+                   comp);
         return;
       }
       std::size_t am, bm;
@@ -135,9 +136,9 @@ struct quick_sorter {
         return;
       }
       const std::size_t e = n / 8, m = lo + n / 2;
-      const std::size_t pivot_at = median3(median3(lo, lo + e, lo + 2 * e),
-                                           median3(m - e, m, m + e),
-                                           median3(hi - 1 - 2 * e, hi - 1 - e, hi - 1));
+      const std::size_t pivot_at =
+          median3(median3(lo, lo + e, lo + 2 * e), median3(m - e, m, m + e),
+                  median3(hi - 1 - 2 * e, hi - 1 - e, hi - 1));
       // The pivot goes to lo and stays there. Hoare's partition of (lo, hi) then needs no
       // bounds checks (libstdc++'s unguarded partition): the scan up stops at the largest
       // sample of the pivot's triple at the latest (it is >= the pivot and in the range),
@@ -185,8 +186,10 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
     // its share, not all of it, to wait for; each extra merge level is one cheap parallel
     // pass); static_split: one per worker; a user grain: n / grain.
     std::size_t wanted = workers == 1 ? 1 : 4 * workers;
-    if (o.split == partition::static_split) wanted = workers;
-    else if (o.grain != 0) wanted = (n + o.grain - 1) / o.grain;
+    if (o.split == partition::static_split)
+      wanted = workers;
+    else if (o.grain != 0)
+      wanted = (n + o.grain - 1) / o.grain;
     unsigned depth = 0;
     while ((std::size_t{1} << depth) < wanted && (n >> (depth + 1)) >= min_sort_leaf) ++depth;
     if constexpr (!Stable) {

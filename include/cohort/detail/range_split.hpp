@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one range splitter behind gather(range) and the parallel algorithms.
 //
 // A range [lo, hi) of indices is cut in two, the right half pushed on the worker's own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Built against an installed cohort through find_package(cohort COMPONENTS mpi) and
 // cohort::mpi, without naming MPI itself; run under the MPI launcher with 2 ranks.
 #include <cohort/cohort.hpp>

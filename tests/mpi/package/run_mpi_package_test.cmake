@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Installs the cohort build tree into a fresh prefix, builds tests/mpi/package against it
 # with find_package(cohort COMPONENTS mpi), and runs the consumer under the MPI launcher.
 # Inputs (-D): COHORT_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, CONFIG, GENERATOR,
