@@ -25,9 +25,10 @@ class COHORT_EXPORT task_group_error : public std::exception {
  public:
   /// `names[i]` is the name of the task that threw `errors[i]` (may be empty; missing
   /// entries are empty). `unit` names what failed in what(): "task" for a group, "element"
-  // for a parallel loop ("2 of 1000000 elements failed; first: rows[17]: bad pixel").
+  /// for a parallel loop ("2 of 1000000 elements failed; first: rows[17]: bad pixel").
   task_group_error(std::vector<std::exception_ptr> errors, std::vector<std::string> names,
                    std::size_t tasks_total, std::string_view unit = "task");
+  /// The failures, in spawn order (for a loop: index order); never empty.
   std::span<const std::exception_ptr> exceptions() const noexcept;
   /// names()[i]: the task that threw exceptions()[i] ("" if unnamed); for a parallel loop
   /// "name[index]" (the loop's name, the index of the element that threw).

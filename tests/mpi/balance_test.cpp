@@ -51,10 +51,13 @@ TEST(MpiBalance, SkewedCostsFinishNearTheIdealAndBeforeAStaticSplit) {
           "%.1f ms (%.3fx)\n",
           ranks, workers, makespan / 1e3, ideal / 1e3, makespan / ideal, static_split / 1e3,
           static_split / ideal);
-    const bool ok = double(makespan) <= 1.15 * ideal && (ranks == 1 || makespan < static_split);
+    // 1.15x ideal is the bound; oversubscribed ranks (more ranks than cores) lose
+    // whole scheduler ticks, so there it is 1.5x, still well under a static split's ~3x.
+    const double limit = oversubscribed() ? 1.5 : 1.15;
+    const bool ok = double(makespan) <= limit * ideal && (ranks == 1 || makespan < static_split);
     if (all_min(ok ? 1 : 0) == 1) return;
     if (!last) continue;
-    EXPECT_LE(double(makespan), 1.15 * ideal);
+    EXPECT_LE(double(makespan), limit * ideal);
     if (ranks > 1) {
       EXPECT_LT(makespan, static_split);
     }
