@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+// A/B workload for bench/ab/run.sh: fib(32) via task_group, skynet 10^6 via task_group,
+// fib(35) via gather; prints the median of 5 runs in ms. Usage: fib_skynet WORKERS f|s|g
+#include <algorithm>
+#include <chrono>
+#include <cohort/cohort.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+using clk = std::chrono::steady_clock;
+long fib_tg(int n) {
+  if (n < 2) return n;
+  cohort::task_group g;
+  auto a = g.spawn([n] { return fib_tg(n - 1); });
+  long b = fib_tg(n - 2);
+  g.join();
+  return a.get() + b;
+}
+long fib_ga(int n) {
+  if (n < 2) return n;
+  auto [x, y] = cohort::gather([n] { return fib_ga(n - 1); }, [n] { return fib_ga(n - 2); });
+  return x + y;
+}
+long skynet_tg(long num, long size) {
+  if (size == 1) return num;
+  cohort::task_group g;
+  std::vector<cohort::task<long>> t;
+  t.reserve(10);
+  for (long i = 0; i < 10; ++i)
+    t.push_back(g.spawn([=] { return skynet_tg(num + i * (size / 10), size / 10); }));
+  g.join();
+  long s = 0;
+  for (auto& x : t) s += x.get();
+  return s;
+}
+int main(int argc, char** argv) {
+  int workers = std::atoi(argv[1]);
+  const char* what = argv[2];
+  cohort::scheduler s({.workers = (std::size_t)workers});
+  auto run = [&] {
+    auto t0 = clk::now();
+    long r = 0;
+    cohort::gather(s, [&] {
+      if (what[0] == 'f')
+        r = fib_tg(32);
+      else if (what[0] == 'g')
+        r = fib_ga(35);
+      else
+        r = skynet_tg(0, 1000000);
+    });
+    if (r == 0) std::abort();
+    return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+  };
+  run();
+  std::vector<double> v;
+  for (int i = 0; i < 5; ++i) v.push_back(run());
+  std::sort(v.begin(), v.end());
+  std::printf("%.1f\n", v[2]);
+}
