@@ -41,7 +41,6 @@ class pool {
   // Threads started so far: the workers, then spares that took the place of blocked
   // workers (sleep.hpp). Index i < thread_count() may still be starting (null below).
   std::size_t thread_count() const noexcept { return sleep_.threads(); }
-  worker& worker_at(std::size_t i) noexcept { return *table_[i].load(std::memory_order_acquire); }
   worker* worker_if_started(std::size_t i) noexcept {
     // acquire: pairs with the release publication in start_thread; the worker is built.
     return table_[i].load(std::memory_order_acquire);
