@@ -60,14 +60,21 @@ void wait_out_walkers() noexcept {
 bool descends_from(const cancel_node* descendant, const cancel_node* ancestor) noexcept {
   if (ancestor == nullptr || descendant == nullptr) return false;
   // The job's own node and its parent are alive (a child's group waits for it; a gather
-  // frame's parent is the task running the gather), so the first two steps need no
-  // guard: the usual answer (a child of the waiter's group) comes from them.
+  // frame's parent is the task running the gather), so reading their links needs no
+  // guard, and comparing the grandparent's address dereferences nothing: the usual
+  // answers (a gather half of the waiter, a child of a group the waiter made) come
+  // without touching the walkers' count, which every worker would share.
   if (descendant == ancestor) return true;
   const cancel_node* p = descendant->up();
   if (p == nullptr) return false;
   if (p == ancestor) return true;
+  const cancel_node* gp = p->up();
+  if (gp == nullptr) return false;
+  if (gp == ancestor) return true;
   walk_guard guard;
-  for (const cancel_node* n = p->up(); n != nullptr; n = n->up())
+  // Re-read from p (alive): the guard must be in place before we load a link we follow.
+  gp = p->up();
+  for (const cancel_node* n = gp; n != nullptr; n = n->up())
     if (n == ancestor) return true;
   return false;
 }

@@ -75,33 +75,73 @@ void worker::push(job* j) {
   pool_->sleep().notify_local_job();
 }
 
-worker::wait_pop worker::pop_in_wait(const job* target) {
-  job* x;
-  if (!deque_.pop_above(task_floor_, x)) return wait_pop::nothing;
-  if (x == target) return wait_pop::target;
+bool worker::run_if_descendant(job* x) noexcept {
   if (x->type->kind == job_kind::child) {
     auto* c = static_cast<child_base*>(x);
     // Claim it before looking at its ancestors: unclaimed, a waiter elsewhere could run
     // it inline, and its group could end while we walk.
     if (!child_claim(c)) {  // a waiter ran it already: only the queued reference is left
       child_release(c);
-      return wait_pop::ran;
+      return true;
     }
     if (may_run_inside(c, current_node)) {
       run_claimed(c);
-      return wait_pop::ran;
+      return true;
     }
     // release: a later claimer sees the child as we found it. Meanwhile a waiter that saw
     // it claimed waits for it like for a running child, which is only slower.
     c->started.store(false, std::memory_order_release);
-  } else if (may_run_inside(x, current_node)) {  // a gather child: its frame waits for it
-    run_claimed(x);
-    return wait_pop::ran;
+    return false;
   }
+  if (may_run_inside(x, current_node)) {  // a gather child: its frame waits for it
+    run_claimed(x);
+    return true;
+  }
+  return false;
+}
+
+worker::wait_pop worker::pop_in_wait(const job* target) {
+  job* x;
+  if (!deque_.pop_above(task_floor_, x)) return wait_pop::nothing;
+  if (x == target) return wait_pop::target;
+  if (run_if_descendant(x)) return wait_pop::ran;
   // Not ours to run here: back where it was (the pop made room, so this cannot grow the
   // deque or throw). A thief can take it from the other end.
   deque_.push(x);
   return wait_pop::blocked;
+}
+
+worker::wait_steal worker::steal_in_wait() {
+  const std::size_t n = pool_->thread_count();
+  if (n < 2) return wait_steal::nothing;
+  // A stolen job this task may not run is handed on; its fallback is our own deque, so
+  // steal only while a push there cannot grow it (and throw). Thieves only add room.
+  if (deque_.size_hint() >= deque_.capacity()) return wait_steal::nothing;
+  const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t v = (start + k) % n;
+    if (v == index_) continue;
+    worker* victim = pool_->worker_if_started(v);
+    if (victim == nullptr) continue;
+    job* j;
+    steal_result r = victim->steal_from(j);
+    if (r == steal_result::lost_race) r = victim->steal_from(j);  // retry once after a lost race
+    if (r != steal_result::stolen) continue;
+    worker_counters::bump(counters.stolen);
+    if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
+    if (run_if_descendant(j)) return wait_steal::ran;
+    // Not ours: it goes where any idle thread looks (the injection queue), not on top of
+    // our own deque, where it would hide our own jobs from this wait (pop_in_wait looks
+    // only at the top). Out of memory there, our own deque takes it (room checked above).
+    try {
+      pool_->inject(j);
+    } catch (...) {
+      deque_.push(j);
+      pool_->sleep().notify_local_job();
+    }
+    return wait_steal::foreign;
+  }
+  return wait_steal::nothing;
 }
 
 bool worker::pop_until(job* j) {
@@ -287,22 +327,46 @@ constexpr auto wait_spin = std::chrono::microseconds(20);
 
 }  // namespace
 
+bool worker::help_while_waiting(wait_target& target) {
+  // Stolen jobs that were not ours cost a steal, a claim, a walk and a hand-off each; a
+  // victim whose oldest job is foreign likely holds more of them (an outer level of the
+  // tree), so a wait stops stealing after a few.
+  unsigned foreign_left = 2;
+  for (;;) {
+    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
+    }
+    if (target.done()) return true;
+    // Nothing of our own: watch the target, and now and then try to steal a descendant.
+    // Nothing can appear on our own deque meanwhile (only we push to it, when we run).
+    const auto spin_end = clock::now() + wait_spin;
+    for (unsigned k = 0;; ++k) {
+      if (target.done()) return true;
+      if ((k & 7) == 0 && foreign_left != 0) {
+        const wait_steal r = steal_in_wait();
+        if (r == wait_steal::ran) break;  // it may have left jobs on our deque
+        if (r == wait_steal::foreign) --foreign_left;
+      }
+      if ((k & 15) == 15 && clock::now() >= spin_end) return false;
+      cpu_relax();
+    }
+  }
+}
+
 bool worker::wait(wait_target& target, clock::time_point deadline) {
   waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
   const bool timed = deadline != clock::time_point::max();
-  if (!timed)
-    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
+  if (!timed) {
+    if (help_while_waiting(target)) return true;
+  } else {
+    // A timed wait runs nothing: spin a little on the target, then block.
+    const auto spin_end = std::min(deadline, clock::now() + wait_spin);
+    for (unsigned k = 0;; ++k) {
+      if (target.done()) return true;
+      if ((k & 15) == 15 && clock::now() >= spin_end) break;
+      cpu_relax();
     }
-  if (target.done()) return true;
-  // Nothing here to run: spin a little, then block. Nothing can appear on our own deque
-  // meanwhile (only we push to it).
-  const auto spin_end = std::min(deadline, clock::now() + wait_spin);
-  for (unsigned k = 0;; ++k) {
-    if (target.done()) return true;
-    if ((k & 15) == 15 && clock::now() >= spin_end) break;
-    cpu_relax();
+    if (clock::now() >= deadline) return target.done();
   }
-  if (timed && clock::now() >= deadline) return target.done();
   enter_blocked();
   activity.parked.store(true, std::memory_order_relaxed);
   bool done;

@@ -10,7 +10,8 @@
 // A wait inside a task (join, get, wait: `wait()` here) runs only jobs that cannot put a
 // task on top of one it waits for (the rule and its proof are in lib/README.md): the
 // awaited task itself when nobody started it (the join logic does that), and jobs on its
-// own deque, above the task's floor, that descend from the waiting task. It never steals.
+// own deque, above the task's floor, that descend from the waiting task, then jobs it
+// steals that descend from the waiting task (others are handed on, never run here).
 // When it has nothing to run it blocks, and the sleep module lets another thread (a
 // sleeper or a spare) take its place, so the pool keeps its parallelism. A timed wait
 // runs nothing at all: whatever it ran could outlast the timeout.
@@ -137,6 +138,16 @@ class worker {
   // left in place.
   enum class wait_pop { nothing, ran, target, blocked };
   wait_pop pop_in_wait(const job* target);
+  // Inside an untimed wait with nothing of its own to run: steals one job and runs it if
+  // it descends from the waiting task; `foreign`: it did not, and was handed on.
+  enum class wait_steal { nothing, ran, foreign };
+  wait_steal steal_in_wait();
+  // Runs `x` (popped or stolen, so ours to dispose of) if the running task may run it
+  // inside its wait; true also when a waiter ran it already. False: `x` is untouched.
+  bool run_if_descendant(job* x) noexcept;
+  // The untimed wait's helping phase: own descendants, then steals, then a short spin.
+  // True once the target is done; false when the wait should block.
+  bool help_while_waiting(wait_target& target);
   void execute(job* j) noexcept;
   void run_claimed(job* j) noexcept;
   void park_idle();
