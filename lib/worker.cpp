@@ -353,8 +353,16 @@ bool worker::help_while_waiting(wait_target& target) {
 }
 
 bool worker::wait(wait_target& target, clock::time_point deadline) {
-  waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
   const bool timed = deadline != clock::time_point::max();
+  if (!timed) {
+    // The common join: its children are on top of our own deque. Run them before saying
+    // that we wait (dump() shows them running above this task meanwhile); the record
+    // below costs a dozen stores, about a tenth of a spawn+join.
+    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
+    }
+    if (target.done()) return true;
+  }
+  waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
   if (!timed) {
     if (help_while_waiting(target)) return true;
   } else {
