@@ -23,6 +23,14 @@ void worker_activity::enter(const void* group, const void* task_key, std::uint32
   depth_.store(d + 1, std::memory_order_relaxed);
 }
 
+bool worker_activity::waits() const noexcept {
+  const std::uint32_t d = std::min<std::uint32_t>(depth_.load(std::memory_order_relaxed),
+                                                  static_cast<std::uint32_t>(max_depth));
+  for (std::uint32_t i = 0; i < d; ++i)
+    if (stack_[i].waiting_on.load(std::memory_order_relaxed) != nullptr) return true;
+  return false;
+}
+
 void worker_activity::set_waiting(const void* key, std::size_t keys,
                                   std::int64_t since_ns) noexcept {
   const std::uint32_t d = depth_.load(std::memory_order_relaxed);

@@ -61,10 +61,8 @@ class worker_activity {
   void set_waiting(const void* key, std::size_t keys, std::int64_t since_ns) noexcept;
   void clear_waiting() noexcept { set_waiting(nullptr, 1, 0); }
 
-  // The parking key this worker waits on inside a task (join, get, wait), or null.
-  std::atomic<const void*> waiting_on{nullptr};
-  std::atomic<std::int64_t> waiting_since_ns{0};
-  std::atomic<std::size_t> waiting_keys{1};  // > 1: the first of that many, waiting_on one
+  // Whether a job on the worker's stack waits (join, get, wait): the watchdog's question.
+  bool waits() const noexcept;
   std::atomic<bool> parked{false};
 
  private:

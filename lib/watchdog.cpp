@@ -29,7 +29,7 @@ bool anybody_waits(pool& p) {
   if (blocked_thread_count() > 0) return true;
   bool waiting = false;
   p.for_each_worker([&](worker& w) {
-    waiting = waiting || w.activity.waiting_on.load(std::memory_order_relaxed) != nullptr;
+    waiting = waiting || w.activity.waits();
   });
   if (waiting) return true;
   bool joining = false;

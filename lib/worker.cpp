@@ -294,30 +294,14 @@ void worker::park_idle() {
 
 namespace {
 
-// Says what a worker waits on (for dump()), restoring the outer wait on the way out.
-// relaxed throughout: dump() reads these as a snapshot that may be stale, never to
-// synchronize.
+// Says what the running job waits on (for dump() and the watchdog), on its own frame of
+// the worker's activity stack: jobs this wait runs get frames of their own above it.
 struct waiting_scope {
   worker_activity& a;
-  const void* outer_key;
-  std::int64_t outer_since;
-  std::size_t outer_keys;
-  waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since) noexcept
-      : a(act),
-        outer_key(act.waiting_on.load(std::memory_order_relaxed)),
-        outer_since(act.waiting_since_ns.load(std::memory_order_relaxed)),
-        outer_keys(act.waiting_keys.load(std::memory_order_relaxed)) {
-    a.waiting_on.store(t.key(0), std::memory_order_relaxed);
-    a.waiting_since_ns.store(since, std::memory_order_relaxed);
-    a.waiting_keys.store(t.key_count(), std::memory_order_relaxed);
+  waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since) noexcept : a(act) {
     a.set_waiting(t.key(0), t.key_count(), since);
   }
-  ~waiting_scope() {
-    a.clear_waiting();
-    a.waiting_on.store(outer_key, std::memory_order_relaxed);
-    a.waiting_since_ns.store(outer_since, std::memory_order_relaxed);
-    a.waiting_keys.store(outer_keys, std::memory_order_relaxed);
-  }
+  ~waiting_scope() { a.clear_waiting(); }
 };
 
 // How long a wait spins on its target before it blocks: the awaited task is often about
@@ -354,17 +338,13 @@ bool worker::help_while_waiting(wait_target& target) {
 
 bool worker::wait(wait_target& target, clock::time_point deadline) {
   const bool timed = deadline != clock::time_point::max();
-  if (!timed) {
-    // The common join: its children are on top of our own deque. Run them before saying
-    // that we wait (dump() shows them running above this task meanwhile); the record
-    // below costs a dozen stores, about a tenth of a spawn+join.
-    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
-    }
-    if (target.done()) return true;
-  }
   waiting_scope waiting(activity, target, pool_->timing() ? steady_now_ns() : 0);
   if (!timed) {
-    if (help_while_waiting(target)) return true;
+    // The common join: its children are on top of our own deque (checked here first, as
+    // the full helping loop below costs a tenth of a spawn+join).
+    while (!target.done() && pop_in_wait(nullptr) == wait_pop::ran) {
+    }
+    if (target.done() || help_while_waiting(target)) return true;
   } else {
     // A timed wait runs nothing: spin a little on the target, then block.
     const auto spin_end = std::min(deadline, clock::now() + wait_spin);
