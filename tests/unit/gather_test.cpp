@@ -255,8 +255,8 @@ TEST(gather_failure, failed_gather_is_a_failure_of_the_enclosing_child) {
 // A callable that itself throws task_cancelled (here: get() on a task that was cancelled
 // on its own) while nobody cancelled the gather. It is not a failure (the task_group rule),
 // and its slot holds no value, so gather can only report the cancellation: it must throw
-// task_cancelled. KNOWN BUG: gather_here() finds no failure and no cancelled frame and
-// reads the empty std::optional (`*s.value`): undefined behaviour, a crash for a string.
+// task_cancelled (gather.hpp: a callable's task_cancelled is an observed cancellation).
+// This once read the empty slot: undefined behaviour, a crash for a string.
 TEST(gather_failure, callable_throwing_task_cancelled_without_cancel_throws_task_cancelled) {
   cohort::scheduler s({.workers = 1, .name = "g1"});
   cohort::task_group g(s);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -167,19 +168,34 @@ TEST(race, explicit_and_ambient_scheduler) {
   EXPECT_TRUE(is_worker_of(outside, "cohort", cohort::default_scheduler().workers())) << outside;
 }
 
+// One worker: the task running race() runs the contenders itself, one after the other.
+// So the first to run is the first to succeed and must win, and it cancels the other
+// before that one starts: the loser is skipped, or (if race ever ran it) finds its stop
+// already requested. Fails if a later contender wins, or if a loser runs uncancelled.
 TEST(race, inside_a_task_on_one_worker) {
   cohort::scheduler s({.workers = 1, .name = "rc1"});
+  std::mutex m;
+  std::vector<int> ran;        // contender ids in the order they ran; guarded by m
+  std::vector<bool> saw_stop;  // whether each saw its stop requested; guarded by m
+  auto contender = [&](int id) {
+    return [&, id](std::stop_token st) {
+      std::lock_guard lock(m);
+      ran.push_back(id);
+      saw_stop.push_back(st.stop_requested());
+      return id;
+    };
+  };
   cohort::task_group g(s);
-  auto t = g.spawn([] {
-    return cohort::race(
-        [](std::stop_token st) {
-          // Nothing else can run on this worker while we spin, so do not: just lose slowly.
-          return st.stop_requested() ? -1 : 1;
-        },
-        [] { return 1; });
-  });
+  auto t = g.spawn([&] { return cohort::race(contender(1), contender(2)); });
   g.join();
-  EXPECT_EQ(t.get(), 1);
+  std::lock_guard lock(m);
+  ASSERT_FALSE(ran.empty()) << "no contender ran";
+  ASSERT_LE(ran.size(), 2u);
+  EXPECT_EQ(t.get(), ran.front()) << "the first contender to succeed did not win";
+  EXPECT_FALSE(saw_stop.front()) << "the winner ran with its stop already requested";
+  if (ran.size() == 2) {
+    EXPECT_TRUE(saw_stop[1]) << "the loser ran after the win, uncancelled";
+  }
 }
 
 TEST(race, enclosing_cancel_gives_task_cancelled) {
