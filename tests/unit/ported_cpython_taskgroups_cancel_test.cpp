@@ -2,7 +2,6 @@
 // CPython's asyncio TaskGroup tests, part 2: the ones where the runner task is cancelled
 // from outside (the originals' `r.cancel()`). Part 1, ported_cpython_taskgroups_test.cpp,
 // has the rest and the notes on how asyncio maps to cohort (read them first).
-//
 #include <gtest/gtest.h>
 
 #include <atomic>
