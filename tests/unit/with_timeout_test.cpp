@@ -31,6 +31,7 @@ using cohort_test::poll_until;
 using cohort_test::thread_name;
 
 using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
 
 // ===== with_timeout =====================================================================
 
