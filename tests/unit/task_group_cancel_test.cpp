@@ -27,14 +27,17 @@
 #include <thread>
 #include <vector>
 
+#include "task_group_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using cohort::task_status;
+using cohort_test::classify;
 using cohort_test::eventually;
 using cohort_test::gate;
+using cohort_test::join_end;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 using cohort_test::what_of;

@@ -27,14 +27,17 @@
 #include <thread>
 #include <vector>
 
+#include "task_group_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using cohort::task_status;
+using cohort_test::classify;
 using cohort_test::eventually;
 using cohort_test::gate;
+using cohort_test::join_end;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 using cohort_test::what_of;
@@ -156,24 +159,6 @@ TEST(task_group, join_reports_a_failure_rather_than_the_deadline) {
     EXPECT_EQ(what_of(e.exceptions()[0]), "failed while being cancelled");
   } catch (const cohort::timeout_error&) {
     FAIL() << "timeout_error hid a failure";
-  }
-}
-
-// How a nested group's join ended, seen from inside the child that owns it.
-enum class join_end { none, returned, group_error, timeout, cancelled, other };
-
-join_end classify(cohort::task_group& g) {
-  try {
-    g.join();
-    return join_end::returned;
-  } catch (const cohort::task_group_error&) {
-    return join_end::group_error;
-  } catch (const cohort::timeout_error&) {
-    return join_end::timeout;
-  } catch (const cohort::task_cancelled&) {
-    return join_end::cancelled;
-  } catch (...) {
-    return join_end::other;
   }
 }
 
