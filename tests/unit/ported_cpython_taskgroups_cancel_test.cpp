@@ -157,11 +157,6 @@ TEST(cpython_taskgroups, test_taskgroup_12) {
   EXPECT_EQ(r.status(), cohort::task_status::cancelled);
 }
 
-void crash_after(const std::stop_token& st, std::chrono::milliseconds d) {
-  sleep_or_cancelled(st, d);
-  throw ported::value_error("crash after " + std::to_string(d.count()) + " ms");
-}
-
 // Ports test_taskgroup_15: the body sleeps a while after seeing the cancel, then rethrows;
 // the child that would crash later is cancelled; the runner ends cancelled.
 TEST(cpython_taskgroups, test_taskgroup_15) {

@@ -230,6 +230,11 @@ TEST(cpython_taskgroups, test_taskgroup_10) {
   EXPECT_EQ(t2.status(), cohort::task_status::cancelled);
 }
 
+void crash_after(const std::stop_token& st, std::chrono::milliseconds d) {
+  sleep_or_cancelled(st, d);
+  throw ported::value_error("crash after " + std::to_string(d.count()) + " ms");
+}
+
 // Ports test_taskgroup_13: an early crash in g1 cancels the nested g2 (a child of g1
 // here: difference) whose own crash would come late: only the early one is reported.
 TEST(cpython_taskgroups, test_taskgroup_13) {
