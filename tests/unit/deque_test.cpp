@@ -20,6 +20,7 @@ using cohort::detail::chase_lev_deque;
 using cohort::detail::deque_owner;
 using cohort::detail::deque_thief;
 using cohort::detail::steal_result;
+using cohort_test::eventually;
 using cohort_test::scaled;
 
 // Takes one item from the top, retrying lost races; false when the deque is empty.
@@ -134,10 +135,11 @@ TEST(deque, owner_and_thief_race_for_the_last_item_and_exactly_one_wins) {
   std::atomic<std::size_t> thief_done{0};
   std::atomic<std::size_t> thief_wins{0};
   std::size_t owner_wins = 0;
-  std::thread thief_thread([&] {
+  std::jthread thief_thread([&] {  // joins on an early ASSERT return too
     deque_thief<std::intptr_t> thief(d);
     for (std::size_t r = 1; r <= rounds; ++r) {
-      while (round.load(std::memory_order_acquire) < r) std::this_thread::yield();
+      // Bounded handshakes: if either side stops (a failed ASSERT), the other gives up.
+      if (!eventually([&] { return round.load(std::memory_order_acquire) >= r; })) return;
       std::intptr_t x;
       if (thief.steal(x) == steal_result::stolen) {
         EXPECT_EQ(x, static_cast<std::intptr_t>(r));
@@ -154,7 +156,10 @@ TEST(deque, owner_and_thief_race_for_the_last_item_and_exactly_one_wins) {
       EXPECT_EQ(x, static_cast<std::intptr_t>(r));
       ++owner_wins;
     }
-    while (thief_done.load(std::memory_order_acquire) < r) std::this_thread::yield();
+    if (!eventually([&] { return thief_done.load(std::memory_order_acquire) >= r; })) {
+      thief_thread.join();
+      FAIL() << "round " << r << ": the thief stopped answering";
+    }
     // Whoever lost, the item went somewhere exactly once and the deque is empty again.
     ASSERT_EQ(owner_wins + thief_wins.load(std::memory_order_relaxed), r) << "round " << r;
     ASSERT_TRUE(owner.looks_empty());
@@ -338,65 +343,77 @@ TEST(deque, no_starvation_thieves_keep_stealing_while_the_owner_pushes_and_pops)
   EXPECT_EQ(popped_sum + checksum_stolen.load(), pushed_sum) << "an item was lost or duplicated";
 }
 
-// ---- destructors: items own heap objects; each must be consumed (and freed) once -----
+// ---- destructors: items own heap objects; each must be destroyed exactly once ----------
+//
+// The deque holds raw pointers (trivially copyable slots), so whoever takes an item owns
+// it: a thief that steals it, the owner that pops it, or (the "drop" phase, crossbeam's
+// destructors test) the owner draining a deque that dies with work still in it. Each
+// object counts its own destruction; a lost item shows as a missing destruction, a
+// duplicated one as a second destruction (or a double free under ASan).
 
 struct tracked {
   static inline std::atomic<long> alive{0};
   std::size_t id;
-  std::atomic<int> consumed{0};
-  explicit tracked(std::size_t i) : id(i) { alive.fetch_add(1, std::memory_order_relaxed); }
-  ~tracked() { alive.fetch_sub(1, std::memory_order_relaxed); }
+  std::vector<std::atomic<std::uint8_t>>* destroyed;  // destructions per id
+  tracked(std::size_t i, std::vector<std::atomic<std::uint8_t>>* d) : id(i), destroyed(d) {
+    alive.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~tracked() {
+    (*destroyed)[id].fetch_add(1, std::memory_order_relaxed);
+    alive.fetch_sub(1, std::memory_order_relaxed);
+  }
 };
 
 TEST(deque, destructors_every_owned_object_is_consumed_and_freed_exactly_once) {
   const std::size_t n = scaled(100'000, 50'000);
+  const std::size_t left_behind = 1'000;  // pushed after the thieves stop: still queued
   constexpr std::size_t thieves = 3;
-  std::vector<std::atomic<std::uint8_t>> freed(n);
+  std::vector<std::atomic<std::uint8_t>> destroyed(n + left_behind);
+  std::size_t drained_at_drop = 0;
   {
     chase_lev_deque<tracked*> d(8);
     deque_owner<tracked*> owner(d);
-    std::atomic<bool> owner_finished{false};
-    auto consume = [&](tracked* p) {
-      ASSERT_EQ(p->consumed.fetch_add(1, std::memory_order_relaxed), 0) << "item " << p->id;
-      freed[p->id].fetch_add(1, std::memory_order_relaxed);
-      delete p;  // a second consumer would double-free (ASan) or see consumed != 0
-    };
+    std::atomic<bool> stop_stealing{false};
     std::vector<std::thread> threads;
     for (std::size_t t = 0; t < thieves; ++t) {
       threads.emplace_back([&] {
         deque_thief<tracked*> thief(d);
-        for (;;) {
+        while (!stop_stealing.load(std::memory_order_acquire)) {
           tracked* p;
-          const steal_result r = thief.steal(p);
-          if (r == steal_result::stolen) {
-            consume(p);
-          } else if (r == steal_result::empty) {
-            if (owner_finished.load(std::memory_order_acquire)) break;
+          if (thief.steal(p) == steal_result::stolen)
+            delete p;
+          else
             std::this_thread::yield();
-          }
         }
       });
     }
     std::mt19937 rng(7);
     for (std::size_t i = 0; i < n; ++i) {
-      owner.push(new tracked(i));
+      owner.push(new tracked(i, &destroyed));
       if (rng() % 2 == 0) {
         tracked* p;
-        if (owner.pop(p)) consume(p);
+        if (owner.pop(p)) delete p;
       }
     }
-    // Leave some items behind for the "drop" phase below, like a deque dying with work in
-    // it: the owner hands back whatever is left, exactly once.
-    owner_finished.store(true, std::memory_order_release);
+    stop_stealing.store(true, std::memory_order_release);
     for (auto& t : threads) t.join();
+    for (std::size_t i = n; i < n + left_behind; ++i) owner.push(new tracked(i, &destroyed));
+    // The drop phase: the deque dies with work in it; its owner hands back what is left.
     tracked* p;
-    while (owner.pop(p)) consume(p);
+    while (owner.pop(p)) {
+      delete p;
+      ++drained_at_drop;
+    }
   }
+  EXPECT_GE(drained_at_drop, left_behind) << "the drop phase had nothing to destroy";
   EXPECT_EQ(tracked::alive.load(), 0) << "objects leaked";
-  std::size_t bad = 0;
-  for (auto& f : freed)
-    if (f.load() != 1) ++bad;
-  EXPECT_EQ(bad, 0u) << "objects not freed exactly once";
+  std::size_t never = 0, twice = 0;
+  for (auto& count : destroyed) {
+    if (count.load() == 0) ++never;
+    if (count.load() > 1) ++twice;
+  }
+  EXPECT_EQ(never, 0u) << "objects never destroyed (lost from the deque)";
+  EXPECT_EQ(twice, 0u) << "objects destroyed twice (taken twice from the deque)";
 }
 
 }  // namespace

@@ -274,13 +274,16 @@ TEST(onetbb_task_group, cancellation_and_exception_test_for_the_task_group) {
 // operator is accepted.
 TEST(onetbb_task_group, constant_functor_test_for_the_task_group) {
   struct functor {
-    void operator()() const {}
+    std::atomic<int>* calls;
+    void operator()() const { calls->fetch_add(1); }
   };
   cohort::scheduler pool({.workers = 2, .name = "tbb"});
   cohort::task_group g(pool);
-  const functor f;
+  std::atomic<int> calls{0};
+  const functor f{&calls};
   g.spawn(f);
   g.join();
+  EXPECT_EQ(calls.load(), 1) << "the const functor was not called exactly once";
 }
 
 // Ports "Move semantics test for the task group": move-only callables are accepted; an

@@ -1,6 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// task_group, part 2: how join() ends (failure, own deadline, enclosing cancel, own cancel,
-// in that order), deadlines, max_concurrency. See task_group_test.cpp for the index.
+// task_group: how join() ends (failure, own deadline, enclosing cancel, own cancel, in
+// that order), deadlines, the destructor of a group nobody joined, scope().
+//
+// The task_group tests, one file per concept (API.md, "Semantics that must hold"):
+//   task_group_spawn_test             nothing is lost; a finished group takes no more work;
+//                                     where groups are used from
+//   task_group_failure_test           the first failure cancels the siblings; every failure
+//                                     is reported
+//   task_group_cancel_test            cancelling one task, its group's owner, a task of
+//                                     another scheduler
+//   task_group_join_test              how join() ends, deadlines, the destructor, scope()
+//   task_group_max_concurrency_test   max_concurrency
+//   task_group_wait_test              waits inside workers never deadlock; self-waits
+// Races looped many times live in stress/task_group_stress_test.cpp.
 #include <cohort/cohort.hpp>
 
 #include <gtest/gtest.h>
@@ -15,14 +27,17 @@
 #include <thread>
 #include <vector>
 
+#include "task_group_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using cohort::task_status;
+using cohort_test::classify;
 using cohort_test::eventually;
 using cohort_test::gate;
+using cohort_test::join_end;
 using cohort_test::scaled;
 using cohort_test::wait_for_stop;
 using cohort_test::what_of;
@@ -147,24 +162,6 @@ TEST(task_group, join_reports_a_failure_rather_than_the_deadline) {
   }
 }
 
-// How a nested group's join ended, seen from inside the child that owns it.
-enum class join_end { none, returned, group_error, timeout, cancelled, other };
-
-join_end classify(cohort::task_group& g) {
-  try {
-    g.join();
-    return join_end::returned;
-  } catch (const cohort::task_group_error&) {
-    return join_end::group_error;
-  } catch (const cohort::timeout_error&) {
-    return join_end::timeout;
-  } catch (const cohort::task_cancelled&) {
-    return join_end::cancelled;
-  } catch (...) {
-    return join_end::other;
-  }
-}
-
 // Runs an outer group whose only child owns an inner group; `setup(inner)` runs inside
 // the child before the inner join; the test cancels the outer group (enclosing cancel)
 // once the inner join is under way if `cancel_outer`.
@@ -241,147 +238,157 @@ TEST(task_group, join_ending_order_own_cancel_returns_normally) {
   EXPECT_EQ(r, join_end::returned);
 }
 
-TEST(task_group, cancelling_the_task_that_owns_a_group_makes_its_join_throw_task_cancelled) {
-  cohort::scheduler s({.workers = 2, .name = "tg"});
-  cohort::task_group outer(s);
-  std::atomic<bool> joining{false};
-  std::atomic<join_end> result{join_end::none};
-  std::atomic<bool> sibling_saw_stop{false};
-  auto owner = outer.spawn([&] {
-    cohort::task_group inner;
-    inner.spawn([](std::stop_token st) { EXPECT_TRUE(wait_for_stop(st)); });
-    joining = true;
-    result = classify(inner);
-  });
-  auto sibling = outer.spawn([&](std::stop_token st) {
-    std::this_thread::sleep_for(30ms);
-    sibling_saw_stop = st.stop_requested();
-    return 1;
-  });
-  ASSERT_TRUE(eventually([&] { return joining.load(); }));
-  owner.cancel();
-  EXPECT_NO_THROW(outer.join());
-  EXPECT_EQ(result.load(), join_end::cancelled);
-  EXPECT_EQ(owner.status(), task_status::cancelled);
-  EXPECT_FALSE(sibling_saw_stop.load());
-  EXPECT_EQ(sibling.get(), 1);
-}
+// ---- The destructor of a group nobody joined -----------------------------------------------
 
-TEST(task_group, a_nested_groups_stop_token_fires_with_the_enclosing_cancel) {
-  cohort::scheduler s({.workers = 2, .name = "tg"});
-  cohort::task_group outer(s);
-  std::atomic<bool> inner_token_fired{false};
-  std::atomic<bool> ready{false};
-  outer.spawn([&] {
-    cohort::task_group inner;
-    auto st = inner.stop_token();
-    EXPECT_FALSE(st.stop_requested());
-    ready = true;
-    inner_token_fired = wait_for_stop(st);
-    EXPECT_TRUE(inner.cancelled());
-    inner.join();  // no children: nothing to wait for, but the enclosing cancel is reported
-  });
-  ASSERT_TRUE(eventually([&] { return ready.load(); }));
-  outer.cancel();
-  EXPECT_NO_THROW(outer.join());
-  EXPECT_TRUE(inner_token_fired.load());
-}
-
-// ---- max_concurrency ---------------------------------------------------------------------
-
-TEST(task_group, max_concurrency_never_runs_more_than_n_children_at_once) {
-  cohort::scheduler s({.workers = 4, .name = "mc"});
-  for (std::size_t limit : {1u, 2u, 3u}) {
-    cohort::task_group g(s, {.max_concurrency = limit});
-    std::atomic<int> running{0};
-    std::atomic<int> peak{0};
-    std::atomic<int> finished{0};
-    for (int i = 0; i < 40; ++i) {
-      g.spawn([&] {
-        cohort_test::atomic_max(peak, running.fetch_add(1) + 1);
-        std::this_thread::sleep_for(500us);
-        running.fetch_sub(1);
-        finished.fetch_add(1);
+TEST(task_group, destructor_without_join_cancels_and_waits_for_every_child) {
+  cohort::scheduler s({.workers = 2, .name = "dtor"});
+  constexpr int running_n = 2;
+  std::atomic<int> started{0};
+  std::atomic<int> exited{0};
+  std::atomic<int> saw_stop{0};
+  std::atomic<int> queued_called{0};
+  auto token = std::make_shared<int>(0);
+  {
+    cohort::task_group g(s);
+    for (int i = 0; i < running_n; ++i) {
+      g.spawn([&](std::stop_token st) {
+        started.fetch_add(1);
+        if (wait_for_stop(st)) saw_stop.fetch_add(1);
+        std::this_thread::sleep_for(10ms);  // still running when the destructor starts waiting
+        exited.fetch_add(1);
       });
     }
-    g.join();
-    EXPECT_EQ(finished.load(), 40);
-    EXPECT_LE(peak.load(), static_cast<int>(limit)) << "limit " << limit;
-    EXPECT_GE(peak.load(), 1);
+    ASSERT_TRUE(eventually([&] { return started.load() == running_n; }));
+    for (int i = 0; i < 10; ++i) g.spawn([&queued_called, token] { queued_called.fetch_add(1); });
+  }  // ~task_group: cancel, wait
+  EXPECT_EQ(exited.load(), running_n);
+  EXPECT_EQ(saw_stop.load(), running_n);
+  EXPECT_EQ(queued_called.load(), 0);
+  EXPECT_EQ(token.use_count(), 1);
+}
+
+TEST(task_group, destructor_hands_unobserved_failures_to_the_handler_and_never_throws) {
+  std::mutex m;
+  std::vector<std::pair<std::string, std::string>> seen;
+  cohort::scheduler s({.workers = 2, .name = "dtor"});
+  s.set_unhandled_exception_handler([&](std::exception_ptr e, std::string_view name) {
+    std::lock_guard lock(m);
+    seen.emplace_back(std::string(name), what_of(e));
+  });
+  {
+    cohort::task_group g(s, {.on_failure = cohort::failure_policy::keep_going, .name = "batch"});
+    auto unobserved = g.spawn([] { throw std::runtime_error("lost?"); }, {.name = "bad"});
+    auto observed = g.spawn([] { throw std::runtime_error("seen"); }, {.name = "good"});
+    std::atomic<bool> orphan_started{false};
+    g.spawn(
+        [&] {
+          orphan_started = true;  // once started, it fails whatever happens to the group
+          throw std::runtime_error("no handle");
+        },
+        {.name = "orphan"});
+    ASSERT_TRUE(eventually([&] { return orphan_started.load(); }));
+    unobserved.wait();  // waiting does not observe the failure
+    EXPECT_THROW(observed.get(), std::runtime_error);
+  }  // must not throw
+  std::sort(seen.begin(), seen.end());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].first.find("bad"), std::string::npos) << seen[0].first;
+  EXPECT_NE(seen[0].first.find("batch"), std::string::npos) << seen[0].first;
+  EXPECT_EQ(seen[0].second, "lost?");
+  EXPECT_NE(seen[1].first.find("orphan"), std::string::npos) << seen[1].first;
+  EXPECT_EQ(seen[1].second, "no handle");
+}
+
+TEST(task_group, a_group_destroyed_while_an_exception_unwinds_waits_for_its_children) {
+  cohort::scheduler s({.workers = 2, .name = "unwind"});
+  std::atomic<int> started{0};
+  std::atomic<int> exited{0};
+  try {
+    cohort::task_group g(s);
+    for (int i = 0; i < 3; ++i) {
+      g.spawn([&](std::stop_token st) {
+        started.fetch_add(1);
+        wait_for_stop(st);
+        exited.fetch_add(1);
+      });
+    }
+    g.spawn([] { throw std::runtime_error("child failure during unwinding"); });
+    ASSERT_TRUE(eventually([&] { return started.load() >= 1; }));
+    throw std::out_of_range("the owner's own error");
+  } catch (const std::out_of_range& e) {
+    EXPECT_STREQ(e.what(), "the owner's own error");
   }
+  EXPECT_EQ(exited.load(), started.load());
 }
 
-TEST(task_group, max_concurrency_spawn_never_blocks) {
-  cohort::scheduler s({.workers = 2, .name = "mc"});
-  cohort::task_group g(s, {.max_concurrency = 1});
-  gate release;
+// ---- scope() -------------------------------------------------------------------------------
+
+TEST(task_group, scope_returns_the_bodys_value_after_joining) {
+  cohort::scheduler s({.workers = 2, .name = "scope"});
   std::atomic<int> finished{0};
-  g.spawn([&] {
-    EXPECT_TRUE(release.wait()) << "spawn blocked while the only slot was taken";
-    finished.fetch_add(1);
-  });
-  for (int i = 0; i < 20; ++i) g.spawn([&] { finished.fetch_add(1); });  // must all return now
-  release.open();
-  g.join();
-  EXPECT_EQ(finished.load(), 21);
-}
-
-TEST(task_group, max_concurrency_queued_children_are_skipped_after_a_failure) {
-  cohort::scheduler s({.workers = 2, .name = "mc"});
-  cohort::task_group g(s, {.max_concurrency = 1});
-  std::atomic<int> called{0};
-  gate fail_now;
-  g.spawn([&] {
-    EXPECT_TRUE(fail_now.wait());
-    throw std::runtime_error("x");
-  });
-  std::vector<cohort::task<void>> queued;
-  for (int i = 0; i < 10; ++i) queued.push_back(g.spawn([&] { called.fetch_add(1); }));
-  fail_now.open();
-  EXPECT_THROW(g.join(), cohort::task_group_error);
-  EXPECT_EQ(called.load(), 0);
-  for (auto& t : queued) EXPECT_EQ(t.status(), task_status::cancelled);
-}
-
-TEST(task_group, max_concurrency_holds_for_children_spawned_from_inside_the_pool) {
-  cohort::scheduler s({.workers = 4, .name = "mc"});
-  std::atomic<int> running{0};
-  std::atomic<int> peak{0};
-  std::atomic<int> finished{0};
-  cohort::task_group outer(s);
-  outer.spawn([&] {
-    cohort::task_group g({.max_concurrency = 2});
-    for (int i = 0; i < 30; ++i) {
+  const int r = cohort::scope(s, [&](cohort::task_group& g) {
+    for (int i = 0; i < 5; ++i) {
       g.spawn([&] {
-        cohort_test::atomic_max(peak, running.fetch_add(1) + 1);
-        std::this_thread::sleep_for(300us);
-        running.fetch_sub(1);
+        std::this_thread::sleep_for(2ms);
         finished.fetch_add(1);
       });
     }
-    g.join();
+    return 42;
   });
-  outer.join();
-  EXPECT_EQ(finished.load(), 30);
-  EXPECT_LE(peak.load(), 2);
+  EXPECT_EQ(r, 42);
+  EXPECT_EQ(finished.load(), 5);
+  cohort::scope(s, [&](cohort::task_group& g) { g.spawn([&] { finished.fetch_add(1); }); });
+  EXPECT_EQ(finished.load(), 6);
 }
 
-TEST(task_group, cancelling_a_task_of_scheduler_b_cancels_its_group_on_scheduler_a) {
-  cohort::scheduler a({.workers = 2, .name = "sa"});
-  cohort::scheduler b({.workers = 1, .name = "sb"});
-  std::atomic<bool> joining{false};
-  std::atomic<join_end> result{join_end::none};
-  cohort::task_group on_b(b);
-  auto t = on_b.spawn([&] {
-    cohort::task_group on_a(a);
-    on_a.spawn([](std::stop_token st) { EXPECT_TRUE(wait_for_stop(st)); });
-    joining = true;
-    result = classify(on_a);
-  });
-  ASSERT_TRUE(eventually([&] { return joining.load(); }));
-  t.cancel();
-  on_b.join();
-  EXPECT_EQ(result.load(), join_end::cancelled);
+TEST(task_group, scope_on_the_ambient_scheduler_with_options) {
+  std::atomic<int> peak{0};
+  std::atomic<int> running{0};
+  auto v = cohort::scope(
+      [&](cohort::task_group& g) {
+        for (int i = 0; i < 10; ++i) {
+          g.spawn([&] {
+            cohort_test::atomic_max(peak, running.fetch_add(1) + 1);
+            std::this_thread::sleep_for(200us);
+            running.fetch_sub(1);
+          });
+        }
+        return std::string("ok");
+      },
+      {.max_concurrency = 1});
+  EXPECT_EQ(v, "ok");
+  EXPECT_EQ(peak.load(), 1);
+}
+
+TEST(task_group, scope_throws_the_group_error_of_its_children) {
+  cohort::scheduler s({.workers = 2, .name = "scope"});
+  EXPECT_THROW(cohort::scope(s,
+                             [](cohort::task_group& g) {
+                               g.spawn([] { throw std::runtime_error("child"); });
+                               return 1;
+                             }),
+               cohort::task_group_error);
+}
+
+TEST(task_group, scope_whose_body_throws_cancels_and_waits_then_propagates_the_body_error) {
+  cohort::scheduler s({.workers = 2, .name = "scope"});
+  std::atomic<int> started{0};
+  std::atomic<int> exited{0};
+  try {
+    cohort::scope(s, [&](cohort::task_group& g) {
+      g.spawn([&](std::stop_token st) {
+        started.fetch_add(1);
+        wait_for_stop(st);
+        exited.fetch_add(1);
+      });
+      EXPECT_TRUE(eventually([&] { return started.load() == 1; }));
+      throw std::domain_error("body");
+    });
+    FAIL() << "scope returned";
+  } catch (const std::domain_error& e) {
+    EXPECT_STREQ(e.what(), "body");
+  }
+  EXPECT_EQ(exited.load(), 1);
 }
 
 }  // namespace
