@@ -241,8 +241,8 @@ void for_each_chunk(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
 /// Calls f(element) (or f(element, std::stop_token)) for every element of range,
 /// concurrently; the element is passed as the range's reference type (so f may modify it).
 ///
-/// Requirements: range is a random access, sized range (std::vector, std::span, an array,
-/// std::views::iota(0, n), ...). f as in for_each_index().
+/// Requirements: range is a random access, sized range (std::vector, std::deque,
+/// std::span, an array, ...). f as in for_each_index().
 /// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
 /// by the element's index in range.
 /// Example:
