@@ -52,19 +52,44 @@
 #include <cohort/errors.hpp>
 #include <cohort/options.hpp>
 
+/// @namespace cohort::mpi
+/// One loop spread over the ranks of an MPI job: the optional component `cohort::mpi`
+/// (`find_package(cohort COMPONENTS mpi)`, target cohort::mpi; built when CMake finds an
+/// MPI implementation). Every rank runs its own cohort scheduler; the items of a
+/// collective call (for_each, gather, reduce) are handed out dynamically, a chunk at a
+/// time; the failure semantics are a task group's, across ranks. The messages travel on
+/// cohort's own duplicate of MPI_COMM_WORLD, so they never mix with the program's.
 namespace cohort::mpi {
 
-// Initialises MPI with MPI_Init_thread(MPI_THREAD_MULTIPLE) unless it is already
-// initialised, and checks the granted level (below MPI_THREAD_FUNNELED: std::runtime_error).
-// The destructor frees cohort's communicator and calls MPI_Finalize if this object
-// initialised MPI. Create one, in main, on the thread that will make the collective calls.
+/// MPI for the length of main. Initialises MPI with MPI_Init_thread(MPI_THREAD_MULTIPLE)
+/// unless it is already initialised; when destroyed, frees cohort's communicator, then
+/// calls MPI_Finalize if this object initialised MPI.
+///
+/// Requirements: one, in main, on the thread that will make the collective calls; it
+/// outlives every collective call.
+/// Thread safety: construct and destroy on one thread; thread_level() from any thread.
+/// Example:
+/// @code
+/// int main(int argc, char** argv) {
+///   cohort::mpi::environment env(argc, argv);
+///   if (cohort::mpi::rank() == 0) std::puts("started");
+/// }
+/// @endcode
 class environment {
  public:
+  /// Initialises MPI (MPI_Init_thread, asking for MPI_THREAD_MULTIPLE) unless it already
+  /// is, and checks the granted thread level: below MPI_THREAD_FUNNELED is a
+  /// std::runtime_error (MPI finalised again if this call initialised it). An MPI call
+  /// that fails: std::runtime_error with MPI's error string.
   environment(int& argc, char**& argv);
+  /// Frees cohort's communicator and calls MPI_Finalize if this object initialised MPI;
+  /// does nothing if MPI was already finalised.
   ~environment();
   environment(const environment&) = delete;
   environment& operator=(const environment&) = delete;
-  // The thread level MPI granted (an MPI_THREAD_* value).
+  /// The thread level MPI granted (an MPI_THREAD_* value): MPI_THREAD_FUNNELED allows
+  /// collective calls from the initialising thread only, MPI_THREAD_SERIALIZED or more
+  /// also from inside a task.
   int thread_level() const noexcept;
 
  private:
@@ -72,21 +97,44 @@ class environment {
   int level_ = 0;
 };
 
-int rank();  // in MPI_COMM_WORLD (cached: safe from any thread, also from items)
+/// This process's rank in MPI_COMM_WORLD. Cached after the first call: safe from any
+/// thread, items included. Before MPI is initialised or after it is finalised (and before
+/// the first call): std::logic_error.
+int rank();
+/// The number of ranks in MPI_COMM_WORLD; cached and safe from any thread, as rank().
 int size();
 
+/// Options of a collective call. Every rank must pass the same n and the same options
+/// (else every rank throws the same std::logic_error before any item runs).
 struct distribute_options {
-  std::size_t chunk = 0;  // 0: automatic (guided sizes); else chunks of exactly `chunk` items
+  /// 0: automatic (guided: chunks of about (items left) / (2 x all ranks' workers), so they
+  /// shrink toward the end and a rank with slow items takes fewer); else chunks of exactly
+  /// `chunk` items (the last one may be shorter).
+  std::size_t chunk = 0;
+  /// cancel_siblings: a failure on any rank stops every rank from starting new items, and
+  /// running items on every rank see their stop token. keep_going: every item runs.
+  /// Either way every failure is reported.
   failure_policy on_failure = failure_policy::cancel_siblings;
-  std::optional<std::chrono::nanoseconds> timeout;  // one deadline for all ranks
-  std::string name;  // names failures "name[index]" ("[index]" when empty)
+  /// One deadline for all ranks, counted from each rank's entry: when it passes on any
+  /// rank, no more items start and running items everywhere see their stop token; every
+  /// rank throws timeout_error (unless an item failed).
+  std::optional<std::chrono::nanoseconds> timeout;
+  /// Names failures in task_group_error::names() as "name[index]" ("[index]" when empty).
+  std::string name;
 };
 
-// A failure that happened on another rank. what() is "rank R, item I: <original what()>".
+/// A failure that happened on another rank. It stands in the task_group_error of a
+/// collective call for an exception that stayed on its rank; what() is "rank R, item I: "
+/// followed by the original what() (or the description of an exception that is not a
+/// std::exception).
+/// Thread safety: an immutable value.
 class remote_error : public std::runtime_error {
  public:
+  /// The failure of item `index` on rank `rank`, whose what() was `original_what`.
   remote_error(int rank, std::size_t index, const std::string& original_what);
+  /// The rank the item failed on.
   int rank() const noexcept { return rank_; }
+  /// The item that failed (the i of f(i)).
   std::size_t index() const noexcept { return index_; }
 
  private:
@@ -274,15 +322,55 @@ class reduce_body final : public body {
 
 }  // namespace detail
 
-// Collective. Runs f(i) for each i in [0, n) across the ranks; ignores f's result.
+/// Collective: runs f(i) (or f(i, std::stop_token)) exactly once for each i in [0, n), on
+/// some rank, on that rank's ambient scheduler (default_scheduler() unless called from a
+/// task); ignores f's result. Every rank, rank 0 included, runs items.
+///
+/// Requirements: MPI initialised (an environment in main) at MPI_THREAD_FUNNELED or more;
+/// every rank makes the same collective calls in the same order with the same n and
+/// options; called on the thread that initialised MPI, or, under MPI_THREAD_SERIALIZED or
+/// more, on any thread or from inside a task; at most one collective at a time per
+/// process. A call that breaks the thread or the one-at-a-time rule (a collective from an
+/// item, or from a second thread meanwhile) throws std::logic_error saying so. f is called
+/// concurrently from this rank's workers.
+/// Guarantees:
+///  - Unless the call is stopped (a failure under cancel_siblings, the deadline, a
+///    cancel), every item runs exactly once. Workers never call MPI.
+///  - Every rank returns, or throws the same error: task_group_error (every failure in
+///    index order; this rank's own failures keep their exception, other ranks' are
+///    remote_error), else timeout_error (the deadline passed on some rank), else
+///    task_cancelled (the calling task was cancelled on some rank, or an item threw
+///    task_cancelled).
+///  - Nothing the call started on this rank runs after it returns or throws.
+/// Memory ordering: everything the items of this rank did happens-before the call returns.
+/// A rank that dies is not survived: MPI's error handling ends the job.
+/// Example:
+/// @code
+/// cohort::mpi::for_each(files.size(), [&](std::size_t i) { convert(files[i]); },
+///                       {.name = "convert"});
+/// @endcode
 template <class F>
 void for_each(std::size_t n, F f, distribute_options options = {}) {
   detail::for_each_body<F> b(f);
   detail::distribute(n, b, options);
 }
 
-// Collective. Every rank returns {f(0), ..., f(n-1)}. R: trivially copyable (and default
-// constructible) or std::string.
+/// Collective: runs f(i) (or f(i, std::stop_token)) exactly once for each i in [0, n), on
+/// some rank, and every rank returns all n results in index order, {f(0), ..., f(n-1)}.
+///
+/// Requirements: as for_each(); f's result R (cv and reference removed) is trivially
+/// copyable and default constructible, or std::string (else a compile error), so results
+/// travel between ranks as bytes; they are sent in pieces beyond MPI's 2 GiB count limit.
+/// Guarantees: as for_each().
+/// Memory ordering: everything the items of this rank did happens-before the call returns;
+/// other ranks' results arrive as copies.
+/// Example:
+/// @code
+/// int main(int argc, char** argv) {
+///   cohort::mpi::environment env(argc, argv);
+///   std::vector<double> y = cohort::mpi::gather(1'000'000, [](std::size_t i) { return f(i); });
+/// }
+/// @endcode
 template <class F>
 auto gather(std::size_t n, F f, distribute_options options = {}) {
   using R = std::remove_cvref_t<detail::item_result_t<F>>;
@@ -297,8 +385,20 @@ auto gather(std::size_t n, F f, distribute_options options = {}) {
   return out;
 }
 
-// Collective. init op map(0) op map(1) ... op map(n-1), combined in index order (op
-// associative, not necessarily commutative); init used exactly once. T trivially copyable.
+/// Collective: every rank returns init op map(0) op map(1) ... op map(n-1), where map(i)
+/// (or map(i, std::stop_token)) runs exactly once for each i, on some rank.
+///
+/// Each chunk folds its items left to right; every rank folds the chunks' partial results
+/// in index order, onto init, so every rank returns the same bits.
+/// Requirements: as for_each(); T is trivially copyable (partial results travel as bytes)
+/// and constructible from map's result; op is associative, not necessarily commutative,
+/// callable as op(T, map's result) and op(T, T), and safe to call concurrently. init is
+/// used exactly once.
+/// Guarantees and memory ordering: as for_each().
+/// Example:
+/// @code
+/// double sum = cohort::mpi::reduce(n, 0.0, [](std::size_t i) { return term(i); }, std::plus<>{});
+/// @endcode
 template <class T, class M, class Op>
 T reduce(std::size_t n, T init, M map, Op op, distribute_options options = {}) {
   static_assert(std::is_trivially_copyable_v<T>,

@@ -43,19 +43,45 @@
 
 namespace cohort {
 
+/// How a parallel algorithm cuts its index range into pieces (loop_options::split).
+/// Every policy gives the same results for loops; they differ in load balance and, for
+/// reduce, transform_reduce and the scans, in how partial results are grouped.
 enum class partition {
-  adaptive,      // split on demand: pieces are cut further when thieves take them
-  static_split,  // one contiguous piece per worker (ignores grain)
-  deterministic  // a split tree fixed by (n, grain) alone: reductions and scans give the
-                 // same bits for every worker count and every run
+  adaptive,      ///< split on demand: pieces are cut further when thieves take them
+  static_split,  ///< one contiguous piece per worker (ignores grain)
+  deterministic  ///< a split tree fixed by (n, grain) alone: reductions and scans give the
+                 ///< same bits for every worker count and every run
 };
 
+/// Options every parallel algorithm takes last (for_each_index ... stable_sort). The
+/// defaults need no tuning: `{}` splits on demand, stops at the first failure and has no
+/// deadline.
+/// Example:
+/// @code
+/// using namespace std::chrono_literals;
+/// cohort::for_each(rows, render, {.timeout = 2s, .name = "rows"});
+/// double s = cohort::reduce(v, 0.0, std::plus<>{}, {.split = cohort::partition::deterministic});
+/// @endcode
 struct loop_options {
-  std::size_t grain = 0;  // 0: automatic (no tuning needed); else pieces of at most `grain`
+  /// 0: automatic (no tuning needed). Else pieces of at most `grain` elements (adaptive,
+  /// deterministic; static_split ignores it), for_each_chunk calls of at most `grain`
+  /// elements, scan blocks of `grain` elements (adaptive: at most), and the leaf size of
+  /// sort and stable_sort.
+  std::size_t grain = 0;
+  /// How the range is cut into pieces; see partition.
   partition split = partition::adaptive;
+  /// cancel_siblings: the first failure stops the loop from starting more pieces and
+  /// requests the stop tokens of running bodies. keep_going: every element runs.
+  /// Either way every failure is reported in one task_group_error, in index order.
   failure_policy on_failure = failure_policy::cancel_siblings;
-  std::optional<std::chrono::nanoseconds> timeout;  // deadline for the whole loop
-  std::string name;                                 // error messages: "name[index]"
+  /// A deadline for the whole loop, counted from the call: when it passes, no more pieces
+  /// start, running bodies see their stop token, and the loop throws timeout_error (unless
+  /// an element failed). A deadline that passes after the last element ended changes
+  /// nothing.
+  std::optional<std::chrono::nanoseconds> timeout;
+  /// Names failures in task_group_error::names() as "name[index]" ("[index]" when empty);
+  /// with a timeout, also the name of the group that carries the deadline in dump().
+  std::string name;
 };
 
 namespace detail {

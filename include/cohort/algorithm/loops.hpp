@@ -166,13 +166,44 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
 
 }  // namespace detail
 
-// f(i) (or f(i, stop_token)) for every i in [first, last); the index is the common type.
+/// Calls f(i) (or f(i, std::stop_token)) for every i in [first, last), concurrently, on the
+/// ambient scheduler (the one running the current task, else default_scheduler()).
+///
+/// Requirements: first and last are of any integer types; i is of their common type (so
+/// `for_each_index(0, v.size(), f)` compiles), and last < first after that conversion is a
+/// std::invalid_argument. f is called concurrently from several workers on one copy, so
+/// its call operator must be safe to call concurrently.
+/// Guarantees (the same for every parallel algorithm):
+///  - Structured: nothing the loop started runs after it returns or throws.
+///  - Under cancel_siblings (loop_options::on_failure) the first failure stops the loop
+///    from starting more elements and requests the stop tokens of running bodies; the loop
+///    throws one task_group_error with every failure in index order, named "name[k]",
+///    where k is the element's position in the range (i - first); its what() reads "2 of
+///    1000000 elements failed; first: rows[17]: bad pixel". Under keep_going every
+///    element runs and every failure is reported. A body that throws task_cancelled
+///    observed a cancel: not a failure, but the loop then ends with task_cancelled.
+///  - When loop_options::timeout passes: no more elements start, running bodies see their
+///    stop token, timeout_error (unless an element failed).
+///  - A cancel from outside (an enclosing group failed or was cancelled) stops the loop the
+///    same way: task_cancelled. Cancellation is checked every 64 elements: after a cancel,
+///    each running piece may still start up to 64 more.
+///  - Nested loops (a loop inside a body or a task) never deadlock nor oversubscribe: a
+///    waiting worker runs other pieces meanwhile.
+/// Thread safety: call from any thread or task; called from outside the pool, the calling
+/// thread waits while the workers run the loop.
+/// Memory ordering: everything the caller did before the call happens-before every body
+/// runs; everything the bodies did happens-before the loop returns.
+/// Example:
+/// @code
+/// cohort::for_each_index(0, v.size(), [&](std::size_t i) { v[i] = std::sqrt(v[i]); });
+/// @endcode
 template <std::integral I1, std::integral I2, class F>
 void for_each_index(I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
   detail::for_each_index_on<I>(detail::ambient_pool(), static_cast<I>(first), static_cast<I>(last),
                                f, o);
 }
+/// As for_each_index(first, last, f, o), on the scheduler s.
 template <std::integral I1, std::integral I2, class F>
 void for_each_index(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
@@ -180,13 +211,26 @@ void for_each_index(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
                                o);
 }
 
-// f(lo, hi) over disjoint chunks covering [first, last), in no particular order.
+/// Calls f(lo, hi) (or f(lo, hi, std::stop_token)) for disjoint chunks [lo, hi) that
+/// together cover [first, last), concurrently and in no particular order, so the body's own
+/// loop over a chunk can vectorize and amortise its setup. A chunk holds at most 1024
+/// elements, or at most loop_options::grain when one is given.
+///
+/// Requirements, guarantees, thread safety and memory ordering: as for_each_index(); a
+/// failure is named by the position of the failing chunk's first element (lo - first).
+/// Under keep_going the chunks after a failing one still run.
+/// Example:
+/// @code
+/// cohort::for_each_chunk(0, n, [&](std::size_t lo, std::size_t hi) { blur(rows, lo, hi); },
+///                        {.name = "blur"});
+/// @endcode
 template <std::integral I1, std::integral I2, class F>
 void for_each_chunk(I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
   detail::for_each_chunk_on<I>(detail::ambient_pool(), static_cast<I>(first), static_cast<I>(last),
                                f, o);
 }
+/// As for_each_chunk(first, last, f, o), on the scheduler s.
 template <std::integral I1, std::integral I2, class F>
 void for_each_chunk(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
   using I = std::common_type_t<I1, I2>;
@@ -194,21 +238,50 @@ void for_each_chunk(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
                                o);
 }
 
-// f(element) (or f(element, stop_token)) for every element of a random access range.
+/// Calls f(element) (or f(element, std::stop_token)) for every element of range,
+/// concurrently; the element is passed as the range's reference type (so f may modify it).
+///
+/// Requirements: range is a random access, sized range (std::vector, std::deque,
+/// std::span, an array, ...). f as in for_each_index().
+/// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
+/// by the element's index in range.
+/// Example:
+/// @code
+/// cohort::for_each(images, [](Image& im, std::stop_token stop) { im.denoise(stop); },
+///                  {.name = "images"});
+/// @endcode
 template <detail::loop_range R, class F>
 void for_each(R&& range, F f, loop_options o = {}) {
   detail::for_each_on(detail::ambient_pool(), range, f, o);
 }
+/// As for_each(range, f, o), on the scheduler s.
 template <detail::loop_range R, class F>
 void for_each(scheduler& s, R&& range, F f, loop_options o = {}) {
   detail::for_each_on(detail::pool_of(s), range, f, o);
 }
 
-// out[i] = f(in[i]); returns out + size. Any output iterator, proxies included.
+/// Writes out[i] = f(in[i]) (or f(in[i], std::stop_token)) for every i, concurrently, and
+/// returns out advanced by the size of in.
+///
+/// Requirements: in is a random access, sized range; out is any output iterator for f's
+/// results, with room for size(in) of them. A random access iterator to distinct objects
+/// (a std::vector<T>'s, a pointer) is written in place, concurrently; any other (a proxy
+/// such as std::vector<bool>::iterator, std::back_inserter) gets the results from a
+/// buffer, in order, on the calling thread after every element ran, so no write is lost to
+/// a word shared by threads. f as in for_each_index().
+/// Guarantees, thread safety and memory ordering: as for_each_index(). When the loop
+/// throws, an in-place output holds the results of the elements that ran; a buffered one
+/// was not written to.
+/// Example:
+/// @code
+/// std::vector<double> y(x.size());
+/// cohort::transform(x, y.begin(), [](double v) { return std::exp(v); });
+/// @endcode
 template <detail::loop_range R, class O, class F>
 O transform(R&& in, O out, F f, loop_options o = {}) {
   return detail::transform_on(detail::ambient_pool(), in, out, f, o);
 }
+/// As transform(in, out, f, o), on the scheduler s.
 template <detail::loop_range R, class O, class F>
 O transform(scheduler& s, R&& in, O out, F f, loop_options o = {}) {
   return detail::transform_on(detail::pool_of(s), in, out, f, o);

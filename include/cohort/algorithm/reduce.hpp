@@ -96,24 +96,55 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
 
 }  // namespace detail
 
-// op(init, op(x0, op(x1, ...))) grouped by the split tree; op associative.
+/// Returns op(init, x0 op x1 op ... op xn-1) over the elements of range, the partial
+/// results grouped by the split tree; init alone when the range is empty.
+///
+/// Each piece folds its elements left to right (acc = op(acc, x)); the pieces' results
+/// combine in index order (op(left, right)), so op must be associative but need not be
+/// commutative. init is used exactly once, last: op(init, everything). With
+/// partition::deterministic the grouping depends on (size, grain) alone, so the result has
+/// the same bits for every worker count and every run (floating point included).
+/// Requirements: range is a random access, sized range; T is constructible from an element
+/// and assignable from op's result; op(T, element) and op(T, T) are valid and op is safe to
+/// call concurrently. op takes no stop token. Pass op before options: `reduce(v, 0,
+/// std::plus<>{}, opts)`.
+/// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
+/// by the index of the element whose op threw (when combining two pieces: the first index
+/// of the right one). The last op(init, ...) runs after the loop: if it throws, that
+/// exception propagates as it is.
+/// Example:
+/// @code
+/// double total = cohort::reduce(v, 0.0);  // std::plus<>
+/// int highest = cohort::reduce(v, INT_MIN, [](int a, int b) { return std::max(a, b); });
+/// @endcode
 template <detail::loop_range R, class T, class Op = std::plus<>>
 T reduce(R&& range, T init, Op op = {}, loop_options o = {}) {
   detail::identity_map map;
   return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), op, map, o);
 }
+/// As reduce(range, init, op, o), on the scheduler s.
 template <detail::loop_range R, class T, class Op = std::plus<>>
 T reduce(scheduler& s, R&& range, T init, Op op = {}, loop_options o = {}) {
   detail::identity_map map;
   return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), op, map, o);
 }
 
-// reduce over map(x) for every element x.
+/// As reduce(range, init, reduce_op, o) over map(x) for every element x: returns
+/// reduce_op(init, map(x0) op ... op map(xn-1)); init alone when the range is empty.
+///
+/// Requirements: as reduce(), with map(x) in place of the elements; map is called
+/// concurrently and takes no stop token.
+/// Example:
+/// @code
+/// double norm2 = cohort::transform_reduce(v, 0.0, std::plus<>{}, [](double x) { return x * x; },
+///                                         {.split = cohort::partition::deterministic});
+/// @endcode
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
   return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), reduce_op, map,
                                      o);
 }
+/// As transform_reduce(range, init, reduce_op, map, o), on the scheduler s.
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(scheduler& s, R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
   return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), reduce_op, map, o);

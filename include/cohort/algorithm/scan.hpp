@@ -164,24 +164,57 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
 
 }  // namespace detail
 
-// out[i] = in[0] op in[1] op ... op in[i]; returns out + size. op associative.
+/// Writes out[i] = in[0] op in[1] op ... op in[i] for every i and returns out advanced by
+/// the size of in.
+///
+/// Two passes over blocks of the input: the first block is scanned and every later one but
+/// the last reduced; the carries are chained on one thread in block order; then every
+/// later block is scanned from its carry. Values
+/// accumulate in the input's value type V. A block is read before it is written, so the
+/// scan may run in place (out == std::ranges::begin(in)). With partition::deterministic
+/// the blocks depend on (size, grain) alone: the same bits for every worker count and
+/// every run. On one worker, or for a short input, the scan runs serially in one pass.
+/// Requirements: in is a random access, sized range; out is a random access iterator to
+/// distinct, assignable objects (not a proxy such as std::vector<bool>::iterator: a
+/// compile error) with room for size(in) of them; op is associative (not necessarily
+/// commutative), callable as op(V, element) and op(V, V) with a result convertible to V,
+/// safe to call concurrently, and takes no stop token.
+/// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
+/// by the index of the element whose op threw (when chaining carries: the first index of
+/// the block whose total was being added). When the scan throws, out's contents are
+/// unspecified.
+/// Example:
+/// @code
+/// cohort::inclusive_scan(v, v.begin());  // in place, std::plus<>
+/// @endcode
 template <detail::loop_range R, class O, class Op = std::plus<>>
 O inclusive_scan(R&& in, O out, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
   return detail::scan_on<true>(detail::ambient_pool(), in, out, std::optional<V>(), op, o);
 }
+/// As inclusive_scan(in, out, op, o), on the scheduler s.
 template <detail::loop_range R, class O, class Op = std::plus<>>
 O inclusive_scan(scheduler& s, R&& in, O out, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
   return detail::scan_on<true>(detail::pool_of(s), in, out, std::optional<V>(), op, o);
 }
 
-// out[i] = init op in[0] op ... op in[i-1]; returns out + size. op associative.
+/// Writes out[i] = init op in[0] op ... op in[i-1] for every i (out[0] = init) and returns
+/// out advanced by the size of in.
+///
+/// As inclusive_scan() in every other respect; init is converted to the input's value
+/// type first.
+/// Example:
+/// @code
+/// std::vector<std::size_t> offsets(sizes.size());
+/// cohort::exclusive_scan(sizes, offsets.begin(), std::size_t{0});
+/// @endcode
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(R&& in, O out, T init, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
   return detail::scan_on<false>(detail::ambient_pool(), in, out, std::optional<V>(V(init)), op, o);
 }
+/// As exclusive_scan(in, out, init, op, o), on the scheduler s.
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(scheduler& s, R&& in, O out, T init, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;

@@ -238,25 +238,59 @@ inline constexpr bool comparator_for =
 
 }  // namespace detail
 
-// Sorts the range by comp (not stable). Pass a comparator before options:
-// sort(v, std::less<>{}, opts).
+/// Sorts range in place by comp; the order of equivalent elements is not kept.
+///
+/// A parallel quicksort: a pseudo-median of nine as the pivot, the two parts sorted as a
+/// forked pair, std::sort on pieces of at most 8192 elements (or loop_options::grain) or
+/// when the pivots keep being bad (introsort's depth limit). No buffer. Ranges under 16384
+/// elements are sorted by std::sort in one piece.
+/// Requirements: range is a random access, sized range of swappable, move assignable
+/// elements; comp is a strict weak ordering callable as comp(element, element) -> bool,
+/// safe to call concurrently; it takes no stop token. sort(range, opts) is not an
+/// overload: pass a comparator first, `sort(v, std::less<>{}, opts)`.
+/// Guarantees, thread safety and memory ordering: as for_each_index(). A comparator that
+/// throws fails the sort (named by the first index of its piece) and leaves the range's
+/// contents unspecified; a cancelled sort (or one that ran out of time) leaves the range a
+/// permutation of what it held.
+/// Example:
+/// @code
+/// cohort::sort(v);  // std::less<>
+/// cohort::sort(v, std::greater<>{}, {.name = "scores"});
+/// @endcode
 template <detail::loop_range R, class Compare = std::less<>>
 requires detail::comparator_for<Compare, R>
 void sort(R&& range, Compare comp = {}, loop_options o = {}) {
   detail::sort_on<false>(detail::ambient_pool(), range, comp, o);
 }
+/// As sort(range, comp, o), on the scheduler s.
 template <detail::loop_range R, class Compare = std::less<>>
 requires detail::comparator_for<Compare, R>
 void sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
   detail::sort_on<false>(detail::pool_of(s), range, comp, o);
 }
 
-// Sorts the range by comp, keeping the order of equivalent elements.
+/// Sorts range in place by comp, keeping the order of equivalent elements.
+///
+/// A parallel merge sort: the range is cut into a power-of-two number of contiguous leaves
+/// (the next power of two >= 4 x workers, one per worker with partition::static_split, or
+/// size / grain; leaves of at least 8192 elements), sorted in parallel by
+/// std::stable_sort, then merged pairwise level by level through one buffer of size(range)
+/// elements, each merge itself split in parallel. On one worker, for a short range, or for
+/// an element type that is not default constructible (the buffer needs one), the range is
+/// sorted by std::stable_sort in one piece.
+/// Requirements: as sort(), and the elements are move constructible.
+/// Guarantees, thread safety and memory ordering: as sort().
+/// Example:
+/// @code
+/// cohort::stable_sort(people, [](const person& a, const person& b) { return a.age < b.age; },
+///                     {.name = "people"});
+/// @endcode
 template <detail::loop_range R, class Compare = std::less<>>
 requires detail::comparator_for<Compare, R>
 void stable_sort(R&& range, Compare comp = {}, loop_options o = {}) {
   detail::sort_on<true>(detail::ambient_pool(), range, comp, o);
 }
+/// As stable_sort(range, comp, o), on the scheduler s.
 template <detail::loop_range R, class Compare = std::less<>>
 requires detail::comparator_for<Compare, R>
 void stable_sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
