@@ -27,17 +27,17 @@ struct group_options {
   /// keep_going: every child runs to its end.
   failure_policy on_failure = failure_policy::cancel_siblings;
   std::size_t max_concurrency = 0;  ///< 0: unbounded; else at most N children run at once
-  std::string name;                 ///< in error messages, dumps and traces
+  std::string name{};               ///< in error messages, dumps and traces
 };
 
 /// Per-child options of spawn(): `g.spawn(f, {.name = "fetch-3"})`.
 struct task_options {
-  std::string name;  ///< in task_group_error::what(), dumps and traces
+  std::string name{};  ///< in task_group_error::what(), dumps and traces
   /// This child alone: when it passes, the child is cancelled (its stop token requested;
   /// not started yet: never called); unless it ended otherwise (a value before the
   /// deadline, or its own exception), it ends failed with timeout_error, which join()
   /// reports. Zero or negative: the deadline passed already.
-  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<std::chrono::nanoseconds> timeout{};
 };
 
 /// Where a task is: pending (not started), running, or how it ended.

@@ -76,31 +76,31 @@ decltype(auto) blocking(F&& f) {
 /// default: `{}` runs the command with captured output and no deadline.
 struct process_options {
   /// Written to the child's stdin, which is then closed. Empty: stdin is /dev/null.
-  std::string input;
+  std::string input{};
   /// True: stdout and stderr are read (and kept in process_result::out / err, or passed to
   /// on_output). False: the child inherits the caller's stdout and stderr.
   bool capture = true;
   /// Counted from the start: when it passes, the child's process group is killed (SIGTERM,
   /// then SIGKILL after term_grace) and the call throws timeout_error once it is reaped.
-  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<std::chrono::nanoseconds> timeout{};
   /// How long a SIGTERMed process group gets before SIGKILL (timeout or cancellation).
   std::chrono::nanoseconds term_grace = std::chrono::seconds(2);
   /// The child's working directory; empty: the caller's. One that cannot be entered makes
   /// the call throw std::system_error.
-  std::string working_directory;
+  std::string working_directory{};
   /// Extra NAME=VALUE entries for the child's environment; they override inherited ones.
-  std::vector<std::string> environment;
+  std::vector<std::string> environment{};
 
   // Extensions (for streaming consumers such as cohort-run):
   /// When set (and capture is true), each chunk of output is passed here as it arrives,
   /// from the waiting thread, instead of being kept in process_result::out / err. If it
   /// throws, the process group is killed (SIGKILL) and reaped, then the exception
   /// propagates out of the call.
-  std::function<void(std::string_view chunk, bool from_stderr)> on_output;
+  std::function<void(std::string_view chunk, bool from_stderr)> on_output{};
   /// Called once with the child's pid, on the calling thread, right after it started. If
   /// it throws, the process group is killed (SIGKILL) and reaped, then the exception
   /// propagates out of the call.
-  std::function<void(int pid)> on_start;
+  std::function<void(int pid)> on_start{};
 };
 
 /// How a child ended, what it wrote and what it cost. A value: no thread safety needed.
@@ -109,7 +109,7 @@ struct process_result {
   int signal = 0;      ///< the signal that ended it, else 0
   ///@{
   /// What the child wrote to stdout and stderr (empty unless captured without on_output).
-  std::string out, err;
+  std::string out{}, err{};
   ///@}
   ///@{
   /// Wall time from the start until the child was reaped; its user and system CPU time
