@@ -113,7 +113,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
   if (n == 0) return end_out;
   auto in = std::ranges::begin(range);
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, Inclusive ? "inclusive_scan" : "exclusive_scan");
     const std::size_t workers = pool_size(p);
     std::size_t block;
     if (o.split == partition::deterministic) {
@@ -137,7 +137,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
         totals[b] = b == 0 ? s.scan(0, s.end_of(0), init) : s.reduce(s.begin_of(b), s.end_of(b));
       }
     };
-    split_for(st.frame, blocks - 1, splitter::fixed(1), pass1);
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass1, st.label);
     st.finish(n);
     // carries[b]: everything before block b (b >= 1), chained in order.
     std::vector<std::optional<V>> carries(blocks);
@@ -155,7 +155,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
       for (std::size_t b = lo; b < hi; ++b)
         s.scan(s.begin_of(b + 1), s.end_of(b + 1), std::move(carries[b + 1]));
     };
-    split_for(st.frame, blocks - 1, splitter::fixed(1), pass2);
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass2, st.label);
     st.finish(n);
   };
   run_loop(p, o, run);

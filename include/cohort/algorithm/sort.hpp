@@ -71,7 +71,7 @@ struct merge_sorter {
       const std::size_t dm = d0 + (am - a0) + (bm - b0);
       fork_pair(
           st.frame, [&] { merge(src, a0, am, b0, bm, dst, d0); },
-          [&] { merge(src, am, a1, bm, b1, dst, dm); });
+          [&] { merge(src, am, a1, bm, b1, dst, dm); }, st.label, dm, d0 + na + nb);
     } catch (...) {
       st.fail(d0, std::current_exception());
     }
@@ -97,7 +97,7 @@ struct merge_sorter {
     const std::size_t mid = lo + (hi - lo) / 2;
     fork_pair(
         st.frame, [&] { sort(lo, mid, depth - 1, !to_buffer); },
-        [&] { sort(mid, hi, depth - 1, !to_buffer); });
+        [&] { sort(mid, hi, depth - 1, !to_buffer); }, st.label, mid, hi);
     if (to_buffer) {
       merge(first, lo, mid, mid, hi, buffer, lo);
     } else {
@@ -159,7 +159,8 @@ struct quick_sorter {
       // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
       if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
       fork_pair(
-          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); });
+          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); }, st.label, a,
+          hi);
     } catch (...) {
       st.fail(lo, std::current_exception());
     }
@@ -180,7 +181,7 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
     }
   };
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, Stable ? "stable_sort" : "sort");
     const std::size_t workers = pool_size(p);
     // Leaves: 4 per worker (a worker slowed by the OS or by other work leaves a quarter of
     // its share, not all of it, to wait for; each extra merge level is one cheap parallel

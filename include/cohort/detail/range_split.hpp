@@ -26,8 +26,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include <cohort/detail/cancel.hpp>
@@ -108,11 +111,26 @@ struct splitter {
   std::size_t workers;  // adaptive: the budget a stolen piece starts over with
 };
 
+// Writes "label[lo,hi)" (truncated to `capacity` characters) into out; returns its length.
+// For dump() and traces: what a stolen piece of a loop is.
+inline std::size_t write_piece_name(std::string_view label, std::size_t lo, std::size_t hi,
+                                    char* out, std::size_t capacity) noexcept {
+  char range[48];
+  const int r = std::snprintf(range, sizeof range, "[%zu,%zu)", lo, hi);
+  const std::size_t range_length = r > 0 ? static_cast<std::size_t>(r) : 0;
+  const std::size_t label_length = std::min(label.size(), capacity);
+  std::memcpy(out, label.data(), label_length);
+  const std::size_t rest = std::min(range_length, capacity - label_length);
+  std::memcpy(out + label_length, range, rest);
+  return label_length + rest;
+}
+
 // Work describes one split computation:
 //   using result_type = ...;                       (movable)
 //   scope_node& frame;                             (cancellation; current_node of pieces)
 //   result_type leaf(std::size_t lo, std::size_t hi) noexcept;
 //   result_type combine(result_type&& left, result_type&& right, std::size_t mid) noexcept;
+//   std::string_view label;                        (optional: names stolen pieces)
 template <class Work>
 typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, splitter sp,
                                      bool stolen);
@@ -136,7 +154,15 @@ struct split_job : job {
   static const cancel_node* node_of(const job* j) noexcept {
     return &static_cast<const split_job*>(j)->work.frame;
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
+  static std::size_t describe(const job* j, char* out, std::size_t capacity) noexcept {
+    const auto* self = static_cast<const split_job*>(j);
+    if constexpr (requires { std::string_view(self->work.label); }) {
+      const std::string_view label(self->work.label);
+      if (!label.empty()) return write_piece_name(label, self->lo, self->hi, out, capacity);
+    }
+    return 0;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of, &describe};
 
   Work& work;
   std::size_t lo, hi;
@@ -185,6 +211,7 @@ struct for_pieces {
   using result_type = no_result;
   scope_node& frame;
   Body& body;
+  std::string_view label;
   no_result leaf(std::size_t lo, std::size_t hi) noexcept {
     body(lo, hi);
     return {};
@@ -192,8 +219,9 @@ struct for_pieces {
   no_result combine(no_result&&, no_result&&, std::size_t) noexcept { return {}; }
 };
 template <class Body>
-void split_for(scope_node& frame, std::size_t n, splitter sp, Body& body) {
-  for_pieces<Body> w{frame, body};
+void split_for(scope_node& frame, std::size_t n, splitter sp, Body& body,
+               std::string_view label = {}) {
+  for_pieces<Body> w{frame, body, label};
   split_range(w, n, sp);
 }
 
@@ -212,10 +240,12 @@ bool for_strides(const cancel_node& node, std::size_t lo, std::size_t hi, std::s
 }
 
 // Runs a() here and b() as a forkable job, then joins b (the pair fork of the recursive
-// algorithms: merge sort, parallel merge). Both must not throw.
+// algorithms: merge sort, parallel merge). Both must not throw. A stolen b is named
+// "label[lo,hi)" in dump() and traces ("label" when lo == hi).
 template <class B>
 struct pair_job : job {
-  pair_job(B& b, scope_node& f) noexcept : job{&type}, fn(b), frame(f) {}
+  pair_job(B& b, scope_node& f, std::string_view l, std::size_t first, std::size_t last) noexcept
+      : job{&type}, fn(b), frame(f), label(l), lo(first), hi(last) {}
   static void run_stolen(job* j) noexcept {
     auto* self = static_cast<pair_job*>(j);
     {
@@ -227,14 +257,25 @@ struct pair_job : job {
   static const cancel_node* node_of(const job* j) noexcept {
     return &static_cast<const pair_job*>(j)->frame;
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
+  static std::size_t describe(const job* j, char* out, std::size_t capacity) noexcept {
+    const auto* self = static_cast<const pair_job*>(j);
+    if (self->label.empty()) return 0;
+    if (self->lo < self->hi) return write_piece_name(self->label, self->lo, self->hi, out, capacity);
+    const std::size_t length = std::min(self->label.size(), capacity);
+    std::memcpy(out, self->label.data(), length);
+    return length;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of, &describe};
   B& fn;
   scope_node& frame;
+  std::string_view label;
+  std::size_t lo, hi;  // what b covers, when it covers a range (lo < hi)
   completion_word done{0};
 };
 template <class A, class B>
-void fork_pair(scope_node& frame, A&& a, B&& b) {
-  pair_job<std::remove_reference_t<B>> right(b, frame);
+void fork_pair(scope_node& frame, A&& a, B&& b, std::string_view label = {}, std::size_t lo = 0,
+               std::size_t hi = 0) {
+  pair_job<std::remove_reference_t<B>> right(b, frame, label, lo, hi);
   bool forked = true;
   try {
     push_local(&right);
