@@ -13,7 +13,9 @@
 //                 unless the piece was stolen. A stolen piece proves a thief was hungry, so
 //                 it starts over with `workers` cuts. Balanced loops end with a few big
 //                 pieces per worker (no per-piece overhead to tune away), unbalanced ones
-//                 keep being cut where the work is. No grain to choose.
+//                 keep being cut where the work is. No grain to choose. A leaf still offers
+//                 half of what it has left whenever a steal happened since it began
+//                 (run_offering), so the end of a loop never waits on one long leaf.
 //   static_split  `parts` contiguous pieces of (nearly) equal length, one per worker.
 //   fixed         halves until a piece holds at most `grain` elements: the tree depends
 //                 on (n, grain) alone, so reductions give the same bits for any worker
@@ -25,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -109,7 +112,13 @@ struct splitter {
   std::size_t budget;   // adaptive: cuts left before pieces stop; static: parts to make
   std::size_t grain;    // fixed: most elements per piece; adaptive: 0 or the user's cap
   std::size_t workers;  // adaptive: the budget a stolen piece starts over with
+  // adaptive without a user grain on a pool with thieves: how many pieces of this split
+  // were stolen so far (set by split_range; see run_offering). Null: leaves run whole.
+  std::atomic<std::size_t>* steals = nullptr;
 };
+
+// run_offering: a leaf runs in segments of about 1/8 of it, none shorter than this.
+inline constexpr std::size_t min_offer_segment = 64;
 
 // Writes "label[lo,hi)" (truncated to `capacity` characters) into out; returns its length.
 // For dump() and traces: what a stolen piece of a loop is.
@@ -134,6 +143,8 @@ inline std::size_t write_piece_name(std::string_view label, std::size_t lo, std:
 template <class Work>
 typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, splitter sp,
                                      bool stolen);
+template <class Work>
+typename Work::result_type run_offering(Work& w, std::size_t lo, std::size_t hi, splitter sp);
 
 template <class Work>
 struct split_job : job {
@@ -146,6 +157,9 @@ struct split_job : job {
     {
       current_node_guard guard(&self->work.frame);
       const bool stolen = self->owner != this_thread_tag();
+      // relaxed: a hint that thieves are hungry (run_offering); nothing is published by it.
+      if (stolen && self->sp.steals != nullptr)
+        self->sp.steals->fetch_add(1, std::memory_order_relaxed);
       self->result.emplace(split_run(self->work, self->lo, self->hi, self->sp, stolen));
     }
     complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
@@ -193,7 +207,36 @@ typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, sp
     }
     return w.combine(std::move(left), std::move(*right.result), mid);
   }
+  if (sp.steals != nullptr) return run_offering(w, lo, hi, sp);
   return w.leaf(lo, hi);
+}
+
+// A leaf of the adaptive splitter on a pool with thieves. Its budget ran out, but running
+// it whole would let a thief sit idle while this worker still has most of the leaf left
+// (the end of a loop, or a worker the OS preempts). So it runs in segments of about 1/8
+// and, between two, if a piece of this loop was stolen since the leaf began (thieves are
+// hungry: oneTBB's demand check), cuts what is left in two and offers the right half on
+// its deque (lazy binary splitting). No steal, no cut: a balanced loop costs one relaxed
+// load per segment. Each cut halves the range, so the recursion is at most log2 deep.
+template <class Work>
+typename Work::result_type run_offering(Work& w, std::size_t lo, std::size_t hi, splitter sp) {
+  const std::size_t segment = std::max(min_offer_segment, (hi - lo) / 8);
+  // relaxed: a hint (see split_job::run_stolen).
+  const std::size_t seen = sp.steals->load(std::memory_order_relaxed);
+  std::size_t a = hi - lo > segment ? lo + segment : hi;
+  auto result = w.leaf(lo, a);
+  while (a < hi) {
+    if (hi - a >= 2 * min_offer_segment && sp.steals->load(std::memory_order_relaxed) != seen &&
+        !w.frame.cancelled()) {
+      splitter rest = sp;
+      rest.budget = 1;  // one cut; each half is a leaf that offers again
+      return w.combine(std::move(result), split_run(w, a, hi, rest, false), a);
+    }
+    const std::size_t b = hi - a > segment ? a + segment : hi;
+    result = w.combine(std::move(result), w.leaf(a, b), a);
+    a = b;
+  }
+  return result;
 }
 
 // Runs the split computation over [0, n) on the calling worker (which must be a worker
@@ -201,6 +244,9 @@ typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, sp
 template <class Work>
 typename Work::result_type split_range(Work& w, std::size_t n, splitter sp) {
   current_node_guard guard(&w.frame);
+  std::atomic<std::size_t> steals{0};  // outlives every piece: split_run joins them all
+  if (sp.split_kind == splitter::kind::adaptive && sp.grain == 0 && sp.workers > 1)
+    sp.steals = &steals;
   return split_run(w, 0, n, sp, false);
 }
 
