@@ -231,6 +231,34 @@ TEST(algorithm_scan, inclusive_and_exclusive_scans_match_std_for_every_size_and_
   }
 }
 
+TEST(algorithm_scan, blocks_a_thief_starts_before_their_turn_are_reduced_then_scanned) {
+  // The worker of block 0 is held at element 1 until another thread has applied op: that
+  // thread's block starts before its predecessors are done, so it is only reduced in the
+  // first pass and scanned from its chained carry in the second.
+  cohort::scheduler s({.workers = 2, .name = "as"});
+  const std::size_t n = scaled(1'000'003, 200'003);
+  std::vector<std::int64_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::int64_t>(i % 7) + 1;
+  const std::int64_t marker = -1000;
+  v[1] = marker;
+  std::atomic<std::thread::id> first_caller{};
+  std::atomic<bool> another_thread{false};
+  std::atomic<bool> held_in_vain{false};
+  auto plus = [&](std::int64_t a, std::int64_t b) {
+    std::thread::id none{};
+    const auto me = std::this_thread::get_id();
+    if (!first_caller.compare_exchange_strong(none, me) && none != me) another_thread = true;
+    if (b == marker && !cohort_test::poll_until([&] { return another_thread.load(); }))
+      held_in_vain = true;
+    return a + b;
+  };
+  std::vector<std::int64_t> want(n), got(n);
+  std::inclusive_scan(v.begin(), v.end(), want.begin());
+  cohort::inclusive_scan(s, v, got.begin(), plus);
+  EXPECT_FALSE(held_in_vain.load()) << "no other thread ever scanned";
+  EXPECT_EQ(got, want);
+}
+
 TEST(algorithm_scan, scans_run_in_place) {
   cohort::scheduler s({.workers = 2, .name = "as"});
   for (std::size_t n : awkward_sizes()) {
