@@ -372,7 +372,8 @@ TEST(algorithm_sort, non_default_constructible_elements_sort) {
 
 // Move-only, no default constructor: stable_sort's buffer is raw storage.
 struct move_only_keyed {
-  move_only_keyed(std::int64_t k, std::size_t i) : key(k), index(std::make_unique<std::size_t>(i)) {}
+  move_only_keyed(std::int64_t k, std::size_t i)
+      : key(k), index(std::make_unique<std::size_t>(i)) {}
   std::int64_t key;
   std::unique_ptr<std::size_t> index;  // the original position: checks stability
 };

@@ -52,12 +52,11 @@ TEST(algorithm_observe, a_stolen_piece_of_a_named_loop_is_named_in_the_dump) {
   gate hold;
   std::atomic<bool> all_waited{true};
   const std::string d = dump_while_held(s, hold, "loop piece 'blur[", [&] {
-    cohort::for_each_index(
-        s, std::size_t{0}, std::size_t{1000},
-        [&](std::size_t) {
-          if (!hold.wait()) all_waited = false;
-        },
-        {.name = "blur"});
+    cohort::for_each_index(s, std::size_t{0}, std::size_t{1000},
+                           [&](std::size_t) {
+                             if (!hold.wait()) all_waited = false;
+                           },
+                           {.name = "blur"});
   });
   EXPECT_TRUE(all_waited);
   ASSERT_FALSE(d.empty()) << s.dump();
@@ -90,8 +89,7 @@ TEST(algorithm_observe, stolen_pieces_are_spans_of_the_trace) {
   s.start_tracing();
   gate hold;
   const std::string d = dump_while_held(s, hold, "loop piece 'scale[", [&] {
-    cohort::for_each_index(
-        s, 0, 1000, [&](int) { hold.wait(); }, {.name = "scale"});
+    cohort::for_each_index(s, 0, 1000, [&](int) { hold.wait(); }, {.name = "scale"});
   });
   s.stop_tracing();
   ASSERT_FALSE(d.empty()) << s.dump();

@@ -112,7 +112,8 @@ TEST(range_split, a_long_leaf_offers_its_rest_to_a_hungry_thief) {
   cohort::for_each_index(s, std::size_t{0}, n, [&](std::size_t i) {
     ran.fetch_add(1, std::memory_order_relaxed);
     if (i >= n / 4) return;
-    if (i == 0) owner = std::this_thread::get_id();
+    if (i == 0)
+      owner = std::this_thread::get_id();
     else if (owner.load() != std::thread::id{} && std::this_thread::get_id() != owner.load())
       shared = true;
     if (!shared.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -175,8 +175,8 @@ struct quick_sorter {
       // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
       if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
       fork_pair(
-          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); }, st.label, a,
-          hi);
+          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); },
+          st.label, a, hi);
     } catch (...) {
       st.fail(lo, std::current_exception());
     }

@@ -306,7 +306,8 @@ struct pair_job : job {
   static std::size_t describe(const job* j, char* out, std::size_t capacity) noexcept {
     const auto* self = static_cast<const pair_job*>(j);
     if (self->label.empty()) return 0;
-    if (self->lo < self->hi) return write_piece_name(self->label, self->lo, self->hi, out, capacity);
+    if (self->lo < self->hi)
+      return write_piece_name(self->label, self->lo, self->hi, out, capacity);
     const std::size_t length = std::min(self->label.size(), capacity);
     std::memcpy(out, self->label.data(), length);
     return length;
