@@ -124,6 +124,8 @@ std::string render_dump(pool& p) {
         if (g.address == f.group) group = quoted(g.name, "(unnamed)");
       o << "task " << (f.name.empty() ? "" : "'" + f.name + "' ") << "#" << f.index << " of group "
         << group;
+    } else if (f.kind == job_kind::range_part && !f.name.empty()) {
+      o << "loop piece '" << f.name << "'";  // "name[lo,hi)" of a parallel algorithm
     } else {
       o << "a "
         << (f.kind == job_kind::pool_entry   ? "call from outside the pool"

@@ -222,7 +222,10 @@ void worker::run_claimed(job* j) noexcept {
     activity.enter(&c->group(), &c->status, c->index, kind, since,
                    c->name ? std::string_view(*c->name) : std::string_view());
   } else {
-    activity.enter(nullptr, nullptr, 0, kind, since, {});
+    // A loop piece names itself ("name[lo,hi)") for dump(); others are named by kind.
+    char label[worker_activity::name_capacity];
+    const std::size_t length = j->type->describe ? j->type->describe(j, label, sizeof label) : 0;
+    activity.enter(nullptr, nullptr, 0, kind, since, std::string_view(label, length));
   }
   worker_counters::bump(counters.tasks_run);
   const std::int64_t outer_floor = task_floor_;
@@ -391,8 +394,11 @@ std::string describe_job(const job* j) {
     }
     case job_kind::gather_child:
       return "gather child";
-    case job_kind::range_part:
-      return "gather(range) part";
+    case job_kind::range_part: {
+      char label[128];  // a loop piece names itself: "name[lo,hi)"
+      const std::size_t length = j->type->describe ? j->type->describe(j, label, sizeof label) : 0;
+      return length != 0 ? std::string(label, length) : "gather(range) part";
+    }
     case job_kind::pool_entry:
       return "call from outside the pool";
   }

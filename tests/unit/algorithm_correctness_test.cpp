@@ -11,9 +11,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -228,6 +231,34 @@ TEST(algorithm_scan, inclusive_and_exclusive_scans_match_std_for_every_size_and_
   }
 }
 
+TEST(algorithm_scan, blocks_a_thief_starts_before_their_turn_are_reduced_then_scanned) {
+  // The worker of block 0 is held at element 1 until another thread has applied op: that
+  // thread's block starts before its predecessors are done, so it is only reduced in the
+  // first pass and scanned from its chained carry in the second.
+  cohort::scheduler s({.workers = 2, .name = "as"});
+  const std::size_t n = scaled(1'000'003, 200'003);
+  std::vector<std::int64_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::int64_t>(i % 7) + 1;
+  const std::int64_t marker = -1000;
+  v[1] = marker;
+  std::atomic<std::thread::id> first_caller{};
+  std::atomic<bool> another_thread{false};
+  std::atomic<bool> held_in_vain{false};
+  auto plus = [&](std::int64_t a, std::int64_t b) {
+    std::thread::id none{};
+    const auto me = std::this_thread::get_id();
+    if (!first_caller.compare_exchange_strong(none, me) && none != me) another_thread = true;
+    if (b == marker && !cohort_test::poll_until([&] { return another_thread.load(); }))
+      held_in_vain = true;
+    return a + b;
+  };
+  std::vector<std::int64_t> want(n), got(n);
+  std::inclusive_scan(v.begin(), v.end(), want.begin());
+  cohort::inclusive_scan(s, v, got.begin(), plus);
+  EXPECT_FALSE(held_in_vain.load()) << "no other thread ever scanned";
+  EXPECT_EQ(got, want);
+}
+
 TEST(algorithm_scan, scans_run_in_place) {
   cohort::scheduler s({.workers = 2, .name = "as"});
   for (std::size_t n : awkward_sizes()) {
@@ -337,6 +368,58 @@ TEST(algorithm_sort, non_default_constructible_elements_sort) {
   cohort::stable_sort(s, v, by_value);
   std::stable_sort(keys.begin(), keys.end());
   for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(v[i].value, keys[i]);
+}
+
+// Move-only, no default constructor: stable_sort's buffer is raw storage.
+struct move_only_keyed {
+  move_only_keyed(std::int64_t k, std::size_t i)
+      : key(k), index(std::make_unique<std::size_t>(i)) {}
+  std::int64_t key;
+  std::unique_ptr<std::size_t> index;  // the original position: checks stability
+};
+
+TEST(algorithm_sort, stable_sort_of_move_only_elements_without_default_constructor_is_parallel) {
+  cohort::scheduler s({.workers = 2, .name = "ao"});
+  const std::size_t n = scaled(100'003, 40'009);  // >= 2 x min_sort_leaf: a merge sort
+  auto keys = random_values(n, 13, 100);          // many equal keys
+  std::vector<move_only_keyed> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) v.emplace_back(keys[i], i);
+  // The first comparison on each thread waits (bounded) until a second thread compares too:
+  // a serial sort would never get there and fail on the timeout.
+  std::mutex m;
+  std::vector<std::thread::id> threads;
+  std::atomic<bool> two_threads{false};
+  std::atomic<bool> timed_out{false};
+  auto by_key = [&](const move_only_keyed& a, const move_only_keyed& b) {
+    if (!two_threads.load(std::memory_order_acquire)) {
+      bool first_here = false;
+      {
+        std::lock_guard lock(m);
+        const auto me = std::this_thread::get_id();
+        if (std::find(threads.begin(), threads.end(), me) == threads.end()) {
+          threads.push_back(me);
+          first_here = true;
+          if (threads.size() >= 2) two_threads.store(true, std::memory_order_release);
+        }
+      }
+      if (first_here && !cohort_test::poll_until([&] { return two_threads.load(); }))
+        timed_out = true;
+    }
+    return a.key < b.key;
+  };
+  cohort::stable_sort(s, v, by_key);
+  EXPECT_FALSE(timed_out) << "only one thread ever compared: the sort ran serially";
+  std::vector<std::pair<std::int64_t, std::size_t>> want(n);
+  for (std::size_t i = 0; i < n; ++i) want[i] = {keys[i], i};
+  std::stable_sort(want.begin(), want.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  ASSERT_EQ(v.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(v[i].index) << "element " << i << " lost its payload";
+    ASSERT_EQ(v[i].key, want[i].first) << i;
+    ASSERT_EQ(*v[i].index, want[i].second) << "not stable at " << i;
+  }
 }
 
 TEST(algorithm_find, find_if_returns_the_lowest_index_match) {

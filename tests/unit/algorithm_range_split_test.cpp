@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <ranges>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -94,6 +96,30 @@ TEST(range_split, a_blocked_element_leaves_the_rest_of_the_loop_to_the_other_wor
     });
     EXPECT_FALSE(waited_in_vain.load()) << "n=" << n << ": the loop was not shared";
   }
+}
+
+TEST(range_split, a_long_leaf_offers_its_rest_to_a_hungry_thief) {
+  // With 2 workers the adaptive splitter makes [0, n/4) one leaf of the worker that
+  // started the loop. Its elements are slow (1 ms each, up to n/4 s in all) until another
+  // thread runs one of them; the rest of the loop is instant, so the other worker turns
+  // hungry early. Only a leaf that offers what it has left (run_offering) lets the second
+  // worker into [0, n/4); one that runs whole never does.
+  cohort::scheduler s({.workers = 2, .name = "of"});
+  const std::size_t n = 4000;
+  std::atomic<std::thread::id> owner{};
+  std::atomic<bool> shared{false};
+  std::atomic<std::size_t> ran{0};
+  cohort::for_each_index(s, std::size_t{0}, n, [&](std::size_t i) {
+    ran.fetch_add(1, std::memory_order_relaxed);
+    if (i >= n / 4) return;
+    if (i == 0)
+      owner = std::this_thread::get_id();
+    else if (owner.load() != std::thread::id{} && std::this_thread::get_id() != owner.load())
+      shared = true;
+    if (!shared.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  EXPECT_EQ(ran.load(), n);
+  EXPECT_TRUE(shared.load()) << "the first quarter ran on one thread only";
 }
 
 // gather(range) with bool results once stored them in a std::vector<bool>: neighbouring

@@ -21,7 +21,7 @@ std::size_t find_index_on(pool& p, Range& range, Pred& pred, const loop_options&
   const std::size_t n = range_count(range);
   auto first = std::ranges::begin(range);
   auto run = [&]() -> std::size_t {
-    loop_state st(o);
+    loop_state st(o, "find_if");
     // The lowest index found so far (n: none). relaxed: a bound to stop early; the final
     // value is read after every piece joined.
     std::atomic<std::size_t> found{n};
@@ -53,7 +53,7 @@ std::size_t find_index_on(pool& p, Range& range, Pred& pred, const loop_options&
         }
       }
     };
-    split_for(st.frame, n, splitter_for(o, p, n), leaf);
+    split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
     st.finish(n);
     return found.load(std::memory_order_relaxed);
   };

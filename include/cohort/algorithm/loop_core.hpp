@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -107,8 +108,11 @@ inline splitter splitter_for(const loop_options& o, pool& p, std::size_t n) {
 // The state of one running loop; lives on the frame of the call.
 class loop_state {
  public:
-  explicit loop_state(const loop_options& o)
-      : frame(o.on_failure == failure_policy::keep_going), options(o) {}
+  // `algorithm` names the loop's stolen pieces in dump() and traces when it has no name.
+  loop_state(const loop_options& o, const char* algorithm)
+      : frame(o.on_failure == failure_policy::keep_going),
+        options(o),
+        label(o.name.empty() ? std::string_view(algorithm) : std::string_view(o.name)) {}
   loop_state(const loop_state&) = delete;
   loop_state& operator=(const loop_state&) = delete;
 
@@ -159,6 +163,7 @@ class loop_state {
 
   gather_frame frame;  // keep_going: a failure does not cancel the rest
   const loop_options& options;
+  const std::string_view label;  // "label[lo,hi)" names a stolen piece (dump, trace)
 
  private:
   std::mutex failures_mutex_;

@@ -31,14 +31,14 @@ void for_each_index_on(pool& p, I first, I last, F& f, const loop_options& o) {
   static_assert(token || std::is_invocable_v<F&, I>,
                 "cohort::for_each_index: the body must be callable as f(i) or f(i, stop_token)");
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, "for_each_index");
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
         auto call = [&](std::size_t i) { f(index_at(first, i), stop...); };
         run_elements(st, lo, hi, call);
       });
     };
-    split_for(st.frame, n, splitter_for(o, p, n), leaf);
+    split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
     st.finish(n);
   };
   run_loop(p, o, run);
@@ -54,7 +54,7 @@ void for_each_chunk_on(pool& p, I first, I last, F& f, const loop_options& o) {
   // With a user grain a call gets the whole piece (at most grain elements), as asked.
   const std::size_t stride = o.grain != 0 ? o.grain : chunk_call_stride;
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, "for_each_chunk");
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
         std::size_t a = lo;
@@ -86,7 +86,7 @@ void for_each_chunk_on(pool& p, I first, I last, F& f, const loop_options& o) {
         }
       });
     };
-    split_for(st.frame, n, splitter_for(o, p, n), leaf);
+    split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
     st.finish(n);
   };
   run_loop(p, o, run);
@@ -102,14 +102,14 @@ void for_each_on(pool& p, Range& range, F& f, const loop_options& o) {
                 "f(element, stop_token)");
   const std::size_t n = range_count(range);
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, "for_each");
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
         auto call = [&](std::size_t i) { f(element_at(first, i), stop...); };
         run_elements(st, lo, hi, call);
       });
     };
-    split_for(st.frame, n, splitter_for(o, p, n), leaf);
+    split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
     st.finish(n);
   };
   run_loop(p, o, run);
@@ -128,14 +128,14 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
   const std::size_t n = range_count(in);
   if constexpr (writable_in_place<O>) {
     auto run = [&] {
-      loop_state st(o);
+      loop_state st(o, "transform");
       auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
         with_stop_token<token>(st, lo, [&](auto... stop) {
           auto call = [&](std::size_t i) { element_at(out, i) = f(element_at(first, i), stop...); };
           run_elements(st, lo, hi, call);
         });
       };
-      split_for(st.frame, n, splitter_for(o, p, n), leaf);
+      split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
       st.finish(n);
     };
     run_loop(p, o, run);
@@ -145,14 +145,14 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
     // are written out in order on this thread, so no write can be lost to a shared word.
     std::vector<std::optional<V>> buffer(n);
     auto run = [&] {
-      loop_state st(o);
+      loop_state st(o, "transform");
       auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
         with_stop_token<token>(st, lo, [&](auto... stop) {
           auto call = [&](std::size_t i) { buffer[i].emplace(f(element_at(first, i), stop...)); };
           run_elements(st, lo, hi, call);
         });
       };
-      split_for(st.frame, n, splitter_for(o, p, n), leaf);
+      split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);
       st.finish(n);
     };
     run_loop(p, o, run);

@@ -34,6 +34,7 @@ struct reduce_work {
   It first;
   Op& op;
   Map& map;
+  std::string_view label;  // names stolen pieces in dump() and traces
 
   result_type leaf(std::size_t lo, std::size_t hi) noexcept {
     std::size_t i = lo;
@@ -84,8 +85,8 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
   auto first = std::ranges::begin(range);
   auto run = [&]() -> T {
     if (n == 0) return std::move(init);
-    loop_state st(o);
-    reduce_work<T, decltype(first), Op, Map> w{st.frame, st, first, op, map};
+    loop_state st(o, "reduce");
+    reduce_work<T, decltype(first), Op, Map> w{st.frame, st, first, op, map, st.label};
     std::optional<T> total = split_range(w, n, splitter_for(o, p, n));
     st.finish(n);
     if (!total) throw task_cancelled();  // unreachable: finish() threw for a missing piece

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parallel prefix sums: inclusive_scan, exclusive_scan.
 //
-// Two passes over blocks of the input. Pass 1: block 0 is scanned for good (its carry is
-// known), every later block but the last is only reduced. Then the carries are chained
+// partition::deterministic: two passes over blocks whose size depends on (n, grain) alone
+// (the same bits for every worker count). Pass 1: block 0 is scanned for good (its carry
+// is known), every later block but the last is only reduced. Then the carries are chained
 // on this thread, block by block. Pass 2: every block but the first is scanned from its
-// carry. Each element is read once or twice and written once; a block is read before it
-// is written, so the scan may run in place (out == begin(in)).
-// Blocks: with partition::deterministic their size depends on (n, grain) alone (the same
-// bits for every worker count); otherwise 4 per worker (static_split: 1), and a pool of
-// one worker scans serially in one pass. Values accumulate in the input's value type.
+// carry. Otherwise (scan_following): 16 blocks per worker (static_split: 1), scanned for
+// good in one pass as long as each starts after its predecessors, reduced first only when
+// a thief starts one early; a pool of one worker scans serially in one pass. Each element
+// is read once or twice and written once; a block is read before it is written, so the
+// scan may run in place (out == begin(in)). Values accumulate in the input's value type.
 // Example:
 //   cohort::inclusive_scan(v, v.begin(), std::plus<>{});   // in place
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <numeric>
 
@@ -103,6 +105,58 @@ struct scan_blocks {
   }
 };
 
+// The scan of partition::adaptive and static_split: one pass over the blocks where no
+// thief helps, two where one does (oneTBB's parallel_scan does the same). Blocks
+// [0, frontier) are scanned for good, in order: a block whose predecessors are all done
+// when it starts is scanned from their carry and moves the frontier on. A block a thief
+// starts ahead of the frontier is only reduced; after every block joined, the carries of
+// those are chained and they are scanned in a second parallel pass. On one busy worker
+// every block meets the frontier: a single serial pass. (The grouping of the sums then
+// depends on who stole what; partition::deterministic keeps its fixed two passes.)
+template <class Blocks, class V>
+void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> init) {
+  const std::size_t blocks = s.blocks;
+  const std::size_t n = s.n;
+  std::vector<std::optional<V>> carries(blocks);  // final blocks: the carry after them
+  std::vector<std::optional<V>> totals(blocks);   // reduced blocks: their own total
+  // Blocks [0, frontier) are final and carries[0, frontier) written. Only the worker of
+  // block `frontier` moves it: release publishes carries[b] with it; the acquire load
+  // by block b + 1's worker reads it. A failed or cancelled block stops it for good.
+  std::atomic<std::size_t> frontier{0};
+  auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
+    for (std::size_t b = lo; b < hi; ++b) {
+      if (frontier.load(std::memory_order_acquire) == b) {
+        std::optional<V> from = b == 0 ? init : carries[b - 1];
+        carries[b] = s.scan(s.begin_of(b), s.end_of(b), std::move(from));
+        if (carries[b]) frontier.store(b + 1, std::memory_order_release);
+      } else {
+        totals[b] = s.reduce(s.begin_of(b), s.end_of(b));
+      }
+    }
+  };
+  split_for(st.frame, blocks, sp, pass1, st.label);
+  st.finish(n);  // every block joined: what they wrote is visible (completion words)
+  const std::size_t done = frontier.load(std::memory_order_relaxed);
+  if (done == blocks) return;
+  // carry_in[b] for the reduced blocks [done, blocks), chained in order on this thread.
+  std::vector<std::optional<V>> carry_in(blocks);
+  carry_in[done] = std::move(carries[done - 1]);  // done >= 1: block 0 always meets it
+  for (std::size_t b = done + 1; b < blocks; ++b) {
+    try {
+      carry_in[b].emplace(s.op(*carry_in[b - 1], std::move(*totals[b - 1])));
+    } catch (...) {
+      st.fail(s.begin_of(b - 1), std::current_exception());
+      st.finish(n);
+    }
+  }
+  auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
+    for (std::size_t b = lo; b < hi; ++b)
+      s.scan(s.begin_of(done + b), s.end_of(done + b), std::move(carry_in[done + b]));
+  };
+  split_for(st.frame, blocks - done, sp, pass2, st.label);
+  st.finish(n);
+}
+
 template <bool Inclusive, class Range, class O, class V, class Op>
 O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loop_options& o) {
   static_assert(writable_in_place<O>,
@@ -113,13 +167,13 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
   if (n == 0) return end_out;
   auto in = std::ranges::begin(range);
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, Inclusive ? "inclusive_scan" : "exclusive_scan");
     const std::size_t workers = pool_size(p);
     std::size_t block;
     if (o.split == partition::deterministic) {
       block = o.grain != 0 ? o.grain : std::max(min_scan_block, deterministic_grain(n));
     } else {
-      const std::size_t parts = o.split == partition::static_split ? workers : 4 * workers;
+      const std::size_t parts = o.split == partition::static_split ? workers : 16 * workers;
       block = workers == 1 ? n : std::max(min_scan_block, (n + parts - 1) / parts);
       if (o.grain != 0 && o.split == partition::adaptive) block = std::min(block, o.grain);
     }
@@ -130,6 +184,13 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
       st.finish(n);
       return;
     }
+    if (o.split != partition::deterministic) {
+      scan_following(s, st,
+                     o.split == partition::static_split ? splitter::static_parts(workers)
+                                                        : splitter::adaptive(workers),
+                     std::move(init));
+      return;
+    }
     // Pass 1: block 0 scanned, blocks 1..blocks-2 reduced; totals[b] then carries[b].
     std::vector<std::optional<V>> totals(blocks);
     auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
@@ -137,7 +198,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
         totals[b] = b == 0 ? s.scan(0, s.end_of(0), init) : s.reduce(s.begin_of(b), s.end_of(b));
       }
     };
-    split_for(st.frame, blocks - 1, splitter::fixed(1), pass1);
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass1, st.label);
     st.finish(n);
     // carries[b]: everything before block b (b >= 1), chained in order.
     std::vector<std::optional<V>> carries(blocks);
@@ -155,7 +216,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
       for (std::size_t b = lo; b < hi; ++b)
         s.scan(s.begin_of(b + 1), s.end_of(b + 1), std::move(carries[b + 1]));
     };
-    split_for(st.frame, blocks - 1, splitter::fixed(1), pass2);
+    split_for(st.frame, blocks - 1, splitter::fixed(1), pass2, st.label);
     st.finish(n);
   };
   run_loop(p, o, run);

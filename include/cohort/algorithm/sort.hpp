@@ -12,8 +12,8 @@
 // split in parallel (cut the longer run in the middle, binary-search the cut in the
 // other). Merges take the left run's element first on ties, so the sort is stable.
 // A pool of one worker or a short range is sorted by the std:: algorithm on this thread;
-// so is stable_sort of an element type that is not default constructible (the buffer
-// needs one).
+// so is stable_sort of an element type that is neither default constructible nor nothrow
+// move constructible (its buffer is raw storage built by moving each element out and back).
 // Comparators take no stop token; one that throws fails the sort (named by its piece's
 // first index) and leaves the range's contents unspecified. A cancelled sort leaves the
 // range a permutation of what it held.
@@ -36,6 +36,22 @@ namespace detail {
 inline constexpr std::size_t min_sort_leaf = 8192;
 // Merges of fewer elements run serially.
 inline constexpr std::size_t min_parallel_merge = 32768;
+
+// Raw storage for n objects of a type without a default constructor; destroys the first
+// `built` of them.
+template <class V>
+struct built_buffer {
+  explicit built_buffer(std::size_t count) : data(std::allocator<V>().allocate(count)), n(count) {}
+  built_buffer(const built_buffer&) = delete;
+  built_buffer& operator=(const built_buffer&) = delete;
+  ~built_buffer() {
+    std::destroy_n(data, built);
+    std::allocator<V>().deallocate(data, n);
+  }
+  V* data;
+  std::size_t n;
+  std::size_t built = 0;
+};
 
 template <bool Stable, class It, class V, class Comp>
 struct merge_sorter {
@@ -71,7 +87,7 @@ struct merge_sorter {
       const std::size_t dm = d0 + (am - a0) + (bm - b0);
       fork_pair(
           st.frame, [&] { merge(src, a0, am, b0, bm, dst, d0); },
-          [&] { merge(src, am, a1, bm, b1, dst, dm); });
+          [&] { merge(src, am, a1, bm, b1, dst, dm); }, st.label, dm, d0 + na + nb);
     } catch (...) {
       st.fail(d0, std::current_exception());
     }
@@ -97,7 +113,7 @@ struct merge_sorter {
     const std::size_t mid = lo + (hi - lo) / 2;
     fork_pair(
         st.frame, [&] { sort(lo, mid, depth - 1, !to_buffer); },
-        [&] { sort(mid, hi, depth - 1, !to_buffer); });
+        [&] { sort(mid, hi, depth - 1, !to_buffer); }, st.label, mid, hi);
     if (to_buffer) {
       merge(first, lo, mid, mid, hi, buffer, lo);
     } else {
@@ -159,7 +175,8 @@ struct quick_sorter {
       // A part of over 7/8 of the range counts as a bad pivot (introsort's depth limit).
       if (std::max(a - lo, hi - a) > n - n / 8) --bad_pivots_left;
       fork_pair(
-          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); });
+          st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); },
+          st.label, a, hi);
     } catch (...) {
       st.fail(lo, std::current_exception());
     }
@@ -180,7 +197,7 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
     }
   };
   auto run = [&] {
-    loop_state st(o);
+    loop_state st(o, Stable ? "stable_sort" : "sort");
     const std::size_t workers = pool_size(p);
     // Leaves: 4 per worker (a worker slowed by the OS or by other work leaves a quarter of
     // its share, not all of it, to wait for; each extra merge level is one cheap parallel
@@ -203,7 +220,10 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       }
       depth = 0;
     }
-    if constexpr (!std::is_default_constructible_v<V>) depth = 0;
+    // Without a default constructor the buffer is built by moving each element out and
+    // back (below), which must not throw half-way.
+    if constexpr (!std::is_default_constructible_v<V> && !std::is_nothrow_move_constructible_v<V>)
+      depth = 0;
     if (depth == 0) {
       if (st.frame.cancelled()) {
         st.note_skipped();
@@ -221,6 +241,28 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       // Default-initialised: no zeroing pass for trivial types.
       std::unique_ptr<V[]> buffer(new V[n]);
       merge_sorter<Stable, It, V, Comp> sorter{st, first, buffer.get(), comp};
+      {
+        current_node_guard guard(&st.frame);
+        sorter.sort(0, n, depth, false);
+      }
+      st.finish(n);
+    } else if constexpr (std::is_nothrow_move_constructible_v<V>) {
+      // Raw storage for n elements; the merges assign into it, so every slot first gets an
+      // object: element i is moved in and straight back (two moves per element, in
+      // parallel), leaving a moved-from V there.
+      built_buffer<V> buffer(n);
+      auto build = [&](std::size_t lo, std::size_t hi) noexcept {
+        for (std::size_t i = lo; i < hi; ++i) {
+          auto& x = first[static_cast<std::iter_difference_t<It>>(i)];
+          ::new (static_cast<void*>(buffer.data + i)) V(std::move(x));
+          x = std::move(buffer.data[i]);
+        }
+      };
+      // A cancel only stops the cutting (split_run); every piece still builds all of its
+      // slots (for_pieces runs the whole body), so all n exist for the destructor.
+      split_for(st.frame, n, splitter::adaptive(workers), build, st.label);
+      buffer.built = n;
+      merge_sorter<Stable, It, V, Comp> sorter{st, first, buffer.data, comp};
       {
         current_node_guard guard(&st.frame);
         sorter.sort(0, n, depth, false);

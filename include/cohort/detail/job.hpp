@@ -7,6 +7,7 @@
 // kind of job it is (so dump() and traces can name it without a per-job field).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace cohort::detail {
@@ -25,6 +26,10 @@ struct job_type {
   // A worker waiting inside a task runs a job only if this node descends from the
   // task's (lib/README.md, "What a wait may run"); null: never inside a wait.
   const cancel_node* (*node)(const job*) noexcept = nullptr;
+  // Optional: writes what the job is (a loop piece: "name[lo,hi)") into out, at most
+  // `capacity` characters, and returns how many it wrote; for dump() and traces. Null or 0:
+  // the job is named by its kind.
+  std::size_t (*describe)(const job*, char* out, std::size_t capacity) noexcept = nullptr;
 };
 
 struct job {

@@ -13,7 +13,9 @@
 //                 unless the piece was stolen. A stolen piece proves a thief was hungry, so
 //                 it starts over with `workers` cuts. Balanced loops end with a few big
 //                 pieces per worker (no per-piece overhead to tune away), unbalanced ones
-//                 keep being cut where the work is. No grain to choose.
+//                 keep being cut where the work is. No grain to choose. A leaf still offers
+//                 half of what it has left whenever a steal happened since it began
+//                 (run_offering), so the end of a loop never waits on one long leaf.
 //   static_split  `parts` contiguous pieces of (nearly) equal length, one per worker.
 //   fixed         halves until a piece holds at most `grain` elements: the tree depends
 //                 on (n, grain) alone, so reductions give the same bits for any worker
@@ -25,9 +27,13 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include <cohort/detail/cancel.hpp>
@@ -106,16 +112,39 @@ struct splitter {
   std::size_t budget;   // adaptive: cuts left before pieces stop; static: parts to make
   std::size_t grain;    // fixed: most elements per piece; adaptive: 0 or the user's cap
   std::size_t workers;  // adaptive: the budget a stolen piece starts over with
+  // adaptive without a user grain on a pool with thieves: how many pieces of this split
+  // were stolen so far (set by split_range; see run_offering). Null: leaves run whole.
+  std::atomic<std::size_t>* steals = nullptr;
 };
+
+// run_offering: a leaf runs in segments of about 1/8 of it, none shorter than this.
+inline constexpr std::size_t min_offer_segment = 64;
+
+// Writes "label[lo,hi)" (truncated to `capacity` characters) into out; returns its length.
+// For dump() and traces: what a stolen piece of a loop is.
+inline std::size_t write_piece_name(std::string_view label, std::size_t lo, std::size_t hi,
+                                    char* out, std::size_t capacity) noexcept {
+  char range[48];
+  const int r = std::snprintf(range, sizeof range, "[%zu,%zu)", lo, hi);
+  const std::size_t range_length = r > 0 ? static_cast<std::size_t>(r) : 0;
+  const std::size_t label_length = std::min(label.size(), capacity);
+  std::memcpy(out, label.data(), label_length);
+  const std::size_t rest = std::min(range_length, capacity - label_length);
+  std::memcpy(out + label_length, range, rest);
+  return label_length + rest;
+}
 
 // Work describes one split computation:
 //   using result_type = ...;                       (movable)
 //   scope_node& frame;                             (cancellation; current_node of pieces)
 //   result_type leaf(std::size_t lo, std::size_t hi) noexcept;
 //   result_type combine(result_type&& left, result_type&& right, std::size_t mid) noexcept;
+//   std::string_view label;                        (optional: names stolen pieces)
 template <class Work>
 typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, splitter sp,
                                      bool stolen);
+template <class Work>
+typename Work::result_type run_offering(Work& w, std::size_t lo, std::size_t hi, splitter sp);
 
 template <class Work>
 struct split_job : job {
@@ -128,6 +157,9 @@ struct split_job : job {
     {
       current_node_guard guard(&self->work.frame);
       const bool stolen = self->owner != this_thread_tag();
+      // relaxed: a hint that thieves are hungry (run_offering); nothing is published by it.
+      if (stolen && self->sp.steals != nullptr)
+        self->sp.steals->fetch_add(1, std::memory_order_relaxed);
       self->result.emplace(split_run(self->work, self->lo, self->hi, self->sp, stolen));
     }
     complete(self->done, 0);  // the last touch: the owner's frame may vanish after this
@@ -136,7 +168,15 @@ struct split_job : job {
   static const cancel_node* node_of(const job* j) noexcept {
     return &static_cast<const split_job*>(j)->work.frame;
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
+  static std::size_t describe(const job* j, char* out, std::size_t capacity) noexcept {
+    const auto* self = static_cast<const split_job*>(j);
+    if constexpr (requires { std::string_view(self->work.label); }) {
+      const std::string_view label(self->work.label);
+      if (!label.empty()) return write_piece_name(label, self->lo, self->hi, out, capacity);
+    }
+    return 0;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of, &describe};
 
   Work& work;
   std::size_t lo, hi;
@@ -167,7 +207,36 @@ typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, sp
     }
     return w.combine(std::move(left), std::move(*right.result), mid);
   }
+  if (sp.steals != nullptr) return run_offering(w, lo, hi, sp);
   return w.leaf(lo, hi);
+}
+
+// A leaf of the adaptive splitter on a pool with thieves. Its budget ran out, but running
+// it whole would let a thief sit idle while this worker still has most of the leaf left
+// (the end of a loop, or a worker the OS preempts). So it runs in segments of about 1/8
+// and, between two, if a piece of this loop was stolen since the leaf began (thieves are
+// hungry: oneTBB's demand check), cuts what is left in two and offers the right half on
+// its deque (lazy binary splitting). No steal, no cut: a balanced loop costs one relaxed
+// load per segment. Each cut halves the range, so the recursion is at most log2 deep.
+template <class Work>
+typename Work::result_type run_offering(Work& w, std::size_t lo, std::size_t hi, splitter sp) {
+  const std::size_t segment = std::max(min_offer_segment, (hi - lo) / 8);
+  // relaxed: a hint (see split_job::run_stolen).
+  const std::size_t seen = sp.steals->load(std::memory_order_relaxed);
+  std::size_t a = hi - lo > segment ? lo + segment : hi;
+  auto result = w.leaf(lo, a);
+  while (a < hi) {
+    if (hi - a >= 2 * min_offer_segment && sp.steals->load(std::memory_order_relaxed) != seen &&
+        !w.frame.cancelled()) {
+      splitter rest = sp;
+      rest.budget = 1;  // one cut; each half is a leaf that offers again
+      return w.combine(std::move(result), split_run(w, a, hi, rest, false), a);
+    }
+    const std::size_t b = hi - a > segment ? a + segment : hi;
+    result = w.combine(std::move(result), w.leaf(a, b), a);
+    a = b;
+  }
+  return result;
 }
 
 // Runs the split computation over [0, n) on the calling worker (which must be a worker
@@ -175,6 +244,9 @@ typename Work::result_type split_run(Work& w, std::size_t lo, std::size_t hi, sp
 template <class Work>
 typename Work::result_type split_range(Work& w, std::size_t n, splitter sp) {
   current_node_guard guard(&w.frame);
+  std::atomic<std::size_t> steals{0};  // outlives every piece: split_run joins them all
+  if (sp.split_kind == splitter::kind::adaptive && sp.grain == 0 && sp.workers > 1)
+    sp.steals = &steals;
   return split_run(w, 0, n, sp, false);
 }
 
@@ -185,6 +257,7 @@ struct for_pieces {
   using result_type = no_result;
   scope_node& frame;
   Body& body;
+  std::string_view label;
   no_result leaf(std::size_t lo, std::size_t hi) noexcept {
     body(lo, hi);
     return {};
@@ -192,8 +265,9 @@ struct for_pieces {
   no_result combine(no_result&&, no_result&&, std::size_t) noexcept { return {}; }
 };
 template <class Body>
-void split_for(scope_node& frame, std::size_t n, splitter sp, Body& body) {
-  for_pieces<Body> w{frame, body};
+void split_for(scope_node& frame, std::size_t n, splitter sp, Body& body,
+               std::string_view label = {}) {
+  for_pieces<Body> w{frame, body, label};
   split_range(w, n, sp);
 }
 
@@ -212,10 +286,12 @@ bool for_strides(const cancel_node& node, std::size_t lo, std::size_t hi, std::s
 }
 
 // Runs a() here and b() as a forkable job, then joins b (the pair fork of the recursive
-// algorithms: merge sort, parallel merge). Both must not throw.
+// algorithms: merge sort, parallel merge). Both must not throw. A stolen b is named
+// "label[lo,hi)" in dump() and traces ("label" when lo == hi).
 template <class B>
 struct pair_job : job {
-  pair_job(B& b, scope_node& f) noexcept : job{&type}, fn(b), frame(f) {}
+  pair_job(B& b, scope_node& f, std::string_view l, std::size_t first, std::size_t last) noexcept
+      : job{&type}, fn(b), frame(f), label(l), lo(first), hi(last) {}
   static void run_stolen(job* j) noexcept {
     auto* self = static_cast<pair_job*>(j);
     {
@@ -227,14 +303,26 @@ struct pair_job : job {
   static const cancel_node* node_of(const job* j) noexcept {
     return &static_cast<const pair_job*>(j)->frame;
   }
-  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of};
+  static std::size_t describe(const job* j, char* out, std::size_t capacity) noexcept {
+    const auto* self = static_cast<const pair_job*>(j);
+    if (self->label.empty()) return 0;
+    if (self->lo < self->hi)
+      return write_piece_name(self->label, self->lo, self->hi, out, capacity);
+    const std::size_t length = std::min(self->label.size(), capacity);
+    std::memcpy(out, self->label.data(), length);
+    return length;
+  }
+  static constexpr job_type type{&run_stolen, job_kind::range_part, &node_of, &describe};
   B& fn;
   scope_node& frame;
+  std::string_view label;
+  std::size_t lo, hi;  // what b covers, when it covers a range (lo < hi)
   completion_word done{0};
 };
 template <class A, class B>
-void fork_pair(scope_node& frame, A&& a, B&& b) {
-  pair_job<std::remove_reference_t<B>> right(b, frame);
+void fork_pair(scope_node& frame, A&& a, B&& b, std::string_view label = {}, std::size_t lo = 0,
+               std::size_t hi = 0) {
+  pair_job<std::remove_reference_t<B>> right(b, frame, label, lo, hi);
   bool forked = true;
   try {
     push_local(&right);
