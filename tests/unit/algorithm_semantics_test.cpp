@@ -54,6 +54,24 @@ TEST(algorithm_failure, every_failure_in_index_order_with_keep_going) {
   }
 }
 
+TEST(algorithm_failure, an_index_loop_names_failures_by_the_index_not_the_position) {
+  cohort::scheduler s({.workers = 2, .name = "fail"});
+  auto names_of = [&](auto first, auto last, auto bad) {
+    try {
+      cohort::for_each_index(s, first, last,
+                             [&](auto i) {
+                               if (i == bad) throw boom("bad");
+                             },
+                             {.name = "rows"});
+    } catch (const cohort::task_group_error& e) {
+      return std::vector<std::string>(e.names().begin(), e.names().end());
+    }
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(names_of(100, 200, 150), (std::vector<std::string>{"rows[150]"}));
+  EXPECT_EQ(names_of(-5, 5, -3), (std::vector<std::string>{"rows[-3]"}));
+}
+
 TEST(algorithm_failure,
      chunk_failures_are_named_by_the_chunks_first_index_and_keep_going_runs_all) {
   cohort::scheduler s({.workers = 2, .name = "fail"});

@@ -118,6 +118,11 @@ class loop_state {
 
   bool keep_going() const noexcept { return frame.settled; }
 
+  // How finish() writes an element's index in its name; by default its position k in the
+  // range. for_each_index and for_each_chunk name the user's index (first + k) instead.
+  std::string (*index_text)(const void* context, std::size_t position) = nullptr;
+  const void* index_context = nullptr;
+
   // Element `index` threw `e` (a task_cancelled is a cancel it observed, not a failure).
   void fail(std::size_t index, std::exception_ptr e) noexcept {
     if (is_cancellation(e)) {
@@ -150,7 +155,9 @@ class loop_state {
       names.reserve(failures_.size() + 1);
       for (auto& [index, error] : failures_) {
         errors.push_back(std::move(error));
-        names.push_back(options.name + "[" + std::to_string(index) + "]");
+        names.push_back(options.name + "[" +
+                        (index_text ? index_text(index_context, index) : std::to_string(index)) +
+                        "]");
       }
       if (errors.empty()) {
         errors.push_back(std::make_exception_ptr(std::bad_alloc()));

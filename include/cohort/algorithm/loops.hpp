@@ -24,6 +24,15 @@ inline constexpr std::size_t chunk_call_stride = 1024;
 template <class F, class I>
 inline constexpr bool index_body_takes_token = std::is_invocable_v<F&, I, std::stop_token>;
 
+// Failures of an index loop are named by the user's index (first + position).
+template <std::integral I>
+void name_by_index(loop_state& st, const I& first) noexcept {
+  st.index_context = &first;
+  st.index_text = [](const void* context, std::size_t position) {
+    return std::to_string(index_at(*static_cast<const I*>(context), position));
+  };
+}
+
 template <std::integral I, class F>
 void for_each_index_on(pool& p, I first, I last, F& f, const loop_options& o) {
   const std::size_t n = index_count(first, last, "for_each_index");
@@ -32,6 +41,7 @@ void for_each_index_on(pool& p, I first, I last, F& f, const loop_options& o) {
                 "cohort::for_each_index: the body must be callable as f(i) or f(i, stop_token)");
   auto run = [&] {
     loop_state st(o, "for_each_index");
+    name_by_index(st, first);
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
         auto call = [&](std::size_t i) { f(index_at(first, i), stop...); };
@@ -55,6 +65,7 @@ void for_each_chunk_on(pool& p, I first, I last, F& f, const loop_options& o) {
   const std::size_t stride = o.grain != 0 ? o.grain : chunk_call_stride;
   auto run = [&] {
     loop_state st(o, "for_each_chunk");
+    name_by_index(st, first);
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
         std::size_t a = lo;
@@ -177,8 +188,9 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
 ///  - Structured: nothing the loop started runs after it returns or throws.
 ///  - Under cancel_siblings (loop_options::on_failure) the first failure stops the loop
 ///    from starting more elements and requests the stop tokens of running bodies; the loop
-///    throws one task_group_error with every failure in index order, named "name[k]",
-///    where k is the element's position in the range (i - first); its what() reads "2 of
+///    throws one task_group_error with every failure in index order, named "name[i]"
+///    by the failing index i (for_each, transform, reduce, ...: by the element's position
+///    in the range); its what() reads "2 of
 ///    1000000 elements failed; first: rows[17]: bad pixel". Under keep_going every
 ///    element runs and every failure is reported. A body that throws task_cancelled
 ///    observed a cancel: not a failure, but the loop then ends with task_cancelled.
@@ -217,7 +229,7 @@ void for_each_index(scheduler& s, I1 first, I2 last, F f, loop_options o = {}) {
 /// elements, or at most loop_options::grain when one is given.
 ///
 /// Requirements, guarantees, thread safety and memory ordering: as for_each_index(); a
-/// failure is named by the position of the failing chunk's first element (lo - first).
+/// failure is named by the failing chunk's first index (lo).
 /// Under keep_going the chunks after a failing one still run.
 /// Example:
 /// @code
