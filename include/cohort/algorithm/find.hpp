@@ -78,18 +78,18 @@ struct negated {
 /// on past its next cancellation check, beyond the bound: pred runs for every element
 /// before the answer and possibly for some after it (a running piece sees a new match
 /// within 64 elements), so the answer is the first match whatever the timing.
-/// Requirements: range is a random access, sized range, passed as an lvalue or a view (the
-/// iterator refers into it); pred(element) is convertible to bool, safe to call
-/// concurrently, and takes no stop token.
-/// Guarantees, thread safety and memory ordering: as for_each_index(). A failure in any
-/// element the search ran makes the call throw, also after it found a match; under
-/// keep_going the search goes on past a failing element.
-/// Example:
+/// Requirements: range is a random access, sized range, passed as an lvalue or a borrowed
+/// view (the iterator refers into it; a temporary container does not compile); pred(element) is
+/// convertible to bool, safe to call concurrently, and takes no stop token. Guarantees, thread
+/// safety and memory ordering: as for_each_index(). A failure in any element the search ran makes
+/// the call throw, also after it found a match; under keep_going the search goes on past a failing
+/// element. Example:
 /// @code
 /// auto it = cohort::find_if(v, [](int x) { return x < 0; });
 /// if (it != v.end()) report(*it);
 /// @endcode
 template <detail::loop_range R, class Pred>
+requires std::ranges::borrowed_range<R>  // a temporary container: the iterator would dangle
 auto find_if(R&& range, Pred pred, loop_options o = {}) {
   const std::size_t k = detail::find_index_on(detail::ambient_pool(), range, pred, o);
   return std::ranges::next(std::ranges::begin(range),
@@ -97,6 +97,7 @@ auto find_if(R&& range, Pred pred, loop_options o = {}) {
 }
 /// As find_if(range, pred, o), on the scheduler s.
 template <detail::loop_range R, class Pred>
+requires std::ranges::borrowed_range<R>
 auto find_if(scheduler& s, R&& range, Pred pred, loop_options o = {}) {
   const std::size_t k = detail::find_index_on(detail::pool_of(s), range, pred, o);
   return std::ranges::next(std::ranges::begin(range),
