@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <thread>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace cohort::mpi {
@@ -30,6 +31,13 @@ using item = std::pair<std::uint64_t, std::string>;
 // A grant carries at most this many bytes of items (at least one item), so a rank with a
 // large capacity and long command lines does not receive one huge message.
 constexpr std::size_t grant_bytes = std::size_t(1) << 20;
+
+// A rank other than 0 queues `capacity` items behind its running ones (the next item is a
+// round trip away, up to one poll interval of rank 0: ~10 ms) only while its items are
+// short: an item queued behind a long one would wait for it while another rank may be idle
+// (a job queued behind a 30 s job starts 30 s late). Items are "short" while the moving
+// average of their run times on this rank is below this.
+constexpr std::chrono::milliseconds short_item{50};
 
 void put_u64(std::string& out, std::uint64_t v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -94,6 +102,8 @@ struct item_stream::state {
   std::deque<pending_send> sends;  // references stay valid on emplace_back (MPI owns them)
   // ranks != 0
   std::deque<item> held;  // granted, not yet run
+  std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> started;
+  std::chrono::steady_clock::duration average_run{};  // moving average; zero: none ended yet
   bool request_out = false;
   bool got_end = false;
   // rank 0: what it knows of each rank
@@ -185,6 +195,7 @@ struct item_stream::state {
 
   void run_item(item it) {
     ++running;
+    if (me != 0) started.emplace(it.first, std::chrono::steady_clock::now());
     h.run(it.first, std::move(it.second));
   }
 
@@ -334,7 +345,15 @@ void item_stream::state::progress_other() {
     if (!done.empty()) {
       std::string m(1, 'C');
       put_u64(m, done.size());
-      for (auto& [index, result] : done) put_item(m, index, result);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& [index, result] : done) {
+        put_item(m, index, result);
+        if (auto it = started.find(index); it != started.end()) {
+          const auto took = now - it->second;
+          average_run = average_run == average_run.zero() ? took : (3 * average_run + took) / 4;
+          started.erase(it);
+        }
+      }
       running -= done.size();
       done.clear();
       send(0, detail::tag_stream_up, std::move(m));
@@ -371,12 +390,15 @@ void item_stream::state::progress_other() {
       run_item(std::move(it));
       progressed = true;
     }
-    // Keep `capacity` items queued behind the running ones: the next one is a round trip
-    // away. A stopped rank still asks (for nothing) so that rank 0 answers with the end.
+    // Keep the slots busy, and `capacity` items queued behind them while items are short
+    // (see short_item). A stopped rank still asks (for nothing) so that rank 0 answers
+    // with the end.
     const std::size_t have = held.size() + running;
-    if (!got_end && !request_out && (stopped || have < 2 * capacity)) {
+    const bool queue_ahead = average_run != average_run.zero() && average_run < short_item;
+    const std::size_t want = queue_ahead ? 2 * capacity : capacity;
+    if (!got_end && !request_out && (stopped || have < want)) {
       std::string m(1, 'R');
-      put_u64(m, stopped ? 0 : 2 * capacity - have);
+      put_u64(m, stopped ? 0 : want - have);
       send(0, detail::tag_stream_up, std::move(m));
       request_out = true;
       progressed = true;
