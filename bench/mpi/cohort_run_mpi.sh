@@ -27,15 +27,20 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo "== overhead: $N true jobs, -j2 per rank, median of $REPS (wall ms, us per job)"
 run_plain() { "$CR" -j2 true <in >/dev/null 2>&1; }
 run_mpi() { mpirun --oversubscribe --bind-to none -np "$1" "$CR" --mpi -j2 true <in >/dev/null 2>&1; }
-for what in plain 1 2 4; do
-  for _ in $(seq "$REPS"); do
+# Interleaved (plain, np 1, np 2, np 4 in each repetition), so a change of load on a shared
+# machine hits all of them alike.
+rm -f times.*
+for _ in $(seq "$REPS"); do
+  for what in plain 1 2 4; do
     t0=$(now_ms)
     if [ "$what" = plain ]; then run_plain; else run_mpi "$what"; fi
-    echo $(($(now_ms) - t0))
-  done >times
-  m=$(median <times)
+    echo $(($(now_ms) - t0)) >>"times.$what"
+  done
+done
+for what in plain 1 2 4; do
+  m=$(median <"times.$what")
   label=$([ "$what" = plain ] && echo "plain      " || echo "--mpi np $what ")
-  echo "$label $m ms  $((m * 1000 / N)) us/job  (runs: $(tr '\n' ' ' <times))"
+  echo "$label $m ms  $((m * 1000 / N)) us/job  (runs: $(tr '\n' ' ' <"times.$what"))"
 done
 # The launcher alone (starting and ending np ranks of a trivial program).
 for np in 1 2 4; do
@@ -44,8 +49,14 @@ done
 
 echo "== idle: CPU of each rank while 2 jobs sleep 2 s (np 2, -j1), against 2 jobs of 0 s"
 for d in 0 2; do
-  mpirun --oversubscribe -np 2 /usr/bin/time -f "sleep $d: rank user %U s sys %S s wall %e s" \
-    "$CR" --mpi -j1 sleep ::: $d $d 2>&1 >/dev/null | grep '^sleep'
+  rm -f cpu.*
+  mpirun --oversubscribe -np 2 bash -c \
+    '/usr/bin/time -o "cpu.$OMPI_COMM_WORLD_RANK$PMI_RANK" -f "%U %S %e" "$0" "$@"' \
+    "$CR" --mpi -j1 sleep ::: $d $d >/dev/null 2>&1
+  for f in cpu.*; do
+    read -r u s e <"$f"
+    echo "jobs sleeping $d s: rank ${f#cpu.}: user $u s, sys $s s, wall $e s"
+  done
 done
 
 echo "== halt: failure to the last rank's end (np 2 and 4, -j2)"
