@@ -311,7 +311,6 @@ T reduce(std::size_t n, T init, M map, Op op, distribute_options options = {}) {
   return b.fold(std::move(init));
 }
 
-
 /// \brief A stream of items of unknown length, handed out by rank 0 as they come and run
 /// on every rank; what each item produced goes back to rank 0 (the job protocol of
 /// `cohort-run --mpi`; lib/mpi/README.md, "The protocol of a stream").

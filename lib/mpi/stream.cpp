@@ -16,9 +16,9 @@
 #include <climits>
 #include <condition_variable>
 #include <deque>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
-#include <stdexcept>
 
 namespace cohort::mpi {
 namespace {
@@ -118,7 +118,8 @@ struct item_stream::state {
 
   void send(int to, int tag, std::string bytes) {
     if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-      throw std::length_error("cohort::mpi::item_stream: a message over 2 GiB (an item or result too large)");
+      throw std::length_error(
+          "cohort::mpi::item_stream: a message over 2 GiB (an item or result too large)");
     pending_send& s = sends.emplace_back();
     s.bytes = std::move(bytes);
     check(MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, to, tag, comm,
@@ -303,8 +304,9 @@ bool item_stream::state::serve(int r) {
   if (!stopped && p.wanted > 0) {
     std::lock_guard lock(shared.mutex);
     // A fair share of what waits, so the last items spread over the ranks.
-    const std::size_t share = std::max<std::size_t>(
-        1, (shared.queue.size() + static_cast<std::size_t>(ranks) - 1) / static_cast<std::size_t>(ranks));
+    const std::size_t share =
+        std::max<std::size_t>(1, (shared.queue.size() + static_cast<std::size_t>(ranks) - 1) /
+                                     static_cast<std::size_t>(ranks));
     const std::size_t limit = std::min<std::size_t>(static_cast<std::size_t>(p.wanted), share);
     put_u64(m, 0);  // the count, written below
     while (count < limit && !shared.queue.empty() && (count == 0 || m.size() < grant_bytes)) {

@@ -41,22 +41,21 @@ TEST(MpiItemStream, EveryItemRunsOnceAndItsResultReachesRank0) {
   std::vector<int> ran_on(static_cast<std::size_t>(mpi::size()), 0);
   bool results_match = true;
   mpi::item_stream* self = nullptr;
-  mpi::item_stream s(
-      2, {.run =
-              [&](std::uint64_t index, std::string item) {
-                runner.group.spawn([&, index, item = std::move(item)] {
-                  runner.ran.fetch_add(1, std::memory_order_relaxed);
-                  self->complete(index, item + "@" + std::to_string(mpi::rank()));
-                });
-              },
-          .finished =
-              [&](std::uint64_t index, int rank, std::string result) {
-                ++seen.at(index);
-                ++ran_on.at(static_cast<std::size_t>(rank));
-                if (result != std::to_string(index) + "@" + std::to_string(rank))
-                  results_match = false;
-              },
-          .stopped = [](std::uint64_t) {}});
+  mpi::item_stream s(2, {.run =
+                             [&](std::uint64_t index, std::string item) {
+                               runner.group.spawn([&, index, item = std::move(item)] {
+                                 runner.ran.fetch_add(1, std::memory_order_relaxed);
+                                 self->complete(index, item + "@" + std::to_string(mpi::rank()));
+                               });
+                             },
+                         .finished =
+                             [&](std::uint64_t index, int rank, std::string result) {
+                               ++seen.at(index);
+                               ++ran_on.at(static_cast<std::size_t>(rank));
+                               if (result != std::to_string(index) + "@" + std::to_string(rank))
+                                 results_match = false;
+                             },
+                         .stopped = [](std::uint64_t) {}});
   self = &s;
   std::thread producer;
   if (mpi::rank() == 0)
@@ -84,22 +83,21 @@ TEST(MpiItemStream, AStopOnTheLastRankReachesEveryRankAndHandedOutItemsComplete)
   std::int64_t results = 0;
   mpi::item_stream* self = nullptr;
   const bool last = mpi::rank() == mpi::size() - 1;
-  mpi::item_stream s(
-      1, {.run =
-              [&](std::uint64_t index, std::string) {
-                runner.group.spawn([&, index] {
-                  runner.ran.fetch_add(1, std::memory_order_relaxed);
-                  if (last && !stop_raised.exchange(true)) self->stop(7);
-                  run_until_stopped(runner.stop.get_token(), 10'000ms);
-                  self->complete(index, "");
-                });
-              },
-          .finished = [&](std::uint64_t, int, std::string) { ++results; },
-          .stopped =
-              [&](std::uint64_t code) {
-                stop_code.store(code);
-                runner.stop.request_stop();
-              }});
+  mpi::item_stream s(1, {.run =
+                             [&](std::uint64_t index, std::string) {
+                               runner.group.spawn([&, index] {
+                                 runner.ran.fetch_add(1, std::memory_order_relaxed);
+                                 if (last && !stop_raised.exchange(true)) self->stop(7);
+                                 run_until_stopped(runner.stop.get_token(), 10'000ms);
+                                 self->complete(index, "");
+                               });
+                             },
+                         .finished = [&](std::uint64_t, int, std::string) { ++results; },
+                         .stopped =
+                             [&](std::uint64_t code) {
+                               stop_code.store(code);
+                               runner.stop.request_stop();
+                             }});
   self = &s;
   std::thread producer;
   std::int64_t pushed = 0;
@@ -128,21 +126,20 @@ TEST(MpiItemStream, CloseAndDropLetsRunningItemsFinish) {
   std::atomic<bool> stopped{false};
   std::int64_t results = 0, pushed = 0;
   mpi::item_stream* self = nullptr;
-  mpi::item_stream s(
-      1, {.run =
-              [&](std::uint64_t index, std::string) {
-                runner.group.spawn([&, index] {
-                  runner.ran.fetch_add(1, std::memory_order_relaxed);
-                  std::this_thread::sleep_for(2ms);
-                  self->complete(index, "done");
-                });
-              },
-          .finished =
-              [&](std::uint64_t, int, std::string result) {
-                EXPECT_EQ(result, "done");
-                if (++results == 20) self->close_and_drop();
-              },
-          .stopped = [&](std::uint64_t) { stopped = true; }});
+  mpi::item_stream s(1, {.run =
+                             [&](std::uint64_t index, std::string) {
+                               runner.group.spawn([&, index] {
+                                 runner.ran.fetch_add(1, std::memory_order_relaxed);
+                                 std::this_thread::sleep_for(2ms);
+                                 self->complete(index, "done");
+                               });
+                             },
+                         .finished =
+                             [&](std::uint64_t, int, std::string result) {
+                               EXPECT_EQ(result, "done");
+                               if (++results == 20) self->close_and_drop();
+                             },
+                         .stopped = [&](std::uint64_t) { stopped = true; }});
   self = &s;
   std::thread producer;
   if (mpi::rank() == 0)

@@ -74,9 +74,8 @@ void run_attempt(job_record& r, const std::optional<std::vector<std::string>>& a
   } catch (const std::system_error& e) {
     // Exec'd directly and could not start: what a shell would say and do.
     const bool missing = e.code() == std::errc::no_such_file_or_directory;
-    const std::string what =
-        "cohort-run: " + (argv ? (*argv)[0] : command) +
-        (missing ? ": command not found\n" : ": " + e.code().message() + "\n");
+    const std::string what = "cohort-run: " + (argv ? (*argv)[0] : command) +
+                             (missing ? ": command not found\n" : ": " + e.code().message() + "\n");
     if (po.on_output) po.on_output(what, true);
     r.status = job_status::failed;
     r.exit_code = missing ? 127 : 126;

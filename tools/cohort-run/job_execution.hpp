@@ -17,7 +17,7 @@
 namespace cohort_run {
 
 struct job_hooks {
-  std::function<void(int pid)> on_start;                            // each attempt
+  std::function<void(int pid)> on_start;                   // each attempt
   std::function<void(std::string_view chunk)> saw_output;  // the watchdog: the last line
   // --line-buffer without -k: complete lines, written at once (null: captured whole).
   std::function<void(const std::string& tag, std::string_view lines, bool to_stderr)> lines;

@@ -48,7 +48,7 @@ class job_ledger {
 
  private:
   void write_logs(const job_record& r, const std::string& host);  // under mutex_
-  halt_action check_halt(const job_record& r);                     // under mutex_
+  halt_action check_halt(const job_record& r);                    // under mutex_
 
   const run_options& options_;
   std::optional<std::size_t> total_;

@@ -26,8 +26,8 @@
 #include "job_execution.hpp"
 #include "job_ledger.hpp"
 #include "output.hpp"
-#include "running_jobs.hpp"
 #include "runner.hpp"
+#include "running_jobs.hpp"
 #include "signal_watch.hpp"
 
 namespace cohort_run {
@@ -179,14 +179,12 @@ class mpi_batch {
         host_(host_name()),
         input_(std::move(input)),
         slots_(o.jobs),
-        stream_(o.jobs, {.run = [this](std::uint64_t index, std::string item) {
-                           start_job(index, std::move(item));
-                         },
-                         .finished =
-                             [this](std::uint64_t, int, std::string result) {
-                               job_finished(std::move(result));
-                             },
-                         .stopped = [this](std::uint64_t code) { stopped(code); }}) {
+        stream_(o.jobs,
+                {.run = [this](std::uint64_t index,
+                               std::string item) { start_job(index, std::move(item)); },
+                 .finished = [this](std::uint64_t, int,
+                                    std::string result) { job_finished(std::move(result)); },
+                 .stopped = [this](std::uint64_t code) { stopped(code); }}) {
     if (rank_ == 0) {
       output_.emplace(o.keep_order, o.tag, keep_order_memory());
       ledger_.emplace(o, input_->total(), true);
@@ -205,9 +203,9 @@ class mpi_batch {
     // One worker per slot: each job's task waits in run_process (inside blocking()).
     cohort::scheduler pool({.workers = options_.jobs, .name = "cohort"});
     pool.set_watchdog(std::chrono::nanoseconds(0));
-    task_group_.emplace(pool, cohort::group_options{
-                                  .on_failure = cohort::failure_policy::keep_going,
-                                  .name = "cohort-run --mpi"});
+    task_group_.emplace(pool,
+                        cohort::group_options{.on_failure = cohort::failure_policy::keep_going,
+                                              .name = "cohort-run --mpi"});
     std::optional<std::jthread> reader, deadline;
     std::mutex deadline_mutex;
     std::condition_variable_any deadline_cv;

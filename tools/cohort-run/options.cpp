@@ -159,8 +159,9 @@ std::optional<run_options> parse_command_line(int argc, char** argv, int& exit_s
     if (!grace_text.empty()) o.term_grace = duration_of("--term-grace", grace_text);
 #ifndef COHORT_RUN_WITH_MPI
     if (o.mpi)
-      throw usage_error("--mpi", "this cohort-run was built without MPI (cohort::mpi is built "
-                                 "when CMake finds an MPI implementation: COHORT_WITH_MPI)");
+      throw usage_error("--mpi",
+                        "this cohort-run was built without MPI (cohort::mpi is built "
+                        "when CMake finds an MPI implementation: COHORT_WITH_MPI)");
 #endif
     if ((o.resume || o.resume_failed) && o.joblog.empty())
       throw usage_error(o.resume ? "--resume" : "--resume-failed", "needs --joblog FILE");

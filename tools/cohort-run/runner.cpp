@@ -168,7 +168,8 @@ class batch {
     slots_.started(slot, seq, command);
     job_hooks hooks;
     hooks.on_start = [&](int pid) { slots_.set_pid(slot, pid); };
-    if (watchdog_) hooks.saw_output = [&](std::string_view chunk) { slots_.saw_output(slot, chunk); };
+    if (watchdog_)
+      hooks.saw_output = [&](std::string_view chunk) { slots_.saw_output(slot, chunk); };
     hooks.lines = [&](const std::string& tag, std::string_view text, bool to_stderr) {
       output_.lines(tag, text, to_stderr);
     };
@@ -207,7 +208,6 @@ class batch {
   std::atomic<bool> halted_now_{false};
   // relaxed: an advisory "start no more"; slots_.close() is what stops the loop for sure.
   std::atomic<bool> stop_starting_{false};
-
 };
 
 }  // namespace
