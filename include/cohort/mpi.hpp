@@ -318,8 +318,9 @@ T reduce(std::size_t n, T init, M map, Op op, distribute_options options = {}) {
 /// Collective: every rank constructs one with its own capacity and calls run() on the
 /// thread that makes its MPI calls. Rank 0 feeds items with push() (from a thread of its
 /// own: run() occupies the MPI thread) and ends the input with close(). Each item is handed
-/// to exactly one rank's `run` handler (at most `capacity` at once per rank, plus as many
-/// queued on ranks other than 0 to hide the round trip); the rank calls complete() when it
+/// to exactly one rank's `run` handler (at most `capacity` at once per rank; ranks other
+/// than 0 queue as many more while their items are short, < 50 ms on average, to hide the
+/// round trip to rank 0); the rank calls complete() when it
 /// ended, and rank 0's `finished` handler receives the result bytes. stop() on any rank
 /// ends the stream on every rank: nothing more is handed out, every rank's `stopped`
 /// handler runs (cancel what runs there), and run() returns once every handed-out item
