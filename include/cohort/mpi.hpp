@@ -39,7 +39,9 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -408,5 +410,69 @@ T reduce(std::size_t n, T init, M map, Op op, distribute_options options = {}) {
   detail::distribute(n, b, options);
   return b.fold(std::move(init));
 }
+
+/// \brief A stream of items of unknown length, handed out by rank 0 as they come and run
+/// on every rank; what each item produced goes back to rank 0 (the job protocol of
+/// `cohort-run --mpi`; lib/mpi/README.md, "The protocol of a stream").
+///
+/// Collective: every rank constructs one with its own capacity and calls run() on the
+/// thread that makes its MPI calls. Rank 0 feeds items with push() (from a thread of its
+/// own: run() occupies the MPI thread) and ends the input with close(). Each item is handed
+/// to exactly one rank's `run` handler (at most `capacity` at once per rank; ranks other
+/// than 0 queue as many more while their items are short, < 50 ms on average, to hide the
+/// round trip to rank 0); the rank calls complete() when it
+/// ended, and rank 0's `finished` handler receives the result bytes. stop() on any rank
+/// ends the stream on every rank: nothing more is handed out, every rank's `stopped`
+/// handler runs (cancel what runs there), and run() returns once every handed-out item
+/// was completed. Handlers run on the progress thread (the one in run()), never
+/// concurrently, and must not block for long: that thread drives the communication.
+/// Workers never call MPI: complete(), push() and stop() only queue and wake it.
+/// One stream (or other cohort::mpi collective) at a time per process.
+class item_stream {
+ public:
+  /// What a stream calls, on the progress thread of the rank named.
+  struct handlers {
+    /// Every rank: run the item `index` (0-based, in push order) whose bytes rank 0 pushed;
+    /// call complete(index, ...) when it ended, from any thread.
+    std::function<void(std::uint64_t index, std::string item)> run;
+    /// Rank 0: item `index` ended on `rank` with these result bytes (completion order).
+    std::function<void(std::uint64_t index, int rank, std::string result)> finished;
+    /// Every rank, once: the stream stops (stop(code) on some rank); items running here
+    /// should end soon, and each must still be completed.
+    std::function<void(std::uint64_t code)> stopped;
+  };
+
+  /// \param capacity items this rank runs at once (>= 1).
+  item_stream(std::size_t capacity, handlers h);
+  ~item_stream();
+  item_stream(const item_stream&) = delete;
+  item_stream& operator=(const item_stream&) = delete;
+
+  /// Rank 0, any thread but the progress thread: appends an item; waits while 2 x the
+  /// total capacity of all ranks wait to be handed out (the input is read as jobs run, in
+  /// bounded memory). False when the stream stopped or was closed: the item is dropped.
+  bool push(std::string item);
+  /// Rank 0, any thread: no more items. Items pushed and not yet handed out still run.
+  void close();
+  /// Rank 0, any thread: no more items, and those not yet handed out are dropped; running
+  /// ones finish (GNU parallel's `--halt soon`). Returns how many were dropped.
+  std::uint64_t close_and_drop();
+  /// Any rank, any thread: the item handed to this rank ended; `result` goes to rank 0.
+  void complete(std::uint64_t index, std::string result);
+  /// Any rank, any thread: stop the stream on every rank (see the class comment); `code`
+  /// reaches every rank's `stopped` handler (the first stop's code wins).
+  void stop(std::uint64_t code = 0);
+  /// Collective, on the thread that makes this rank's MPI calls: drives the stream and
+  /// returns when the input ended (closed, or stopped) and every item handed out was
+  /// completed and, on rank 0, reported to `finished`. Exceptions from handlers or MPI
+  /// propagate (MPI errors normally abort the job first: MPI's default error handler).
+  void run();
+  /// Rank 0: items pushed and never handed out because of a stop or close_and_drop().
+  std::uint64_t dropped() const;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
 
 }  // namespace cohort::mpi

@@ -15,6 +15,17 @@ enum tag : int {
                     // once per call, and only if no stop reached it first.
 };
 
+// The messages of an item_stream (stream.cpp): variable-length bytes, the first one the
+// kind. One tag per direction, so each direction is one ordered stream (MPI's
+// non-overtaking rule): a stop is seen before the end, a result before the request after it.
+enum stream_tag : int {
+  tag_stream_down = 11,  // 0 -> r: 'G' grant {count, (index, length, bytes)...},
+                         //         'S' stop {code}, 'E' end (the last message 0 sends r)
+  tag_stream_up = 12,    // r -> 0: 'R' request {wanted}, 'C' completed {count, (index,
+                         //         length, bytes)...}, 'X' dropped {count}, 'S' stop {code},
+                         //         'B' bye (the last message r sends 0)
+};
+
 // Why a call stops, as bits: a rank may have seen several.
 enum reason : std::uint64_t {
   reason_failure = 1,    // an item failed under cancel_siblings

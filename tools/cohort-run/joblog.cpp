@@ -31,8 +31,8 @@ void joblog_writer::write(const joblog_entry& e) {
   std::string command = e.command;
   for (char& c : command)
     if (c == '\n') c = ' ';
-  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t%s\n", e.seq, e.start_epoch_s,
-               e.runtime_s, e.received, e.exit_value, e.signal, command.c_str());
+  std::fprintf(file_, "%zu\t%s\t%.3f\t%10.3f\t0\t%zu\t%d\t%d\t%s\n", e.seq, e.host.c_str(),
+               e.start_epoch_s, e.runtime_s, e.received, e.exit_value, e.signal, command.c_str());
   // Flushed per line: a killed cohort-run leaves a log that --resume can trust.
   std::fflush(file_);
 }

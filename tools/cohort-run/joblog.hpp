@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // GNU parallel's joblog: a header, then one tab-separated line per finished job
 //   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
-// (Host ":" for the local machine, times in seconds with 3 decimals, Receive the bytes of
-// stdout). GNU parallel's --resume reads ours and cohort-run's --resume reads GNU's.
+// (Host ":" for the local machine, the rank's host name under --mpi, times in seconds with 3
+// decimals, Receive the bytes of stdout). GNU parallel's --resume reads ours and cohort-run's
+// --resume reads GNU's.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,7 @@ struct joblog_entry {
   int exit_value = 0;  // -1 when killed (timeout)
   int signal = 0;
   std::string command;
+  std::string host = ":";  // ":" is GNU's "this machine"; under --mpi the rank's host name
 };
 
 class joblog_writer {

@@ -134,6 +134,8 @@ std::optional<run_options> parse_command_line(int argc, char** argv, int& exit_s
   app.add_option("--report", o.report, "JSON report of every job")->type_name("FILE");
   app.add_flag("--dry-run", o.dry_run, "print the commands, run nothing");
   app.add_flag("-0,--null", o.null_separated, "inputs separated by NUL");
+  app.add_flag("--mpi", o.mpi,
+               "under mpirun -np N: rank 0 reads the input, every rank runs up to -j jobs");
   app.add_option("--term-grace", grace_text, "SIGTERM, then SIGKILL after D (default 2s)")
       ->type_name("D");
 
@@ -155,6 +157,12 @@ std::optional<run_options> parse_command_line(int argc, char** argv, int& exit_s
     if (!timeout_text.empty()) o.timeout = duration_of("--timeout", timeout_text);
     if (!deadline_text.empty()) o.deadline = duration_of("--deadline", deadline_text);
     if (!grace_text.empty()) o.term_grace = duration_of("--term-grace", grace_text);
+#ifndef COHORT_RUN_WITH_MPI
+    if (o.mpi)
+      throw usage_error("--mpi",
+                        "this cohort-run was built without MPI (cohort::mpi is built "
+                        "when CMake finds an MPI implementation: COHORT_WITH_MPI)");
+#endif
     if ((o.resume || o.resume_failed) && o.joblog.empty())
       throw usage_error(o.resume ? "--resume" : "--resume-failed", "needs --joblog FILE");
     if (o.resume && o.resume_failed)

@@ -29,6 +29,7 @@ struct run_options {
   std::string report;
   bool dry_run = false;
   bool null_separated = false;
+  bool mpi = false;  // --mpi: one rank of an MPI job (mpi_runner.hpp)
   std::chrono::nanoseconds term_grace = std::chrono::seconds(2);
 
   std::vector<std::string> command;  // words before the first ::: (empty: lines are commands)
