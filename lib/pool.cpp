@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pool.hpp"
 
-#include "watchdog.hpp"
+#include "observe/watchdog.hpp"
 
 #include "cancel.hpp"
 

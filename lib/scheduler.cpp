@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "observe/stats.hpp"
 #include "pool.hpp"
-#include "stats.hpp"
 
 namespace cohort {
 

@@ -11,9 +11,9 @@
 #include <optional>
 #include <span>
 
-#include "blocked.hpp"
 #include "cancel.hpp"
 #include "futex.hpp"
+#include "observe/blocked.hpp"
 #include "parking_lot.hpp"
 
 namespace cohort::detail {

@@ -27,8 +27,8 @@
 #include <cohort/detail/group_core.hpp>
 #include <cohort/detail/job.hpp>
 
-#include "activity.hpp"
 #include "deque.hpp"
+#include "observe/activity.hpp"
 #include "spin_lock.hpp"
 
 namespace cohort::detail {

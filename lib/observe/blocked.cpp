@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "blocked.hpp"
+#include "observe/blocked.hpp"
 
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -8,7 +8,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "activity.hpp"
+#include "observe/activity.hpp"
 
 namespace cohort::detail {
 namespace {
