@@ -3,7 +3,7 @@
 
 #include "observe/watchdog.hpp"
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 
 #include <algorithm>
 #include <cstdio>

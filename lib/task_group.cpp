@@ -12,10 +12,10 @@
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/errors.hpp>
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 #include "parking_lot.hpp"
 #include "pool.hpp"
-#include "wait.hpp"
+#include "wait_on.hpp"
 #include "worker.hpp"
 
 namespace cohort::detail {

@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 #include "pool.hpp"
-#include "wait.hpp"
+#include "wait_on.hpp"
 
 namespace cohort::detail {
 

@@ -44,7 +44,7 @@ struct live_group_list {
   group_core* head = nullptr;  // guarded by mutex
   void add(group_core* g) noexcept;
   void remove(group_core* g) noexcept;
-  // A group's destruction: also drops its creator's count of live groups (cancel.hpp).
+  // A group's destruction: also drops its creator's count of live groups (cancel_node.hpp).
   void remove_and_unlink_creator(group_core* g) noexcept;
   template <class F>
   void for_each(F& f);

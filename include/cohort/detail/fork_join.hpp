@@ -25,7 +25,7 @@
 #include <variant>
 #include <vector>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/completion.hpp>
 #include <cohort/detail/job.hpp>
 #include <cohort/detail/runtime.hpp>

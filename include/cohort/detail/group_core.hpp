@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/completion.hpp>
 #include <cohort/detail/job.hpp>
 #include <cohort/options.hpp>

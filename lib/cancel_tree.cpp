@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 
 #include <cohort/detail/job.hpp>
 #include <cohort/detail/stop.hpp>
