@@ -310,9 +310,3 @@ void detach_groups_of(cancel_node* n) noexcept {
 }
 
 }  // namespace cohort::detail
-
-namespace cohort::detail {
-std::size_t pool_size(const pool& p) noexcept {
-  return p.size();
-}
-}  // namespace cohort::detail

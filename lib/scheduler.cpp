@@ -100,20 +100,4 @@ scheduler& default_scheduler() {
   return *s;
 }
 
-namespace detail {
-
-pool& pool_of(scheduler& s) noexcept {
-  return s.internal_pool();
-}
-
-pool& ambient_pool() {
-  if (worker* w = current_worker) return w->owner();
-  return default_scheduler().internal_pool();
-}
-
-scheduler& scheduler_of(pool& p) noexcept {
-  return p.owner();
-}
-
-}  // namespace detail
 }  // namespace cohort

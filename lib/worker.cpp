@@ -352,34 +352,14 @@ std::string job_group_name(const job* j) {
   return static_cast<const child_base*>(j)->group().name();
 }
 
-// ---- the runtime interface used by the templates (detail/runtime.hpp) ----------------
-
-bool on_pool(const pool& p) noexcept {
-  return current_worker != nullptr && &current_worker->owner() == &p;
-}
-
-void submit(pool& p, job* j) {
-  if (worker* w = current_worker; w != nullptr && &w->owner() == &p) {
-    w->push(j);
-  } else {
-    p.inject(j);
-  }
-}
+// ---- the fork-join fast path of detail/runtime.hpp (the rest is in runtime.cpp): here,
+// beside worker::push and pop_until, so that both inline into them.
 
 void push_local(job* j) {
   current_worker->push(j);
 }
 bool pop_local_until(job* j) {
   return current_worker->pop_until(j);
-}
-
-void* begin_blocking() noexcept {
-  worker* w = current_worker;
-  if (w != nullptr) w->enter_blocked();
-  return w;
-}
-void end_blocking(void* token) noexcept {
-  if (token != nullptr) static_cast<worker*>(token)->leave_blocked();
 }
 
 }  // namespace cohort::detail
