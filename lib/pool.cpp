@@ -4,6 +4,7 @@
 #include "observe/watchdog.hpp"
 
 #include "cancel_tree.hpp"
+#include "lib_access.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -224,9 +225,9 @@ live_group_list& pool::live_groups_here() noexcept {
 
 void live_group_list::add(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
-  g->prev_live = nullptr;
-  g->next_live = head;
-  if (head) head->prev_live = g;
+  lib_access::prev_live(*g) = nullptr;
+  lib_access::next_live(*g) = head;
+  if (head) lib_access::prev_live(*head) = g;
   head = g;
 }
 
@@ -248,15 +249,17 @@ void live_group_list::remove(group_core* g) noexcept {
 }
 
 void live_group_list::unlink(group_core* g) noexcept {
-  if (g->prev_live)
-    g->prev_live->next_live = g->next_live;
+  group_core* const prev = lib_access::prev_live(*g);
+  group_core* const next = lib_access::next_live(*g);
+  if (prev)
+    lib_access::next_live(*prev) = next;
   else
-    head = g->next_live;
-  if (g->next_live) g->next_live->prev_live = g->prev_live;
+    head = next;
+  if (next) lib_access::prev_live(*next) = prev;
 }
 
 group_core* next_live_of(group_core* g) noexcept {
-  return g->next_live;
+  return lib_access::next_live(*g);
 }
 
 // ---- groups that outlive their creator (cancel_node::up) -------------------------------

@@ -7,6 +7,7 @@
 
 #include <cohort/scheduler.hpp>
 
+#include "lib_access.hpp"
 #include "pool.hpp"
 #include "worker.hpp"
 
@@ -15,12 +16,12 @@ namespace cohort::detail {
 // ---- which pool -------------------------------------------------------------------------
 
 pool& pool_of(scheduler& s) noexcept {
-  return s.internal_pool();
+  return lib_access::pool_of(s);
 }
 
 pool& ambient_pool() {
   if (worker* w = current_worker) return w->owner();
-  return default_scheduler().internal_pool();
+  return lib_access::pool_of(default_scheduler());
 }
 
 scheduler& scheduler_of(pool& p) noexcept {

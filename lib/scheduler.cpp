@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "lib_access.hpp"
 #include "observe/stats.hpp"
 #include "pool.hpp"
 
@@ -85,7 +86,7 @@ std::size_t default_worker_count() {
 // static objects are destroyed) finishes what it owns: detached tasks run to the end and
 // the COHORT_TRACE file is written. Nothing spawned with spawn_detached is lost.
 void finish_default_scheduler() {
-  if (the_default != nullptr) the_default->internal_pool().finish_at_exit();
+  if (the_default != nullptr) detail::lib_access::pool_of(*the_default).finish_at_exit();
 }
 
 }  // namespace

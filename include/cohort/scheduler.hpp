@@ -130,10 +130,8 @@ class COHORT_EXPORT scheduler {
   /// Stamps each task's start so dump() can show ages (a clock read per task).
   void enable_timing(bool on = true);
 
-  /// Not part of the API: cohort's own headers reach the pool through it.
-  detail::pool& internal_pool() noexcept { return *pool_; }
-
  private:
+  friend struct detail::lib_access;  // lib/'s access to the pool (lib/lib_access.hpp)
   detail::group_core& detached_group() noexcept;
   std::unique_ptr<detail::pool> pool_;
 };

@@ -29,6 +29,7 @@ namespace cohort::detail {
 
 class pool;
 struct live_group_list;
+struct lib_access;  // lib/'s one door into the private members below (lib/lib_access.hpp)
 
 enum class end_reason : std::uint8_t { none, own_cancel, failure, deadline };
 
@@ -71,23 +72,22 @@ class COHORT_EXPORT group_core : public scope_node {
   std::size_t failure_count() const;
   bool detached_root() const noexcept { return detached_root_; }
 
-  // For the diagnostics walk (dump()).
-  group_core* prev_live = nullptr;
-  group_core* next_live = nullptr;
-  live_group_list* live_list = nullptr;
-  std::atomic<const void*> joiner{nullptr};  // the thread blocked in join (diagnostic)
-
  private:
-  void release_slot() noexcept;  // max_concurrency: a child ended; start the next
+  friend struct lib_access;
   friend void child_end(child_base*) noexcept;
-  friend class group_wait_target;
+  void release_slot() noexcept;  // max_concurrency: a child ended; start the next
   void deadline_passed() noexcept;
-  friend void on_group_deadline(void*) noexcept;
   void record_failure(child_base* c) noexcept;
   void report_unobserved() noexcept;
   // The kept failures in spawn order, and how many more could not be kept (out of memory).
   std::vector<child_base*> take_failures(std::size_t& unkept) noexcept;
   bool is_own_descendant_running() const noexcept;
+
+  // The live-group list this group is on (where it was created: dump() walks it) and
+  // its links there, guarded by that list's lock.
+  live_group_list* live_list = nullptr;
+  group_core* prev_live = nullptr;
+  group_core* next_live = nullptr;
 
   pool* pool_;
   group_options options_;
