@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "intrusive_list.hpp"
+
 namespace cohort::detail {
 
 struct lib_access {
@@ -23,10 +25,9 @@ struct lib_access {
   static constexpr std::uint64_t group_sleeper_bit = group_core::sleeper_bit;
   // The timer's call when a group's deadline passes (task_group.cpp, on_group_deadline).
   static void deadline_passed(group_core& g) noexcept { g.deadline_passed(); }
-  // A group's links in the live-group list it was created on (pool.cpp's
-  // live_group_list), written and read under that list's lock.
-  static group_core*& prev_live(group_core& g) noexcept { return g.prev_live; }
-  static group_core*& next_live(group_core& g) noexcept { return g.next_live; }
+  // The live-group lists (worker.hpp's live_group_list) link groups through two private
+  // fields of group_core.
+  using live_groups = intrusive_list<group_core, &group_core::prev_live, &group_core::next_live>;
 };
 
 }  // namespace cohort::detail

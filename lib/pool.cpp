@@ -225,10 +225,7 @@ live_group_list& pool::live_groups_here() noexcept {
 
 void live_group_list::add(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
-  lib_access::prev_live(*g) = nullptr;
-  lib_access::next_live(*g) = head;
-  if (head) lib_access::prev_live(*head) = g;
-  head = g;
+  groups.push_front(*g);
 }
 
 void live_group_list::remove_and_unlink_creator(group_core* g) noexcept {
@@ -240,26 +237,7 @@ void live_group_list::remove_and_unlink_creator(group_core* g) noexcept {
     creator->live_groups.fetch_sub(1, std::memory_order_release);
     g->parent.store(nullptr, std::memory_order_relaxed);
   }
-  unlink(g);
-}
-
-void live_group_list::remove(group_core* g) noexcept {
-  std::lock_guard<spin_lock> lock(mutex);
-  unlink(g);
-}
-
-void live_group_list::unlink(group_core* g) noexcept {
-  group_core* const prev = lib_access::prev_live(*g);
-  group_core* const next = lib_access::next_live(*g);
-  if (prev)
-    lib_access::next_live(*prev) = next;
-  else
-    head = next;
-  if (next) lib_access::prev_live(*next) = prev;
-}
-
-group_core* next_live_of(group_core* g) noexcept {
-  return lib_access::next_live(*g);
+  groups.erase(*g);
 }
 
 // ---- groups that outlive their creator (cancel_node::up) -------------------------------

@@ -3,17 +3,21 @@
 // run while the task it runs waits.
 //
 // The loop (main_loop): own deque (LIFO: the children it just spawned), the injection
-// queue (a batch, moved into its own deque so peers can steal), then one steal attempt
-// at each other thread of the pool, starting at a random victim. When that finds nothing
-// it spins a bounded number of rounds, then parks (sleep.hpp).
+// queue (a batch, moved into its own deque so peers can steal), then a steal at each
+// other thread of the pool (retried once after a lost race), starting at a random
+// victim. When that finds nothing it spins a bounded number of rounds, then parks
+// (sleep.hpp).
 //
-// A wait inside a task (join, get, wait: `wait()` here) runs only jobs that cannot put a
-// task on top of one it waits for (the rule and its proof are in lib/README.md): the
-// awaited task itself when nobody started it (the join logic does that), and jobs on its
-// own deque, above the task's floor, that descend from the waiting task. It never steals.
-// When it has nothing to run it blocks, and the sleep module lets another thread (a
-// sleeper or a spare) take its place, so the pool keeps its parallelism. A timed wait
-// runs nothing at all: whatever it ran could outlast the timeout.
+// A wait inside a task (join, get, wait: `wait()` here) runs, on this stack, only what
+// lib/README.md "What a wait may run" allows, which is where the rule and the proof that
+// no wait deadlocks live: the awaited task itself when nobody started it (the join logic
+// does that, child_run_inline), and jobs on top of its own deque, above the task's floor,
+// that descend from the waiting task (pop_in_wait); a job on top that it may not run
+// stays there for thieves. It never steals and never takes the injection queue. With
+// nothing to run it spins briefly on the target, then blocks (enter_blocked): the sleep
+// module lets another thread (a sleeper or a spare) take its place, so the pool keeps its
+// parallelism. A timed wait runs nothing at all: whatever it ran could outlast the
+// timeout.
 #pragma once
 
 #include <atomic>
@@ -28,6 +32,7 @@
 #include <cohort/detail/job.hpp>
 
 #include "deque.hpp"
+#include "lib_access.hpp"
 #include "observe/activity.hpp"
 #include "spin_lock.hpp"
 
@@ -37,20 +42,14 @@ class pool;
 class group_core;
 
 // Groups alive on one thread (dump() walks them).
-group_core* next_live_of(group_core* g) noexcept;
-
 struct live_group_list {
   spin_lock mutex;
-  group_core* head = nullptr;  // guarded by mutex
+  lib_access::live_groups groups;  // guarded by mutex
   void add(group_core* g) noexcept;
-  void remove(group_core* g) noexcept;
   // A group's destruction: also drops its creator's count of live groups (cancel_node.hpp).
   void remove_and_unlink_creator(group_core* g) noexcept;
   template <class F>
   void for_each(F& f);
-
- private:
-  void unlink(group_core* g) noexcept;  // with mutex held
 };
 
 // Something a worker or thread can wait for: one or more parking-lot keys
@@ -156,7 +155,7 @@ class worker {
 template <class F>
 void live_group_list::for_each(F& f) {
   std::lock_guard<spin_lock> lock(mutex);
-  for (group_core* g = head; g != nullptr; g = next_live_of(g)) f(*g);
+  for (group_core* g = groups.front(); g != nullptr; g = lib_access::live_groups::next(*g)) f(*g);
 }
 
 // A name for a job in traces and dumps; the name of a child's group (empty otherwise).

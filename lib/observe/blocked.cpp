@@ -15,7 +15,7 @@ namespace {
 
 struct registry {
   std::mutex mutex;
-  std::vector<blocked_thread> entries;  // guarded by mutex; empty tid = free slot
+  std::vector<blocked_thread> entries;  // guarded by mutex; a null key marks a free slot
   std::atomic<std::size_t> count{0};
 };
 
