@@ -196,7 +196,7 @@ bool pool::work_visible() noexcept {
   // loads, orders them after the caller's counters RMW.
   if (!injected_.looks_empty()) return true;
   bool visible = false;
-  for_each_worker([&](worker& w) { visible = visible || !w.looks_idle(); });
+  for_each_worker([&](worker& w) { visible = visible || !w.thief().looks_empty(); });
   return visible;
 }
 

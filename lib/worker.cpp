@@ -70,14 +70,14 @@ void worker::main() {
 }
 
 void worker::push(job* j) {
-  deque_.push(j);
+  own().push(j);
   worker_counters::bump(counters.spawned);
   pool_->sleep().notify_local_job();
 }
 
 worker::wait_pop worker::pop_in_wait(const job* target) {
   job* x;
-  if (!deque_.pop_above(task_floor_, x)) return wait_pop::nothing;
+  if (!own().pop_above(task_floor_, x)) return wait_pop::nothing;
   if (x == target) return wait_pop::target;
   if (x->type->kind == job_kind::child) {
     auto* c = static_cast<child_base*>(x);
@@ -100,7 +100,7 @@ worker::wait_pop worker::pop_in_wait(const job* target) {
   }
   // Not ours to run here: back where it was (the pop made room, so this cannot grow the
   // deque or throw). A thief can take it from the other end.
-  deque_.push(x);
+  own().push(x);
   return wait_pop::blocked;
 }
 
@@ -120,18 +120,18 @@ bool worker::pop_until(job* j) {
 
 job* worker::find_work() {
   job* j;
-  if (deque_.pop(j)) return j;
+  if (own().pop(j)) return j;
 
   job* batch[injection_batch];
   // No more than the deque holds without growing: a push that had to allocate could fail
   // (out of memory) with the batch already out of the injection queue. Batch[0] runs here.
-  const std::size_t room = deque_.capacity() - deque_.size_hint();  // thieves only add room
+  const std::size_t room = own().capacity() - own().size_hint();  // thieves only add room
   const std::size_t want = std::min(
       std::clamp<std::size_t>(pool_->injected().size_hint() / pool_->size(), 1, injection_batch),
       room + 1);
   if (const std::size_t n = pool_->injected().pop_batch(batch, want)) {
     worker_counters::bump(counters.injected_taken, n);
-    for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
+    for (std::size_t i = n - 1; i > 0; --i) own().push(batch[i]);
     if (n > 1) pool_->sleep().notify_local_job();
     return batch[0];
   }
@@ -145,7 +145,7 @@ job* worker::find_work() {
       worker* victim = pool_->worker_if_started(v);
       if (victim == nullptr) continue;
       for (int attempt = 0; attempt < 2; ++attempt) {  // retry once after a lost race
-        const steal_result r = victim->steal_from(j);
+        const steal_result r = victim->thief().steal(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
           if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
@@ -186,7 +186,7 @@ void worker::run_claimed(job* j) noexcept {
   }
   worker_counters::bump(counters.tasks_run);
   const std::int64_t outer_floor = task_floor_;
-  task_floor_ = deque_.owner_bottom();
+  task_floor_ = own().bottom();
   tracer& trace = pool_->trace();
   const bool traced = trace.enabled() && trace.begin(index_, j);
   j->execute();  // j may be gone after this

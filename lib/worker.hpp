@@ -117,8 +117,8 @@ class worker {
   void enter_blocked() noexcept;
   void leave_blocked() noexcept;
 
-  bool looks_idle() const noexcept { return deque_.looks_empty(); }
-  steal_result steal_from(job*& out) { return deque_.steal(out); }
+  // What peers get of this worker's deque: steal and look, never push or pop.
+  deque_thief<job*> thief() noexcept { return deque_thief<job*>(deque_); }
 
   worker_counters counters;
   worker_activity activity;  // for dump() and the watchdog
@@ -142,7 +142,10 @@ class worker {
 
   pool* pool_;
   std::size_t index_;
+  // Reached only through handles (deque.hpp): own() on this worker's thread, thief() for
+  // peers. A handle is a pointer made on the spot and inlined away: no cost.
   chase_lev_deque<job*> deque_;
+  deque_owner<job*> own() noexcept { return deque_owner<job*>(deque_); }
   std::uint64_t rng_;
   bool searching_ = false;
   // Where the running job's own pushes begin on this deque. A wait inside that job
