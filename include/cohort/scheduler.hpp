@@ -37,7 +37,9 @@ struct worker_stats {
   std::uint64_t steal_attempts_failed = 0;  ///< steals that found nothing or lost a race
   std::uint64_t injected_taken = 0;         ///< taken from the injection queue
   std::uint64_t parks = 0;                  ///< times the worker went to sleep
-  std::uint64_t wakeups = 0;                ///< times it woke up (from a park)
+  /// times it woke up from a park. Every park ends in one, so this is `parks` (a worker
+  /// asleep at the snapshot counts as woken).
+  std::uint64_t wakeups = 0;
   std::chrono::nanoseconds time_parked{0};  ///< time asleep (needs timing: enable_timing())
 };
 
