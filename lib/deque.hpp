@@ -204,7 +204,12 @@ class deque_owner {
   explicit deque_owner(chase_lev_deque<T>& d) noexcept : d_(&d) {}
   void push(T x) { d_->push(x); }
   bool pop(T& out) { return d_->pop(out); }
+  // Pops only while the bottom lies above `floor` (a task's own pushes, worker.hpp).
+  bool pop_above(std::int64_t floor, T& out) { return d_->pop_above(floor, out); }
+  std::int64_t bottom() const noexcept { return d_->owner_bottom(); }
   bool looks_empty() const noexcept { return d_->looks_empty(); }
+  std::size_t size_hint() const noexcept { return d_->size_hint(); }
+  std::size_t capacity() const noexcept { return d_->capacity(); }
 
  private:
   chase_lev_deque<T>* d_;

@@ -3,7 +3,7 @@
 
 #include <typeinfo>
 
-#include <cohort/detail/fork_join.hpp>
+#include <cohort/detail/failure.hpp>
 
 namespace cohort {
 

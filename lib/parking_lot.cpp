@@ -18,10 +18,7 @@ parking_lot::bucket& parking_lot::bucket_for(const void* key) noexcept {
 }
 
 void parking_lot::link(bucket& b, park_record& r) noexcept {
-  r.prev = nullptr;
-  r.next = b.head;
-  if (b.head) b.head->prev = &r;
-  b.head = &r;
+  b.records.push_front(r);
   r.queued = true;
 }
 
@@ -29,11 +26,7 @@ bool parking_lot::leave(park_record& r) noexcept {
   bucket& b = bucket_for(r.key);
   std::lock_guard lock(b.mutex);
   if (!r.queued) return true;
-  if (r.prev)
-    r.prev->next = r.next;
-  else
-    b.head = r.next;
-  if (r.next) r.next->prev = r.prev;
+  b.records.erase(r);
   r.queued = false;
   return false;
 }
@@ -41,15 +34,11 @@ bool parking_lot::leave(park_record& r) noexcept {
 void parking_lot::unpark_all(const void* key) noexcept {
   bucket& b = bucket_for(key);
   std::lock_guard lock(b.mutex);
-  park_record* r = b.head;
+  park_record* r = b.records.front();
   while (r != nullptr) {
     park_record* next = r->next;
     if (r->key == key) {
-      if (r->prev)
-        r->prev->next = r->next;
-      else
-        b.head = r->next;
-      if (r->next) r->next->prev = r->prev;
+      b.records.erase(*r);
       r->queued = false;
       r->wake(r);
     }

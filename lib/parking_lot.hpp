@@ -24,6 +24,8 @@
 #include <memory>
 #include <mutex>
 
+#include "intrusive_list.hpp"
+
 namespace cohort::detail {
 
 struct park_record {
@@ -91,7 +93,7 @@ class parking_lot {
  private:
   struct alignas(64) bucket {
     std::mutex mutex;
-    park_record* head = nullptr;
+    intrusive_list<park_record, &park_record::prev, &park_record::next> records;
   };
   static bucket& bucket_for(const void* key) noexcept;
   static void link(bucket& b, park_record& r) noexcept;

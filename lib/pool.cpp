@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pool.hpp"
 
-#include "watchdog.hpp"
+#include "observe/watchdog.hpp"
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
+#include "lib_access.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -195,7 +196,7 @@ bool pool::work_visible() noexcept {
   // loads, orders them after the caller's counters RMW.
   if (!injected_.looks_empty()) return true;
   bool visible = false;
-  for_each_worker([&](worker& w) { visible = visible || !w.looks_idle(); });
+  for_each_worker([&](worker& w) { visible = visible || !w.thief().looks_empty(); });
   return visible;
 }
 
@@ -224,10 +225,7 @@ live_group_list& pool::live_groups_here() noexcept {
 
 void live_group_list::add(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
-  g->prev_live = nullptr;
-  g->next_live = head;
-  if (head) head->prev_live = g;
-  head = g;
+  groups.push_front(*g);
 }
 
 void live_group_list::remove_and_unlink_creator(group_core* g) noexcept {
@@ -239,24 +237,7 @@ void live_group_list::remove_and_unlink_creator(group_core* g) noexcept {
     creator->live_groups.fetch_sub(1, std::memory_order_release);
     g->parent.store(nullptr, std::memory_order_relaxed);
   }
-  unlink(g);
-}
-
-void live_group_list::remove(group_core* g) noexcept {
-  std::lock_guard<spin_lock> lock(mutex);
-  unlink(g);
-}
-
-void live_group_list::unlink(group_core* g) noexcept {
-  if (g->prev_live)
-    g->prev_live->next_live = g->next_live;
-  else
-    head = g->next_live;
-  if (g->next_live) g->next_live->prev_live = g->prev_live;
-}
-
-group_core* next_live_of(group_core* g) noexcept {
-  return g->next_live;
+  groups.erase(*g);
 }
 
 // ---- groups that outlive their creator (cancel_node::up) -------------------------------
@@ -309,10 +290,4 @@ void detach_groups_of(cancel_node* n) noexcept {
   wait_out_walkers();
 }
 
-}  // namespace cohort::detail
-
-namespace cohort::detail {
-std::size_t pool_size(const pool& p) noexcept {
-  return p.size();
-}
 }  // namespace cohort::detail

@@ -17,9 +17,9 @@
 #include <cohort/scheduler.hpp>
 
 #include "injection_queue.hpp"
+#include "observe/trace.hpp"
 #include "sleep.hpp"
 #include "timer.hpp"
-#include "trace.hpp"
 #include "worker.hpp"
 
 namespace cohort::detail {

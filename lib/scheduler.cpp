@@ -6,8 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "lib_access.hpp"
+#include "observe/stats.hpp"
 #include "pool.hpp"
-#include "stats.hpp"
 
 namespace cohort {
 
@@ -85,7 +86,7 @@ std::size_t default_worker_count() {
 // static objects are destroyed) finishes what it owns: detached tasks run to the end and
 // the COHORT_TRACE file is written. Nothing spawned with spawn_detached is lost.
 void finish_default_scheduler() {
-  if (the_default != nullptr) the_default->internal_pool().finish_at_exit();
+  if (the_default != nullptr) detail::lib_access::pool_of(*the_default).finish_at_exit();
 }
 
 }  // namespace
@@ -100,20 +101,4 @@ scheduler& default_scheduler() {
   return *s;
 }
 
-namespace detail {
-
-pool& pool_of(scheduler& s) noexcept {
-  return s.internal_pool();
-}
-
-pool& ambient_pool() {
-  if (worker* w = current_worker) return w->owner();
-  return default_scheduler().internal_pool();
-}
-
-scheduler& scheduler_of(pool& p) noexcept {
-  return p.owner();
-}
-
-}  // namespace detail
 }  // namespace cohort

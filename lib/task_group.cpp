@@ -12,10 +12,11 @@
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/errors.hpp>
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
+#include "lib_access.hpp"
 #include "parking_lot.hpp"
 #include "pool.hpp"
-#include "wait.hpp"
+#include "wait_on.hpp"
 #include "worker.hpp"
 
 namespace cohort::detail {
@@ -32,9 +33,11 @@ std::string unkept_label(std::size_t unkept) {
 
 }  // namespace
 
+namespace {
 void on_group_deadline(void* g) noexcept {
-  static_cast<group_core*>(g)->deadline_passed();
+  lib_access::deadline_passed(*static_cast<group_core*>(g));
 }
+}  // namespace
 
 // A deadline that passes while children are unfinished cancels the group; one that
 // passes when all are done (with_timeout's child returned in time) changes nothing,
@@ -52,11 +55,11 @@ class group_wait_target final : public wait_target {
   explicit group_wait_target(std::atomic<std::uint64_t>& w) noexcept : word_(w) {}
   bool done() const noexcept override {
     // acquire: pairs with the last child's acq_rel decrement; its writes are visible.
-    return (word_.load(std::memory_order_acquire) & group_core::count_mask) == 0;
+    return (word_.load(std::memory_order_acquire) & lib_access::group_count_mask) == 0;
   }
   bool announce(std::size_t) noexcept override {
-    return (word_.fetch_or(group_core::sleeper_bit, std::memory_order_acq_rel) &
-            group_core::count_mask) != 0;
+    return (word_.fetch_or(lib_access::group_sleeper_bit, std::memory_order_acq_rel) &
+            lib_access::group_count_mask) != 0;
   }
   const void* key(std::size_t) const noexcept override { return &word_; }
 
@@ -513,8 +516,6 @@ void group_core::join() {
       at != 0 && std::chrono::steady_clock::now().time_since_epoch().count() >= at &&
       !deadline_passed_.load(std::memory_order_seq_cst))
     deadline_passed();
-  joiner.store(current_worker ? static_cast<const void*>(current_worker) : nullptr,
-               std::memory_order_relaxed);
   wait_all();
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_release);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "wait.hpp"
+#include "wait_on.hpp"
 
 #include <cohort/detail/completion.hpp>
 #include <cohort/errors.hpp>
@@ -11,9 +11,9 @@
 #include <optional>
 #include <span>
 
-#include "blocked.hpp"
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 #include "futex.hpp"
+#include "observe/blocked.hpp"
 #include "parking_lot.hpp"
 
 namespace cohort::detail {

@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 #include "pool.hpp"
-#include "wait.hpp"
+#include "wait_on.hpp"
 
 namespace cohort::detail {
 
@@ -70,7 +70,7 @@ void worker::main() {
 }
 
 void worker::push(job* j) {
-  deque_.push(j);
+  own().push(j);
   worker_counters::bump(counters.spawned);
   pool_->sleep().notify_local_job();
 }
@@ -102,12 +102,12 @@ bool worker::run_if_descendant(job* x) noexcept {
 
 worker::wait_pop worker::pop_in_wait(const job* target) {
   job* x;
-  if (!deque_.pop_above(task_floor_, x)) return wait_pop::nothing;
+  if (!own().pop_above(task_floor_, x)) return wait_pop::nothing;
   if (x == target) return wait_pop::target;
   if (run_if_descendant(x)) return wait_pop::ran;
   // Not ours to run here: back where it was (the pop made room, so this cannot grow the
   // deque or throw). A thief can take it from the other end.
-  deque_.push(x);
+  own().push(x);
   return wait_pop::blocked;
 }
 
@@ -116,7 +116,7 @@ worker::wait_steal worker::steal_in_wait() {
   if (n < 2) return wait_steal::nothing;
   // A stolen job this task may not run is handed on; its fallback is our own deque, so
   // steal only while a push there cannot grow it (and throw). Thieves only add room.
-  if (deque_.size_hint() >= deque_.capacity()) return wait_steal::nothing;
+  if (own().size_hint() >= own().capacity()) return wait_steal::nothing;
   const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t v = (start + k) % n;
@@ -124,8 +124,8 @@ worker::wait_steal worker::steal_in_wait() {
     worker* victim = pool_->worker_if_started(v);
     if (victim == nullptr) continue;
     job* j;
-    steal_result r = victim->steal_from(j);
-    if (r == steal_result::lost_race) r = victim->steal_from(j);  // retry once after a lost race
+    steal_result r = victim->thief().steal(j);
+    if (r == steal_result::lost_race) r = victim->thief().steal(j);  // retry once after a lost race
     if (r != steal_result::stolen) continue;
     worker_counters::bump(counters.stolen);
     if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
@@ -136,7 +136,7 @@ worker::wait_steal worker::steal_in_wait() {
     try {
       pool_->inject(j);
     } catch (...) {
-      deque_.push(j);
+      own().push(j);
       pool_->sleep().notify_local_job();
     }
     return wait_steal::foreign;
@@ -160,18 +160,18 @@ bool worker::pop_until(job* j) {
 
 job* worker::find_work() {
   job* j;
-  if (deque_.pop(j)) return j;
+  if (own().pop(j)) return j;
 
   job* batch[injection_batch];
   // No more than the deque holds without growing: a push that had to allocate could fail
   // (out of memory) with the batch already out of the injection queue. Batch[0] runs here.
-  const std::size_t room = deque_.capacity() - deque_.size_hint();  // thieves only add room
+  const std::size_t room = own().capacity() - own().size_hint();  // thieves only add room
   const std::size_t want = std::min(
       std::clamp<std::size_t>(pool_->injected().size_hint() / pool_->size(), 1, injection_batch),
       room + 1);
   if (const std::size_t n = pool_->injected().pop_batch(batch, want)) {
     worker_counters::bump(counters.injected_taken, n);
-    for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
+    for (std::size_t i = n - 1; i > 0; --i) own().push(batch[i]);
     if (n > 1) pool_->sleep().notify_local_job();
     return batch[0];
   }
@@ -185,7 +185,7 @@ job* worker::find_work() {
       worker* victim = pool_->worker_if_started(v);
       if (victim == nullptr) continue;
       for (int attempt = 0; attempt < 2; ++attempt) {  // retry once after a lost race
-        const steal_result r = victim->steal_from(j);
+        const steal_result r = victim->thief().steal(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
           if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
@@ -229,7 +229,7 @@ void worker::run_claimed(job* j) noexcept {
   }
   worker_counters::bump(counters.tasks_run);
   const std::int64_t outer_floor = task_floor_;
-  task_floor_ = deque_.owner_bottom();
+  task_floor_ = own().bottom();
   tracer& trace = pool_->trace();
   const bool traced = trace.enabled() && trace.begin(index_, j);
   j->execute();  // j may be gone after this
@@ -410,34 +410,14 @@ std::string job_group_name(const job* j) {
   return static_cast<const child_base*>(j)->group().name();
 }
 
-// ---- the runtime interface used by the templates (detail/runtime.hpp) ----------------
-
-bool on_pool(const pool& p) noexcept {
-  return current_worker != nullptr && &current_worker->owner() == &p;
-}
-
-void submit(pool& p, job* j) {
-  if (worker* w = current_worker; w != nullptr && &w->owner() == &p) {
-    w->push(j);
-  } else {
-    p.inject(j);
-  }
-}
+// ---- the fork-join fast path of detail/runtime.hpp (the rest is in runtime.cpp): here,
+// beside worker::push and pop_until, so that both inline into them.
 
 void push_local(job* j) {
   current_worker->push(j);
 }
 bool pop_local_until(job* j) {
   return current_worker->pop_until(j);
-}
-
-void* begin_blocking() noexcept {
-  worker* w = current_worker;
-  if (w != nullptr) w->enter_blocked();
-  return w;
-}
-void end_blocking(void* token) noexcept {
-  if (token != nullptr) static_cast<worker*>(token)->leave_blocked();
 }
 
 }  // namespace cohort::detail

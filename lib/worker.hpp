@@ -3,18 +3,22 @@
 // run while the task it runs waits.
 //
 // The loop (main_loop): own deque (LIFO: the children it just spawned), the injection
-// queue (a batch, moved into its own deque so peers can steal), then one steal attempt
-// at each other thread of the pool, starting at a random victim. When that finds nothing
-// it spins a bounded number of rounds, then parks (sleep.hpp).
+// queue (a batch, moved into its own deque so peers can steal), then a steal at each
+// other thread of the pool (retried once after a lost race), starting at a random
+// victim. When that finds nothing it spins a bounded number of rounds, then parks
+// (sleep.hpp).
 //
-// A wait inside a task (join, get, wait: `wait()` here) runs only jobs that cannot put a
-// task on top of one it waits for (the rule and its proof are in lib/README.md): the
-// awaited task itself when nobody started it (the join logic does that), and jobs on its
-// own deque, above the task's floor, that descend from the waiting task, then jobs it
-// steals that descend from the waiting task (others are handed on, never run here).
-// When it has nothing to run it blocks, and the sleep module lets another thread (a
-// sleeper or a spare) take its place, so the pool keeps its parallelism. A timed wait
-// runs nothing at all: whatever it ran could outlast the timeout.
+// A wait inside a task (join, get, wait: `wait()` here) runs, on this stack, only what
+// lib/README.md "What a wait may run" allows, which is where the rule and the proof that
+// no wait deadlocks live: the awaited task itself when nobody started it (the join logic
+// does that, child_run_inline), jobs on top of its own deque, above the task's floor,
+// that descend from the waiting task (pop_in_wait), and jobs it steals that descend from
+// the waiting task (steal_in_wait; others go to the injection queue, never run here). A
+// job on top of its own deque that it may not run stays there for thieves. It never
+// takes the injection queue. With nothing to run it spins briefly on the target, then
+// blocks (enter_blocked): the sleep module lets another thread (a sleeper or a spare)
+// take its place, so the pool keeps its parallelism. A timed wait runs nothing at all:
+// whatever it ran could outlast the timeout.
 #pragma once
 
 #include <atomic>
@@ -28,8 +32,9 @@
 #include <cohort/detail/group_core.hpp>
 #include <cohort/detail/job.hpp>
 
-#include "activity.hpp"
 #include "deque.hpp"
+#include "lib_access.hpp"
+#include "observe/activity.hpp"
 #include "spin_lock.hpp"
 
 namespace cohort::detail {
@@ -38,20 +43,14 @@ class pool;
 class group_core;
 
 // Groups alive on one thread (dump() walks them).
-group_core* next_live_of(group_core* g) noexcept;
-
 struct live_group_list {
   spin_lock mutex;
-  group_core* head = nullptr;  // guarded by mutex
+  lib_access::live_groups groups;  // guarded by mutex
   void add(group_core* g) noexcept;
-  void remove(group_core* g) noexcept;
-  // A group's destruction: also drops its creator's count of live groups (cancel.hpp).
+  // A group's destruction: also drops its creator's count of live groups (cancel_node.hpp).
   void remove_and_unlink_creator(group_core* g) noexcept;
   template <class F>
   void for_each(F& f);
-
- private:
-  void unlink(group_core* g) noexcept;  // with mutex held
 };
 
 // Something a worker or thread can wait for: one or more parking-lot keys
@@ -119,8 +118,8 @@ class worker {
   void enter_blocked() noexcept;
   void leave_blocked() noexcept;
 
-  bool looks_idle() const noexcept { return deque_.looks_empty(); }
-  steal_result steal_from(job*& out) { return deque_.steal(out); }
+  // What peers get of this worker's deque: steal and look, never push or pop.
+  deque_thief<job*> thief() noexcept { return deque_thief<job*>(deque_); }
 
   worker_counters counters;
   worker_activity activity;  // for dump() and the watchdog
@@ -154,7 +153,10 @@ class worker {
 
   pool* pool_;
   std::size_t index_;
+  // Reached only through handles (deque.hpp): own() on this worker's thread, thief() for
+  // peers. A handle is a pointer made on the spot and inlined away: no cost.
   chase_lev_deque<job*> deque_;
+  deque_owner<job*> own() noexcept { return deque_owner<job*>(deque_); }
   std::uint64_t rng_;
   bool searching_ = false;
   // Where the running job's own pushes begin on this deque. A wait inside that job
@@ -167,7 +169,7 @@ class worker {
 template <class F>
 void live_group_list::for_each(F& f) {
   std::lock_guard<spin_lock> lock(mutex);
-  for (group_core* g = head; g != nullptr; g = next_live_of(g)) f(*g);
+  for (group_core* g = groups.front(); g != nullptr; g = lib_access::live_groups::next(*g)) f(*g);
 }
 
 // A name for a job in traces and dumps; the name of a child's group (empty otherwise).

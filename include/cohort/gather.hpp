@@ -32,6 +32,7 @@
 #include <variant>
 #include <vector>
 
+#include <cohort/detail/failure.hpp>
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/detail/iterator_index.hpp>
 #include <cohort/detail/range_split.hpp>
@@ -44,9 +45,6 @@ namespace detail {
 
 template <class R>
 concept gatherable_range = std::ranges::range<R> && !std::is_invocable_v<R&>;
-
-[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
-                                                  std::size_t total);
 
 template <bool Settled, class... Fs>
 auto gather_here(Fs&... fs) {

@@ -37,7 +37,9 @@ struct worker_stats {
   std::uint64_t steal_attempts_failed = 0;  ///< steals that found nothing or lost a race
   std::uint64_t injected_taken = 0;         ///< taken from the injection queue
   std::uint64_t parks = 0;                  ///< times the worker went to sleep
-  std::uint64_t wakeups = 0;                ///< times it woke up (from a park)
+  /// times it woke up from a park. Every park ends in one, so this is `parks` (a worker
+  /// asleep at the snapshot counts as woken).
+  std::uint64_t wakeups = 0;
   std::chrono::nanoseconds time_parked{0};  ///< time asleep (needs timing: enable_timing())
 };
 
@@ -130,10 +132,8 @@ class COHORT_EXPORT scheduler {
   /// Stamps each task's start so dump() can show ages (a clock read per task).
   void enable_timing(bool on = true);
 
-  /// Not part of the API: cohort's own headers reach the pool through it.
-  detail::pool& internal_pool() noexcept { return *pool_; }
-
  private:
+  friend struct detail::lib_access;  // lib/'s access to the pool (lib/lib_access.hpp)
   detail::group_core& detached_group() noexcept;
   std::unique_ptr<detail::pool> pool_;
 };

@@ -24,15 +24,13 @@
 #include <variant>
 #include <vector>
 
+#include <cohort/detail/failure.hpp>
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/scheduler.hpp>
 #include <cohort/task_group.hpp>
 
 namespace cohort {
 namespace detail {
-
-[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
-                                                  std::size_t total);
 
 template <class F>
 auto with_timeout_on(scheduler& s, std::chrono::nanoseconds d, F&& f) {

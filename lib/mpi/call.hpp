@@ -14,7 +14,7 @@
 #include "protocol.hpp"
 #include "runtime.hpp"
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/mpi.hpp>
 #include <cohort/task_group.hpp>
 

@@ -3,7 +3,7 @@
 // bridge from the calling task's cancellation to the supervising poll() loop.
 #include <cohort/process.hpp>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/stop.hpp>
 #include <cohort/errors.hpp>
 

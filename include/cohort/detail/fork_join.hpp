@@ -25,20 +25,15 @@
 #include <variant>
 #include <vector>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/completion.hpp>
+#include <cohort/detail/failure.hpp>
 #include <cohort/detail/job.hpp>
 #include <cohort/detail/runtime.hpp>
 #include <cohort/detail/stop.hpp>
 #include <cohort/errors.hpp>
 
 namespace cohort::detail {
-
-COHORT_EXPORT bool is_cancellation(const std::exception_ptr& e) noexcept;
-// Throws task_group_error for errors out of total (gather, race); declared here too so
-// that errors.cpp, which defines it, sees the export.
-[[noreturn]] COHORT_EXPORT void throw_group_error(std::vector<std::exception_ptr> errors,
-                                                  std::size_t total);
 
 // What gather, race and friends accept: callables taking nothing or a std::stop_token.
 template <class... Fs>

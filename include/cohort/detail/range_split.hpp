@@ -36,7 +36,7 @@
 #include <string_view>
 #include <utility>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/completion.hpp>
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/detail/job.hpp>

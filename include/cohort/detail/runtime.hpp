@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The narrow interface between the public templates and the compiled scheduler (lib/).
-// Everything here is an implementation detail; users never call it.
+// The narrow interface between the public templates and the compiled scheduler, defined
+// in lib/runtime.cpp (push_local and pop_local_until: in lib/worker.cpp, where the worker's
+// push and pop inline into them). Everything here is an implementation detail; users
+// never call it.
 #pragma once
 
 #include <cohort/export.hpp>
@@ -25,8 +27,7 @@ COHORT_EXPORT scheduler& scheduler_of(pool& p) noexcept;
 
 // True when the calling thread is a worker of `p`.
 COHORT_EXPORT bool on_pool(const pool& p) noexcept;
-// The number of workers of p (declared here too so that pool.cpp, which defines it, sees
-// the export).
+// The number of workers of p.
 COHORT_EXPORT std::size_t pool_size(const pool& p) noexcept;
 
 // Makes `j` runnable on `p`: on the calling worker's own deque when the caller is one of

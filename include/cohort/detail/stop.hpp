@@ -5,7 +5,7 @@
 
 #include <cohort/export.hpp>
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 
 #include <stop_token>
 #include <type_traits>

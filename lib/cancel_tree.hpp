@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The process-wide registry of stop sources of running children that take a
-// std::stop_token. Cancellation itself is the flag chain in detail/cancel.hpp; this is
-// only how a cancel reaches code that polls a token.
+// The cancellation tree's lib-side half (the nodes themselves are detail/cancel_node.hpp):
+// the fan-out of a cancel to the stop sources of running children that take a
+// std::stop_token (cancel_node::request, the registry below), and the walks up the tree
+// (walk_guard, descends_from, may_run_inside) with the cut that waits them out.
 #pragma once
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 
 #include <stop_token>
 

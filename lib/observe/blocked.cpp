@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "blocked.hpp"
+#include "observe/blocked.hpp"
 
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -8,14 +8,14 @@
 #include <atomic>
 #include <mutex>
 
-#include "activity.hpp"
+#include "observe/activity.hpp"
 
 namespace cohort::detail {
 namespace {
 
 struct registry {
   std::mutex mutex;
-  std::vector<blocked_thread> entries;  // guarded by mutex; empty tid = free slot
+  std::vector<blocked_thread> entries;  // guarded by mutex; a null key marks a free slot
   std::atomic<std::size_t> count{0};
 };
 

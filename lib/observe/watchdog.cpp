@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "watchdog.hpp"
+#include "observe/watchdog.hpp"
 
 #include <pthread.h>
 
@@ -9,9 +9,9 @@
 #include <cstring>
 #include <string>
 
-#include "blocked.hpp"
+#include "observe/blocked.hpp"
+#include "observe/stats.hpp"
 #include "pool.hpp"
-#include "stats.hpp"
 
 namespace cohort::detail {
 namespace {

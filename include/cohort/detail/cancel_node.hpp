@@ -11,8 +11,8 @@
 // bumps: while no cancel happened anywhere, a check is one flag load and one epoch load.
 //
 // Running children that take a std::stop_token register their stop_source in a global
-// list (lib/cancel.cpp); a cancel walks that list and requests stop on every source whose
-// node is now cancelled. Only callables that take a token pay for it.
+// list (lib/cancel_tree.cpp); a cancel walks that list and requests stop on every source
+// whose node is now cancelled. Only callables that take a token pay for it.
 #pragma once
 
 #include <cohort/export.hpp>

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
+
+#include "intrusive_list.hpp"
 
 #include <cohort/detail/job.hpp>
 #include <cohort/detail/stop.hpp>
@@ -17,7 +19,8 @@ namespace {
 
 struct stop_registry {
   std::mutex mutex;
-  stop_registration* head = nullptr;  // guarded by mutex
+  intrusive_list<stop_registration, &stop_registration::prev, &stop_registration::next>
+      sources;  // guarded by mutex
   // Lets a cancel skip the lock when no running task takes a token. seq_cst with the
   // flag set in request(): either the registering task sees the flag (and stops itself)
   // or the cancel sees the registration.
@@ -109,7 +112,7 @@ bool cancel_node::request() noexcept {
   std::vector<std::stop_source> to_stop;
   {
     std::lock_guard lock(r.mutex);
-    for (stop_registration* s = r.head; s != nullptr; s = s->next)
+    for (stop_registration* s = r.sources.front(); s != nullptr; s = s->next)
       if (s->node->cancelled()) to_stop.push_back(s->source);
   }
   for (auto& s : to_stop) s.request_stop();
@@ -120,9 +123,7 @@ void register_stop_source(stop_registration& s) {
   auto& r = registry();
   {
     std::lock_guard lock(r.mutex);
-    s.next = r.head;
-    if (r.head) r.head->prev = &s;
-    r.head = &s;
+    r.sources.push_front(s);
     r.count.fetch_add(1, std::memory_order_seq_cst);
   }
   // A cancel that set its flag before our count increment may have skipped the list.
@@ -134,11 +135,7 @@ void register_stop_source(stop_registration& s) {
 void unregister_stop_source(stop_registration& s) noexcept {
   auto& r = registry();
   std::lock_guard lock(r.mutex);
-  if (s.prev)
-    s.prev->next = s.next;
-  else
-    r.head = s.next;
-  if (s.next) s.next->prev = s.prev;
+  r.sources.erase(s);
   r.count.fetch_sub(1, std::memory_order_relaxed);
 }
 

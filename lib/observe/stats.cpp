@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "stats.hpp"
+#include "observe/stats.hpp"
 
 #include "pool.hpp"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "activity.hpp"
+#include "observe/activity.hpp"
 
 #include <algorithm>
 

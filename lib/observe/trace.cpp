@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "trace.hpp"
+#include "observe/trace.hpp"
 
 #include "worker.hpp"
 
 #include <cstdio>
 #include <fstream>
 
-#include "activity.hpp"
+#include "observe/activity.hpp"
 
 namespace cohort::detail {
 namespace {

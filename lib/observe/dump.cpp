@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "blocked.hpp"
+#include "observe/blocked.hpp"
+#include "observe/stats.hpp"
 #include "pool.hpp"
-#include "stats.hpp"
 
 namespace cohort::detail {
 namespace {

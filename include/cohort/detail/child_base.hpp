@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// The header every spawned child carries (child_base), and the out-of-line steps of a
+// child's run, defined in lib/task_group.cpp. The typed block around it (result slot and
+// callable) is child.hpp; the group it belongs to is group_core.hpp.
+#pragma once
+
+#include <cohort/export.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include <cohort/detail/cancel_node.hpp>
+#include <cohort/detail/completion.hpp>
+#include <cohort/detail/job.hpp>
+#include <cohort/options.hpp>
+
+namespace cohort::detail {
+
+class group_core;
+
+enum class child_op : std::uint8_t { destroy_result, free_block };
+
+// The header of every spawned child. The callable and the result follow it in the same
+// block (child.hpp). Lifetime: a reference count of the handle (if any), the run (until
+// the child ended) and the group (only for failed children, until join reports them).
+struct COHORT_EXPORT child_base : job, cancel_node {
+  using ops_fn = void (*)(child_base*, child_op) noexcept;
+
+  child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept;
+
+  group_core& group() const noexcept;
+  task_status status_value() const noexcept {
+    const std::uint8_t s = status.load(std::memory_order_acquire);
+    if (s & done_bit) return static_cast<task_status>(s & value_mask);
+    return started.load(std::memory_order_relaxed) ? task_status::running : task_status::pending;
+  }
+
+  completion_word status{0};  // final task_status | done_bit once it ended (completion.hpp)
+  // Claimed by whoever runs the child: the worker that took its job, or a worker waiting
+  // on it that runs it inline (child_wait). The loser of the exchange only drops the
+  // queued job's reference.
+  std::atomic<bool> started{false};
+  bool run_inline = false;  // run by a waiter: the queued job still holds the run's reference
+  // max_concurrency: waiting in the group's queue for a free slot; a waiter may not run
+  // it inline then (that would exceed the limit). Cleared before it is submitted.
+  std::atomic<bool> held{false};
+  std::atomic<std::uint8_t> refs;
+  std::atomic<bool> observed{false};  // get()/exception() saw the failure
+  bool has_value = false;             // written by the run before completion, read after
+  bool has_timeout = false;           // task_options::timeout: a timer may be armed
+  std::uint32_t index = 0;            // spawn order within the group
+  std::exception_ptr error;           // written by the run before completion
+  std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
+  ops_fn ops;
+};
+
+// A child runs under its own cancellation node (job_type::node).
+inline const cancel_node* child_node(const job* j) noexcept {
+  return static_cast<const child_base*>(j);
+}
+
+// Out-of-line steps of a child's run.
+COHORT_EXPORT bool child_claim(child_base* c) noexcept;  // true for exactly one runner
+// Whether the runner that claimed the child runs its callable: false when the child was
+// cancelled before it started (it then ends as cancelled, child_end).
+inline bool child_begin(child_base* c) noexcept {
+  return !c->cancelled();
+}
+COHORT_EXPORT void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
+COHORT_EXPORT void child_release(child_base* c) noexcept;
+// The handle's release: a result that is already there is destroyed now, on the handle
+// holder's thread, not later wherever the last reference happens to drop.
+COHORT_EXPORT void child_drop_handle(child_base* c) noexcept;
+COHORT_EXPORT void child_wait(child_base* c);  // help-while-wait; diagnoses waiting on oneself
+// On a worker of the child's pool, claims a child nobody started and runs it here;
+// false if it was started (or cannot be run inline).
+COHORT_EXPORT bool child_run_inline(child_base* c);
+COHORT_EXPORT bool child_wait_for(child_base* c, std::chrono::nanoseconds timeout);
+COHORT_EXPORT void child_cancel(child_base* c) noexcept;
+[[noreturn]] COHORT_EXPORT void throw_moved_from_task();
+
+}  // namespace cohort::detail

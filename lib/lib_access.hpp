@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// lib/'s one door into the private parts of the public types it implements. The public
+// headers name only this struct (`friend struct lib_access`), never lib-only machinery;
+// whatever lib/ needs beyond a type's public members goes through here, so the list of
+// what crosses the boundary is this file.
+#pragma once
+
+#include <cohort/detail/group_core.hpp>
+#include <cohort/scheduler.hpp>
+
+#include <cstdint>
+
+#include "intrusive_list.hpp"
+
+namespace cohort::detail {
+
+struct lib_access {
+  // ---- scheduler ------------------------------------------------------------------------
+  // The pool behind a scheduler (runtime.cpp's pool_of, the default scheduler's exit).
+  static pool& pool_of(scheduler& s) noexcept { return *s.pool_; }
+
+  // ---- group_core -----------------------------------------------------------------------
+  // The layout of a group's counts word, for the joiner's wait target (task_group.cpp).
+  static constexpr std::uint64_t group_count_mask = group_core::count_mask;
+  static constexpr std::uint64_t group_sleeper_bit = group_core::sleeper_bit;
+  // The timer's call when a group's deadline passes (task_group.cpp, on_group_deadline).
+  static void deadline_passed(group_core& g) noexcept { g.deadline_passed(); }
+  // The live-group lists (worker.hpp's live_group_list) link groups through two private
+  // fields of group_core.
+  using live_groups = intrusive_list<group_core, &group_core::prev_live, &group_core::next_live>;
+};
+
+}  // namespace cohort::detail
