@@ -443,6 +443,7 @@ class item_stream {
   };
 
   /// \param capacity items this rank runs at once (>= 1).
+  /// \param h what the stream calls (see handlers); moved into the stream.
   item_stream(std::size_t capacity, handlers h);
   ~item_stream();
   item_stream(const item_stream&) = delete;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Cancellation state on its own (include/cohort/detail/cancel.hpp, lib/cancel.hpp): the
+// Cancellation state on its own (include/cohort/detail/cancel_node.hpp, lib/cancel_tree.hpp): the
 // flag chain, the epoch that keeps scope nodes' cached answers honest, the descendant
 // test behind "what a wait may run", the stop-source registry, and the walk guard a cut
 // link waits out. Nodes are built by hand here; no scheduler runs.
-#include "cancel.hpp"
+#include "cancel_tree.hpp"
 
-#include <cohort/detail/cancel.hpp>
+#include <cohort/detail/cancel_node.hpp>
 #include <cohort/detail/job.hpp>
 #include <cohort/detail/stop.hpp>
 
