@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // A/B workload for bench/ab/run.sh: fib(32) via task_group, skynet 10^6 via task_group,
-// fib(35) via gather; prints the median of 5 runs in ms. Usage: fib_skynet WORKERS f|s|g
+// fib(35) via gather, 10^6 children spawned from main (handles kept, one join); prints
+// the median of 5 runs in ms. Usage: fib_skynet WORKERS f|s|g|m
 #include <algorithm>
 #include <chrono>
 #include <cohort/cohort.hpp>
@@ -40,6 +41,15 @@ int main(int argc, char** argv) {
   auto run = [&] {
     auto t0 = clk::now();
     long r = 0;
+    if (what[0] == 'm') {
+      std::vector<cohort::task<long>> t;
+      t.reserve(1000000);
+      cohort::task_group g(s);
+      for (long i = 0; i < 1000000; ++i) t.push_back(g.spawn([i] { return i; }));
+      g.join();
+      r = t.back().get();
+      return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+    }
     cohort::gather(s, [&] {
       if (what[0] == 'f')
         r = fib_tg(32);
