@@ -28,9 +28,7 @@ std::uint64_t progress_of(pool& p) {
 bool anybody_waits(pool& p) {
   if (blocked_thread_count() > 0) return true;
   bool waiting = false;
-  p.for_each_worker([&](worker& w) {
-    waiting = waiting || w.activity.waits();
-  });
+  p.for_each_worker([&](worker& w) { waiting = waiting || w.activity.waits(); });
   if (waiting) return true;
   bool joining = false;
   p.for_each_live_group([&](group_core& g) { joining = joining || g.joining(); });
