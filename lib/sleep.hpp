@@ -87,6 +87,28 @@ class sleep_module {
   // The sleeper's or blocker's half of the Dekker pair (see the top of this file).
   void barrier_before_last_look() noexcept;
 
+  // ---- the steps, in the order the Dekker argument needs ------------------------------
+  // An idle (searching) thread i goes to sleep: announce, barrier, one last look
+  // (`work_visible()`, true when any deque or the injection queue holds a job), then
+  // sleep unless it saw work; `while_asleep(sleep_now)` wraps the sleep (counters, traces) and
+  // must call sleep_now() once. Returns searching again, woken or not.
+  template <class WorkVisible, class Asleep>
+  void park(std::size_t i, WorkVisible&& work_visible, Asleep&& while_asleep) {
+    const std::uint32_t generation = announce_sleep(i);  // searching -> sleeping
+    barrier_before_last_look();
+    if (!work_visible()) while_asleep([&] { sleep(i, generation, std::chrono::nanoseconds(-1)); });
+    after_sleep(i);  // sleeping -> searching
+  }
+  // A running thread blocks (a wait with nothing to run, or cohort::blocking()): counted
+  // as blocked, barrier, then a last look decides whether another thread must take its
+  // place. unblock() ends it.
+  template <class WorkVisible>
+  void block_and_compensate(WorkVisible&& work_visible) noexcept {
+    block(false);
+    barrier_before_last_look();
+    compensate(work_visible());
+  }
+
   // ---- the waking side ------------------------------------------------------------
   // A job was pushed on a worker's own deque (after the push).
   void notify_local_job() noexcept {

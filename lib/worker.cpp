@@ -276,22 +276,20 @@ void worker::main_loop() {
 }
 
 void worker::park_idle() {
-  sleep_module& s = pool_->sleep();
-  const std::uint32_t generation = s.announce_sleep(index_);  // searching -> sleeping
-  s.barrier_before_last_look();
-  // The sleeper's last look (sleep.hpp), after the announcement and the barrier.
-  if (!pool_->work_visible() && !pool_->stopping()) {
-    worker_counters::bump(counters.parks);
-    activity.parked.store(true, std::memory_order_relaxed);
-    const bool traced = pool_->trace().enabled() && pool_->trace().begin(index_, "parked");
-    const auto t0 = clock::now();
-    s.sleep(index_, generation, std::chrono::nanoseconds(-1));
-    worker_counters::bump(counters.parked_ns,
-                          static_cast<std::uint64_t>((clock::now() - t0).count()));
-    if (traced) pool_->trace().end(index_);
-    activity.parked.store(false, std::memory_order_relaxed);
-  }
-  s.after_sleep(index_);  // sleeping -> searching
+  // The protocol's steps are sleep_module::park; here only what a worker records.
+  pool_->sleep().park(
+      index_, [this] { return pool_->work_visible() || pool_->stopping(); },
+      [this](auto&& sleep_now) {
+        worker_counters::bump(counters.parks);
+        activity.parked.store(true, std::memory_order_relaxed);
+        const bool traced = pool_->trace().enabled() && pool_->trace().begin(index_, "parked");
+        const auto t0 = clock::now();
+        sleep_now();
+        worker_counters::bump(counters.parked_ns,
+                              static_cast<std::uint64_t>((clock::now() - t0).count()));
+        if (traced) pool_->trace().end(index_);
+        activity.parked.store(false, std::memory_order_relaxed);
+      });
   searching_ = true;
 }
 
@@ -374,12 +372,9 @@ bool worker::wait(wait_target& target, clock::time_point deadline) {
 }
 
 void worker::enter_blocked() noexcept {
-  sleep_module& s = pool_->sleep();
-  s.block(false);
-  s.barrier_before_last_look();
-  // Our own deque counts: the jobs under our task's floor (or not ours to run) are
-  // stranded here until a thief takes them.
-  s.compensate(pool_->work_visible());
+  // Our own deque counts in the last look: the jobs under our task's floor (or not ours
+  // to run) are stranded here until a thief takes them.
+  pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); });
 }
 
 void worker::leave_blocked() noexcept {
