@@ -412,16 +412,8 @@ int run_batch_mpi(const run_options& options, int& argc, char**& argv) {
     return usage_error_status;
   }
   // Before MPI's and the scheduler's threads exist, so they inherit the blocked signals.
-  mpi_batch* running = nullptr;
-  int early_signal = 0;
-  std::mutex running_mutex;
-  signal_watch signals([&](int sig) {
-    std::lock_guard lock(running_mutex);
-    if (running != nullptr)
-      running->on_signal(sig);
-    else if (early_signal == 0)
-      early_signal = sig;
-  });
+  signal_target<mpi_batch> target;
+  signal_watch signals([&](int sig) { target.deliver(sig); });
   try {
     cohort::mpi::environment env(argc, argv);
     const int rank = cohort::mpi::rank();
@@ -437,19 +429,7 @@ int run_batch_mpi(const run_options& options, int& argc, char**& argv) {
       return usage_error_status;
     }
     mpi_batch b(options, std::move(*tmpl), std::move(input));
-    {
-      std::lock_guard lock(running_mutex);
-      running = &b;
-      if (early_signal != 0) b.on_signal(early_signal);
-    }
-    struct unregister {  // before b dies, however run() ends
-      ~unregister() {
-        std::lock_guard lock(mutex);
-        running = nullptr;
-      }
-      std::mutex& mutex;
-      mpi_batch*& running;
-    } registration{running_mutex, running};
+    const auto attached = target.attach(b);  // detached before b dies, however run() ends
     return b.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cohort-run: %s\n", e.what());

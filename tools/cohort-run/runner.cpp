@@ -236,31 +236,11 @@ int run_batch(const run_options& options) {
   }
   // Before the scheduler's threads exist, so they inherit the blocked signals.
   // A signal before the batch exists is held for it.
-  batch* running = nullptr;
-  int early_signal = 0;
-  std::mutex running_mutex;
-  signal_watch signals([&](int sig) {
-    std::lock_guard lock(running_mutex);
-    if (running != nullptr)
-      running->on_signal(sig);
-    else if (early_signal == 0)
-      early_signal = sig;
-  });
+  signal_target<batch> target;
+  signal_watch signals([&](int sig) { target.deliver(sig); });
   try {
     batch b(options, std::move(*tmpl), std::move(input));  // opens the joblog and report
-    {
-      std::lock_guard lock(running_mutex);
-      running = &b;
-      if (early_signal != 0) b.on_signal(early_signal);
-    }
-    struct unregister {  // before b dies, however run() ends
-      ~unregister() {
-        std::lock_guard lock(mutex);
-        running = nullptr;
-      }
-      std::mutex& mutex;
-      batch*& running;
-    } registration{running_mutex, running};
+    const auto attached = target.attach(b);  // detached before b dies, however run() ends
     return b.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cohort-run: %s\n", e.what());
