@@ -8,26 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
-long fib_tg(int n) {
-  if (n < 2) return n;
-  cohort::task_group g;
-  auto a = g.spawn([n] { return fib_tg(n - 1); });
-  long b = fib_tg(n - 2);
-  g.join();
-  return a.get() + b;
-}
-long skynet_tg(long num, long size) {
-  if (size == 1) return num;
-  cohort::task_group g;
-  std::vector<cohort::task<long>> t;
-  t.reserve(10);
-  for (long i = 0; i < 10; ++i)
-    t.push_back(g.spawn([=] { return skynet_tg(num + i * (size / 10), size / 10); }));
-  g.join();
-  long s = 0;
-  for (auto& x : t) s += x.get();
-  return s;
-}
+
+#include "workloads.hpp"
 int main(int argc, char** argv) {
   int workers = std::atoi(argv[1]);
   const char* what = argv[2];
