@@ -218,11 +218,6 @@ void pool::report_unhandled(const std::exception_ptr& e, std::string_view task_n
   }
 }
 
-live_group_list& pool::live_groups_here() noexcept {
-  if (worker* w = current_worker; w != nullptr && &w->owner() == this) return w->live_groups;
-  return external_groups_;
-}
-
 void live_group_list::add(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
   groups.push_front(*g);

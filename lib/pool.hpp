@@ -78,7 +78,11 @@ class pool {
   // Live groups, for dump(): each group is listed where it was created (the creating
   // worker's list, or the pool's list for threads outside the pool), so creating a group
   // on a worker takes an uncontended lock.
-  live_group_list& live_groups_here() noexcept;
+  // The live-group list of the calling thread: its worker's, else the one for outsiders.
+  live_group_list& live_groups_here() noexcept {
+    if (worker* w = current_worker; w != nullptr && &w->owner() == this) return w->live_groups;
+    return external_groups_;
+  }
   template <class F>
   void for_each_live_group(F&& f) {
     external_groups_.for_each(f);

@@ -277,7 +277,7 @@ void throw_moved_from_task() {
 
 // ---- the group ------------------------------------------------------------------------
 
-group_core::group_core(pool& p, group_options options, bool detached_root)
+group_core::group_core(pool& p, group_options&& options, bool detached_root)
     : scope_node(detached_root ? nullptr : current_node),
       pool_(&p),
       options_(std::move(options)),
@@ -460,6 +460,14 @@ void group_core::cancel_after(std::chrono::nanoseconds delay) {
   deadline_timer_.store(timers.schedule(when, &on_group_deadline, this), std::memory_order_relaxed);
 }
 
+void group_core::cancel_deadline_timer() noexcept {
+  // Only the owner writes the timer id (cancel_after, join, destruction), and this is the
+  // owner: the load saves the exchange's locked instruction on every group without one.
+  if (deadline_timer_.load(std::memory_order_relaxed) == 0) return;
+  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
+    pool_->timers().cancel(t);  // waits out a firing callback
+}
+
 void group_core::wait_all() noexcept {
   group_wait_target target(counts_);
   try {
@@ -516,11 +524,15 @@ void group_core::join() {
       at != 0 && std::chrono::steady_clock::now().time_since_epoch().count() >= at &&
       !deadline_passed_.load(std::memory_order_seq_cst))
     deadline_passed();
-  wait_all();
+  // The common join: the task that made the group runs its children left on top of its
+  // own deque, then finds the count at zero without entering the general wait.
+  if (worker* w = current_worker; w != nullptr && current_node == up() && &w->owner() == pool_)
+    w->run_children_on_top(*this);
+  // acquire: pairs with the last child's acq_rel decrement (child_ended), as in done().
+  if ((counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_release);
-  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
-    pool_->timers().cancel(t);
+  cancel_deadline_timer();
 
   std::vector<child_base*> failed;
   std::size_t unkept = 0;
@@ -552,8 +564,7 @@ void group_core::abandon() noexcept {
     wait_all();
     joined_.store(true, std::memory_order_release);
   }
-  if (const auto t = deadline_timer_.exchange(0, std::memory_order_relaxed))
-    pool_->timers().cancel(t);
+  cancel_deadline_timer();
   report_unobserved();
 }
 

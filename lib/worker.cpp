@@ -214,6 +214,22 @@ void worker::execute_claimed(child_base* c) noexcept {
   run_claimed(c);
 }
 
+void worker::run_children_on_top(const group_core& g) noexcept {
+  // The record says what the joining task waits on while its children run on top of it,
+  // as in wait() (dump() shows the join; the watchdog sees a wait).
+  activity.set_waiting(g.join_key(), 1, pool_->timing() ? steady_now_ns() : 0);
+  job* x;
+  // relaxed: only a hint to stop early; the join's own acquire load decides.
+  while (g.unfinished() != 0 && own().pop_above(task_floor_, x)) {
+    if (x->type->kind != job_kind::child || &static_cast<child_base*>(x)->group() != &g) {
+      own().push(x);  // not ours: back where it was (the pop made room: cannot throw)
+      break;
+    }
+    execute(x);  // claims it first: a waiter on its handle may have run it already
+  }
+  activity.clear_waiting();
+}
+
 void worker::run_claimed(job* j) noexcept {
   const std::int64_t since = pool_->timing() ? steady_now_ns() : 0;
   const job_kind kind = j->type->kind;

@@ -113,6 +113,12 @@ class worker {
   bool wait(wait_target& target, clock::time_point deadline);
   // Runs a child this worker claimed (child_claim) as a waiter.
   void execute_claimed(child_base* c) noexcept;
+  // The common join (group_core::join by the task that made the group): while the newest
+  // job on this worker's deque is one of g's children, runs it here. A child of a group
+  // the running task made descends from that task, so a general wait's descendant check
+  // and its target are not needed. Returns when no child of g is unfinished or the top
+  // of the deque is something else; the general wait (wait()) takes over then.
+  void run_children_on_top(const group_core& g) noexcept;
   // The calling task blocks outside cohort (cohort::blocking()): another thread takes
   // this worker's place until leave_blocked().
   void enter_blocked() noexcept;

@@ -31,16 +31,6 @@ bool worker_activity::waits() const noexcept {
   return false;
 }
 
-void worker_activity::set_waiting(const void* key, std::size_t keys,
-                                  std::int64_t since_ns) noexcept {
-  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
-  if (d == 0 || d > max_depth) return;
-  slot& s = stack_[d - 1];
-  s.waiting_keys.store(keys, std::memory_order_relaxed);
-  s.waiting_since_ns.store(since_ns, std::memory_order_relaxed);
-  s.waiting_on.store(key, std::memory_order_relaxed);
-}
-
 activity_frame worker_activity::read(const slot& s) const noexcept {
   activity_frame f;
   f.running = true;

@@ -58,7 +58,16 @@ class worker_activity {
   // inside its wait). Jobs deeper than max_depth are counted in `hidden`.
   std::vector<activity_frame> load_stack(std::size_t& hidden) const;
   // The innermost job starts or stops waiting (the outer job's record keeps its own).
-  void set_waiting(const void* key, std::size_t keys, std::int64_t since_ns) noexcept;
+  // Inline: every join does it twice. Relaxed, as every field here: dump() and the
+  // watchdog read a snapshot, and a torn one only misdescribes one poll.
+  void set_waiting(const void* key, std::size_t keys, std::int64_t since_ns) noexcept {
+    const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+    if (d == 0 || d > max_depth) return;
+    slot& s = stack_[d - 1];
+    s.waiting_keys.store(keys, std::memory_order_relaxed);
+    s.waiting_since_ns.store(since_ns, std::memory_order_relaxed);
+    s.waiting_on.store(key, std::memory_order_relaxed);
+  }
   void clear_waiting() noexcept { set_waiting(nullptr, 1, 0); }
 
   // Whether a job on the worker's stack waits (join, get, wait): the watchdog's question.

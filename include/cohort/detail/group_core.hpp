@@ -35,7 +35,7 @@ enum class end_reason : std::uint8_t { none, own_cancel, failure, deadline };
 
 class COHORT_EXPORT group_core : public scope_node {
  public:
-  group_core(pool& p, group_options options, bool detached_root = false);
+  group_core(pool& p, group_options&& options, bool detached_root = false);
   ~group_core();
   group_core(const group_core&) = delete;
   group_core& operator=(const group_core&) = delete;
@@ -77,6 +77,7 @@ class COHORT_EXPORT group_core : public scope_node {
   friend void child_end(child_base*) noexcept;
   void release_slot() noexcept;  // max_concurrency: a child ended; start the next
   void deadline_passed() noexcept;
+  void cancel_deadline_timer() noexcept;
   void record_failure(child_base* c) noexcept;
   void report_unobserved() noexcept;
   // The kept failures in spawn order, and how many more could not be kept (out of memory).
