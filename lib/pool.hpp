@@ -57,6 +57,15 @@ class pool {
   timer_service& timers();
 
   void inject(job* j);
+  // A job submitted on the calling thread: onto its worker's own deque, or, from outside
+  // this pool, into the injection queue. Inline: every spawn takes this path.
+  void submit_here(job* j) {
+    if (worker* w = current_worker; w != nullptr && &w->owner() == this) {
+      w->push(j);
+    } else {
+      inject(j);
+    }
+  }
   // For the default scheduler, which is never destroyed: at exit, waits for the detached
   // tasks and writes the COHORT_TRACE file.
   void finish_at_exit() noexcept;

@@ -39,11 +39,7 @@ bool on_pool(const pool& p) noexcept {
 // ---- making a job runnable --------------------------------------------------------------
 
 void submit(pool& p, job* j) {
-  if (worker* w = current_worker; w != nullptr && &w->owner() == &p) {
-    w->push(j);
-  } else {
-    p.inject(j);
-  }
+  p.submit_here(j);
 }
 
 // ---- blocking outside cohort ------------------------------------------------------------

@@ -55,18 +55,6 @@ sleep_module::sleep_module(std::size_t limit, std::size_t capacity,
   counters_.store(limit * one_thread, std::memory_order_relaxed);
 }
 
-void sleep_module::publisher_barrier() noexcept {
-  if (asymmetric_) {
-    // The sleeper's membarrier stands in for our half: only the compiler must keep the
-    // job's publication before the counters load.
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    // StoreLoad: the job's publication (deque bottom) before the counters load.
-    // Partner: the fence in barrier_before_last_look().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
-}
-
 void sleep_module::barrier_before_last_look() noexcept {
   // StoreLoad: our counters RMW before the look at deques and queue. Partner: the
   // publisher's barrier. Kept even with membarrier: it orders our own RMW and loads.

@@ -150,7 +150,18 @@ class sleep_module {
     return field(c, searching_shift) == 0 && active(c) < limit_;
   }
 
-  void publisher_barrier() noexcept;
+  // Inline: every push on a worker's own deque pays it.
+  void publisher_barrier() noexcept {
+    if (asymmetric_) {
+      // The sleeper's membarrier stands in for our half: only the compiler must keep the
+      // job's publication before the counters load.
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      // StoreLoad: the job's publication (deque bottom) before the counters load.
+      // Partner: the fence in barrier_before_last_look().
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
   void maybe_wake(std::uint64_t c) noexcept {
     if (wants_another(c)) wake_or_spawn();
   }

@@ -170,9 +170,11 @@ void group_core::arm_child_timeout(child_base* c, std::chrono::nanoseconds timeo
   }
 }
 
-void child_end(child_base* c) noexcept {
-  end_of_node(c);  // a group it created and handed on no longer links to it
-  group_core& g = c->group();
+namespace {
+
+// A child's final status when it may not simply have succeeded: it has a deadline, it
+// threw, or it was cancelled. Out of line, so the common end stays a short function.
+[[gnu::noinline]] task_status settle_unusual_end(child_base* c, group_core& g) noexcept {
   if (c->has_timeout && disarm_child_timeout(c)) {
     // Its own deadline cancelled it: unless it failed on its own, that is a failure.
     if (!c->error || is_cancellation(c->error)) {
@@ -196,9 +198,19 @@ void child_end(child_base* c) noexcept {
     if (c->has_value) c->ops(c, child_op::destroy_result);
     c->error = nullptr;
     g.owner().cancelled_count.fetch_add(1, std::memory_order_relaxed);
-  } else if (final_status == task_status::failed) {
-    g.record_failure(c);
   }
+  return final_status;  // a failure is recorded by child_end (a friend of the group)
+}
+
+}  // namespace
+
+void child_end(child_base* c) noexcept {
+  end_of_node(c);  // a group it created and handed on no longer links to it
+  group_core& g = c->group();
+  const task_status final_status = !c->has_timeout && !c->error && !c->cancelled()
+                                       ? task_status::succeeded
+                                       : settle_unusual_end(c, g);
+  if (final_status == task_status::failed) g.record_failure(c);
   complete(c->status, static_cast<std::uint8_t>(final_status));
   // Release the run's reference before the group's count: if nobody holds a handle, the
   // result is destroyed here, before join() can return (it may refer to the joiner's
@@ -358,7 +370,7 @@ void group_core::submit(child_base* c) {
     }
   }
   try {
-    detail::submit(*pool_, c);
+    pool_->submit_here(c);
   } catch (...) {
     fail_unqueued(c, std::current_exception());
   }

@@ -230,6 +230,19 @@ void worker::run_children_on_top(const group_core& g) noexcept {
   activity.clear_waiting();
 }
 
+namespace {
+
+// Out of line: its label buffer would otherwise cost every child's run a bigger frame.
+[[gnu::noinline]] void enter_unnamed_kind(worker_activity& activity, job* j,
+                                          std::int64_t since) noexcept {
+  // A loop piece names itself ("name[lo,hi)") for dump(); others are named by kind.
+  char label[worker_activity::name_capacity];
+  const std::size_t length = j->type->describe ? j->type->describe(j, label, sizeof label) : 0;
+  activity.enter(nullptr, nullptr, 0, j->type->kind, since, std::string_view(label, length));
+}
+
+}  // namespace
+
 void worker::run_claimed(job* j) noexcept {
   const std::int64_t since = pool_->timing() ? steady_now_ns() : 0;
   const job_kind kind = j->type->kind;
@@ -238,10 +251,7 @@ void worker::run_claimed(job* j) noexcept {
     activity.enter(&c->group(), &c->status, c->index, kind, since,
                    c->name ? std::string_view(*c->name) : std::string_view());
   } else {
-    // A loop piece names itself ("name[lo,hi)") for dump(); others are named by kind.
-    char label[worker_activity::name_capacity];
-    const std::size_t length = j->type->describe ? j->type->describe(j, label, sizeof label) : 0;
-    activity.enter(nullptr, nullptr, 0, kind, since, std::string_view(label, length));
+    enter_unnamed_kind(activity, j, since);
   }
   worker_counters::bump(counters.tasks_run);
   const std::int64_t outer_floor = task_floor_;

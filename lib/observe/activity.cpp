@@ -5,24 +5,6 @@
 
 namespace cohort::detail {
 
-void worker_activity::enter(const void* group, const void* task_key, std::uint32_t index,
-                            job_kind kind, std::int64_t since_ns, std::string_view name) noexcept {
-  const std::uint32_t d = depth_.load(std::memory_order_relaxed);
-  if (d < max_depth) {
-    slot& s = stack_[d];
-    s.group.store(group, std::memory_order_relaxed);
-    s.task_key.store(task_key, std::memory_order_relaxed);
-    s.packed.store(std::uint64_t{index} | (std::uint64_t{static_cast<std::uint8_t>(kind)} << 32),
-                   std::memory_order_relaxed);
-    s.since_ns.store(since_ns, std::memory_order_relaxed);
-    const std::size_t n = std::min(name.size(), name_capacity);
-    for (std::size_t i = 0; i < n; ++i) s.name[i].store(name[i], std::memory_order_relaxed);
-    s.name_length.store(static_cast<std::uint8_t>(n), std::memory_order_relaxed);
-    s.waiting_on.store(nullptr, std::memory_order_relaxed);
-  }
-  depth_.store(d + 1, std::memory_order_relaxed);
-}
-
 bool worker_activity::waits() const noexcept {
   const std::uint32_t d = std::min<std::uint32_t>(depth_.load(std::memory_order_relaxed),
                                                   static_cast<std::uint32_t>(max_depth));

@@ -11,6 +11,7 @@
 // only for named tasks, so the unnamed fast path pays a few stores.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -44,9 +45,25 @@ class worker_activity {
   static constexpr std::size_t name_capacity = 47;
   static constexpr std::size_t max_depth = 16;  // deeper jobs count, but are not recorded
 
-  // Entering a job: the worker records it on top of the stack.
+  // Entering a job: the worker records it on top of the stack. Inline: every job's run
+  // does it. Relaxed stores: the readers take a snapshot (see set_waiting).
   void enter(const void* group, const void* task_key, std::uint32_t index, job_kind kind,
-             std::int64_t since_ns, std::string_view name) noexcept;
+             std::int64_t since_ns, std::string_view name) noexcept {
+    const std::uint32_t d = depth_.load(std::memory_order_relaxed);
+    if (d < max_depth) {
+      slot& s = stack_[d];
+      s.group.store(group, std::memory_order_relaxed);
+      s.task_key.store(task_key, std::memory_order_relaxed);
+      s.packed.store(std::uint64_t{index} | (std::uint64_t{static_cast<std::uint8_t>(kind)} << 32),
+                     std::memory_order_relaxed);
+      s.since_ns.store(since_ns, std::memory_order_relaxed);
+      const std::size_t n = std::min(name.size(), name_capacity);
+      for (std::size_t i = 0; i < n; ++i) s.name[i].store(name[i], std::memory_order_relaxed);
+      s.name_length.store(static_cast<std::uint8_t>(n), std::memory_order_relaxed);
+      s.waiting_on.store(nullptr, std::memory_order_relaxed);
+    }
+    depth_.store(d + 1, std::memory_order_relaxed);
+  }
   void leave() noexcept {
     depth_.store(depth_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
