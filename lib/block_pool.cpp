@@ -17,6 +17,7 @@
 #include <cohort/detail/block_pool.hpp>
 
 #include <array>
+#include <atomic>
 #include <iterator>
 #include <mutex>
 #include <new>
@@ -53,12 +54,22 @@ struct depot {
   std::mutex mutex;
   std::array<std::vector<free_link*>, classes> batches;  // heads of full chains; guarded
   std::size_t bytes = 0;                                 // held in all classes; guarded
+  // batches[c].size(), for a look without the lock: a thread whose list ran dry while
+  // every block is live (10^6 children with their handles kept) would otherwise lock an
+  // empty depot on every spawn. Written under the lock; relaxed: a stale zero only sends
+  // one allocation to operator new, a stale non-zero only costs the lock.
+  std::array<std::atomic<std::size_t>, classes> chains_held{};
+
+  bool looks_empty(std::size_t c) const noexcept {
+    return chains_held[c].load(std::memory_order_relaxed) == 0;
+  }
 
   bool put(std::size_t c, free_link* head) {
     const std::size_t chain_bytes = batch * class_sizes[c];
     std::lock_guard lock(mutex);
     if (bytes + chain_bytes > max_depot_bytes) return false;
     batches[c].push_back(head);
+    chains_held[c].store(batches[c].size(), std::memory_order_relaxed);
     bytes += chain_bytes;
     return true;
   }
@@ -69,9 +80,10 @@ struct depot {
     for (const auto& chains : batches) n += chains.size();
     std::vector<free_link*> all;
     all.reserve(n);  // may throw: then the depot is left as it was
-    for (auto& chains : batches) {
-      all.insert(all.end(), chains.begin(), chains.end());
-      chains.clear();
+    for (std::size_t c = 0; c < classes; ++c) {
+      all.insert(all.end(), batches[c].begin(), batches[c].end());
+      batches[c].clear();
+      chains_held[c].store(0, std::memory_order_relaxed);
     }
     bytes = 0;
     return all;
@@ -81,6 +93,7 @@ struct depot {
     if (batches[c].empty()) return nullptr;
     free_link* head = batches[c].back();
     batches[c].pop_back();
+    chains_held[c].store(batches[c].size(), std::memory_order_relaxed);
     bytes -= batch * class_sizes[c];
     return head;
   }
@@ -125,6 +138,7 @@ struct thread_cache {
   }
 
   [[gnu::noinline]] bool refill(std::size_t c) noexcept {
+    if (the_depot().looks_empty(c)) return false;
     free_link* head = nullptr;
     try {
       head = the_depot().take(c);
