@@ -292,7 +292,10 @@ void throw_moved_from_task() {
 group_core::group_core(pool& p, group_options&& options, bool detached_root)
     : scope_node(detached_root ? nullptr : current_node),
       pool_(&p),
-      options_(std::move(options)),
+      // An unnamed group (the common case) default-constructs its name: moving an empty
+      // std::string still copies its small buffer (a memcpy call), on every group.
+      options_{options.on_failure, options.max_concurrency,
+               options.name.empty() ? std::string() : std::move(options.name)},
       detached_root_(detached_root) {
   if (p.timing()) created_ = std::chrono::steady_clock::now();
   // relaxed: only the creator's own end reads it (end_of_node), on this thread or after
@@ -538,7 +541,8 @@ void group_core::join() {
     deadline_passed();
   // The common join: the task that made the group runs its children left on top of its
   // own deque, then finds the count at zero without entering the general wait.
-  if (worker* w = current_worker; w != nullptr && current_node == up() && &w->owner() == pool_)
+  if (worker* w = current_worker;
+      w != nullptr && current_node == up() && &w->owner() == pool_ && unfinished() != 0)
     w->run_children_on_top(*this);
   // acquire: pairs with the last child's acq_rel decrement (child_ended), as in done().
   if ((counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();
