@@ -83,6 +83,12 @@ TEST(diagnosis, dump_shows_every_suspended_task_of_a_worker_outermost_first) {
   const std::size_t inner = section.find("db-query-37");
   ASSERT_NE(outer, std::string::npos) << "worker 0 does not show the suspended outer task:\n" << d;
   EXPECT_LT(outer, inner) << "the outer task must come first:\n" << d;
+  // The join that runs db-query-37 on top of request-37 takes the join's fast path
+  // (worker::run_children_on_top): the outer frame must still say what it waits on.
+  const std::size_t join = section.find("waiting on join of group 'db-pool'");
+  ASSERT_NE(join, std::string::npos) << "the outer task's join is not shown:\n" << d;
+  EXPECT_LT(outer, join) << d;
+  EXPECT_LT(join, inner) << "the join must be shown between the two tasks:\n" << d;
 }
 
 // The long-task threshold is its own setting (COHORT_LONG_TASK, set_long_task_report):
