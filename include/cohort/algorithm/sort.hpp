@@ -168,6 +168,8 @@ std::size_t block_partition(It first, std::size_t lo, std::size_t hi, Comp& comp
     const std::size_t left_split = num_l == 0 ? (num_r == 0 ? unknown / 2 : unknown) : 0;
     const std::size_t right_split = num_r == 0 ? unknown - left_split : 0;
     if (left_split >= partition_block) {
+      // Unrolled: the loop's own increment and branch would be a third of its instructions.
+#pragma GCC unroll 8
       for (std::size_t i = 0; i < partition_block; ++i) {
         offsets_l[num_l] = static_cast<unsigned char>(i);
         num_l += !comp(l[static_cast<D>(i)], pivot);
@@ -181,6 +183,7 @@ std::size_t block_partition(It first, std::size_t lo, std::size_t hi, Comp& comp
       l += static_cast<D>(left_split);
     }
     if (right_split >= partition_block) {
+#pragma GCC unroll 8
       for (std::size_t i = 1; i <= partition_block; ++i) {
         offsets_r[num_r] = static_cast<unsigned char>(i);
         num_r += !comp(pivot, r[-static_cast<D>(i)]);
