@@ -330,6 +330,43 @@ TEST(algorithm_sort, duplicates_sorted_reversed_and_organ_pipe_inputs) {
   }
 }
 
+// Numbers under the standard orderings take the branchless block partition (sort.hpp) at
+// every level; its edges: blocks of 64 with one side left over, few distinct keys (equal
+// keys misplaced on both sides), tiny user grains (pieces of 2 and 3 elements), and every
+// standard ordering and number type it accepts.
+TEST(algorithm_sort, numbers_under_standard_orderings_sort_like_std_sort) {
+  cohort::scheduler s({.workers = 2, .name = "ao"});
+  std::mt19937_64 rng(11);
+  for (std::size_t n : {16'384u, 16'385u, 20'011u, 65'537u}) {
+    for (std::uint64_t distinct : {1u, 2u, 3u, 64u, 1u << 30}) {
+      std::vector<int> v(n);
+      for (auto& x : v) x = static_cast<int>(rng() % distinct) - 1;
+      auto want = v;
+      std::sort(want.begin(), want.end());
+      auto got = v;
+      cohort::sort(s, got);
+      ASSERT_EQ(got, want) << "n=" << n << " distinct=" << distinct;
+      got = v;
+      cohort::sort(s, got, std::ranges::less{}, {.grain = 3});
+      ASSERT_EQ(got, want) << "grain 3, n=" << n << " distinct=" << distinct;
+      std::reverse(want.begin(), want.end());
+      got = v;
+      cohort::sort(s, got, std::greater<int>{});
+      ASSERT_EQ(got, want) << "greater, n=" << n << " distinct=" << distinct;
+      std::vector<double> d(v.begin(), v.end()), want_d(d);
+      std::sort(want_d.begin(), want_d.end(), std::greater<>{});
+      cohort::sort(s, d, std::ranges::greater{}, {.grain = 2});
+      ASSERT_EQ(d, want_d) << "double, n=" << n << " distinct=" << distinct;
+      std::vector<std::uint8_t> bytes(n);
+      for (auto& x : bytes) x = static_cast<std::uint8_t>(rng() % distinct);
+      auto want_bytes = bytes;
+      std::sort(want_bytes.begin(), want_bytes.end());
+      cohort::sort(s, bytes, std::less<std::uint8_t>{});
+      ASSERT_EQ(bytes, want_bytes) << "bytes, n=" << n << " distinct=" << distinct;
+    }
+  }
+}
+
 TEST(algorithm_sort, stable_sort_keeps_the_order_of_equal_keys) {
   cohort::scheduler s({.workers = 3, .name = "ao"});
   for (std::size_t n : awkward_sizes()) {

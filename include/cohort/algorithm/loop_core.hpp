@@ -194,8 +194,13 @@ void run_elements(loop_state& st, std::size_t lo, std::size_t hi, Call& call) no
           st.note_skipped();
           return;
         }
-        const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
-        for (; i < end; ++i) call(i);
+        if (hi - i >= cancel_check_stride) {
+          // A full stride: a trip count the compiler knows (no remainder loop per stride).
+          const std::size_t end = i + cancel_check_stride;
+          for (; i != end; ++i) call(i);
+        } else {
+          for (; i < hi; ++i) call(i);
+        }
       }
     } catch (...) {
       st.fail(i, std::current_exception());

@@ -53,8 +53,13 @@ struct reduce_work {
             st.note_skipped();
             return {};
           }
-          const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
-          for (; i < end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
+          // A full stride has a trip count the compiler knows (as in run_elements).
+          const std::size_t end = hi - i >= cancel_check_stride ? i + cancel_check_stride : hi;
+          if (end - i == cancel_check_stride) {
+            for (; i != end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
+          } else {
+            for (; i < end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
+          }
         }
         result.emplace(std::move(acc));
       } catch (...) {
