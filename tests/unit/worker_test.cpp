@@ -72,9 +72,8 @@ TEST(worker, a_wake_up_that_finds_a_job_is_not_futile) {
     g.join();
   }
   ASSERT_TRUE(ran.load());
-  ASSERT_TRUE(poll_until([&] {
-    return all_parked(p, 1) && s.stats().total.parks > parks_before;
-  })) << "the worker never parked again after its job";
+  ASSERT_TRUE(poll_until([&] { return all_parked(p, 1) && s.stats().total.parks > parks_before; }))
+      << "the worker never parked again after its job";
   EXPECT_EQ(s.stats().total.futile_wakeups, 0u)
       << "the worker ran a job after it woke: its next park is not a futile wake-up";
 }
