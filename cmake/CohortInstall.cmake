@@ -10,7 +10,10 @@ install(TARGETS cohort EXPORT cohortTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY include/cohort DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
+# mpi.hpp belongs to the optional cohort::mpi component: lib/mpi/CMakeLists.txt installs it
+# with the component's library, and only when that is built.
+install(DIRECTORY include/cohort DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
+        PATTERN mpi.hpp EXCLUDE)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/include/cohort/export.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cohort COMPONENT dev)
 install(EXPORT cohortTargets NAMESPACE cohort:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cohort

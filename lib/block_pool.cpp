@@ -64,6 +64,14 @@ struct depot {
     return chains_held[c].load(std::memory_order_relaxed) == 0;
   }
 
+  // Room for as many chains as the cap allows in each class (about 100 KiB in all), taken
+  // once: put() never allocates, so a spill never grows a vector and sends its old buffer
+  // to operator delete (unsized, in a build without sized deallocation: clang's default).
+  depot() {
+    for (std::size_t c = 0; c < classes; ++c)
+      batches[c].reserve(max_depot_bytes / (batch * class_sizes[c]));
+  }
+
   bool put(std::size_t c, free_link* head) {
     const std::size_t chain_bytes = batch * class_sizes[c];
     std::lock_guard lock(mutex);

@@ -76,6 +76,11 @@ bool is_cancellation(const std::exception_ptr& e) noexcept {
   }
 }
 
+run_outcome capture_current_exception(std::exception_ptr& error) noexcept {
+  error = std::current_exception();
+  return is_cancellation(error) ? run_outcome::cancelled : run_outcome::failed;
+}
+
 void throw_group_error(std::vector<std::exception_ptr> errors, std::size_t total) {
   throw task_group_error(std::move(errors), {}, total);
 }

@@ -271,6 +271,7 @@ void worker::main_loop() {
     if (job* j = find_work()) {
       if (searching_) {
         searching_ = false;
+        woke_without_work_ = false;
         s.end_search();
       }
       idle = 0;
@@ -307,10 +308,14 @@ void worker::park_idle() {
       index_, [this] { return pool_->work_visible() || pool_->stopping(); },
       [this](auto&& sleep_now) {
         worker_counters::bump(counters.parks);
+        // Back to sleep without having run a job since the last wake-up: whoever woke us
+        // had nothing for us (or a peer took it first).
+        if (woke_without_work_) worker_counters::bump(counters.futile_wakeups);
         activity.parked.store(true, std::memory_order_relaxed);
         const bool traced = pool_->trace().enabled() && pool_->trace().begin(index_, "parked");
         const auto t0 = clock::now();
         sleep_now();
+        woke_without_work_ = true;
         worker_counters::bump(counters.parked_ns,
                               static_cast<std::uint64_t>((clock::now() - t0).count()));
         if (traced) pool_->trace().end(index_);

@@ -77,6 +77,8 @@ struct alignas(64) worker_counters {
   std::atomic<std::uint64_t> steal_failures{0};
   std::atomic<std::uint64_t> injected_taken{0};
   std::atomic<std::uint64_t> parks{0};
+  // Parks that followed a wake-up with no job run in between (park_idle).
+  std::atomic<std::uint64_t> futile_wakeups{0};
   std::atomic<std::uint64_t> parked_ns{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
@@ -165,6 +167,10 @@ class worker {
   deque_owner<job*> own() noexcept { return deque_owner<job*>(deque_); }
   std::uint64_t rng_;
   bool searching_ = false;
+  // Woke from a park and has run no job since: set after the sleep, cleared where
+  // main_loop finds work (a plain write on the first job after searching, never per job);
+  // a park with it still set counts a futile wake-up. This thread only.
+  bool woke_without_work_ = false;
   // Where the running job's own pushes begin on this deque. A wait inside that job
   // leaves what lies below alone: jobs pushed before it started, which may wait on it.
   // This thread only.

@@ -141,18 +141,20 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
   if constexpr (Settled) {
     std::vector<outcome<R>> out(n);
     auto body = [&](std::size_t lo, std::size_t hi) noexcept {
-      for (std::size_t i = lo; i < hi; ++i) {  // one try block per element run: settled
-        try {                                  // keeps going after a failure
-          if constexpr (std::is_void_v<R>) {
-            fn(first[static_cast<std::ptrdiff_t>(i)]);
-            out[i] = outcome<R>::from_value({});
-          } else {
-            out[i] = outcome<R>::from_value(fn(first[static_cast<std::ptrdiff_t>(i)]));
-          }
-        } catch (...) {
-          auto e = std::current_exception();
-          if (!is_cancellation(e)) out[i] = outcome<R>::from_error(std::move(e));
-        }
+      // One capture per element run: settled keeps going after a failure.
+      for (std::size_t i = lo; i < hi; ++i) {
+        std::exception_ptr e;
+        const run_outcome r = run_capturing(
+            [&] {
+              if constexpr (std::is_void_v<R>) {
+                fn(first[static_cast<std::ptrdiff_t>(i)]);
+                out[i] = outcome<R>::from_value({});
+              } else {
+                out[i] = outcome<R>::from_value(fn(first[static_cast<std::ptrdiff_t>(i)]));
+              }
+            },
+            e);
+        if (r == run_outcome::failed) out[i] = outcome<R>::from_error(std::move(e));
       }
     };
     parallel_indices(p, frame, n, body);
@@ -172,24 +174,27 @@ auto gather_range_here(pool& p, Range& range, Fn& fn) {
     std::vector<Store> store(std::is_void_v<R> ? 0 : n);
     auto body = [&](std::size_t lo, std::size_t hi) noexcept {
       std::size_t i = lo;
-      try {  // one try block per chunk: the loop inside stays tight
-        for (; i < hi; ++i) {
-          if constexpr (std::is_void_v<R>) {
-            fn(first[static_cast<std::ptrdiff_t>(i)]);
-          } else if constexpr (direct) {
-            store[i] = fn(first[static_cast<std::ptrdiff_t>(i)]);
-          } else if constexpr (std::is_same_v<R, bool>) {
-            store[i].value = fn(first[static_cast<std::ptrdiff_t>(i)]);
-          } else {
-            store[i].emplace(fn(first[static_cast<std::ptrdiff_t>(i)]));
-          }
-        }
-      } catch (...) {  // element i failed: the rest of this chunk is cancelled with it
-        auto e = std::current_exception();
-        if (is_cancellation(e)) {
-          observed_cancel.store(true, std::memory_order_relaxed);
-          return;
-        }
+      std::exception_ptr e;
+      // One capture per chunk: the loop inside stays tight (it vectorizes).
+      const run_outcome r = run_capturing(
+          [&] {
+            for (; i < hi; ++i) {
+              if constexpr (std::is_void_v<R>) {
+                fn(first[static_cast<std::ptrdiff_t>(i)]);
+              } else if constexpr (direct) {
+                store[i] = fn(first[static_cast<std::ptrdiff_t>(i)]);
+              } else if constexpr (std::is_same_v<R, bool>) {
+                store[i].value = fn(first[static_cast<std::ptrdiff_t>(i)]);
+              } else {
+                store[i].emplace(fn(first[static_cast<std::ptrdiff_t>(i)]));
+              }
+            }
+          },
+          e);
+      // Element i threw: the rest of this chunk is cancelled with it.
+      if (r == run_outcome::cancelled) {
+        observed_cancel.store(true, std::memory_order_relaxed);
+      } else if (r == run_outcome::failed) {
         {
           std::lock_guard lock(failures_mutex);
           failures.emplace_back(i, std::move(e));

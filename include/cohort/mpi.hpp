@@ -51,6 +51,7 @@
 #include <utility>
 #include <vector>
 
+#include <cohort/detail/failure.hpp>
 #include <cohort/errors.hpp>
 #include <cohort/options.hpp>
 
@@ -197,17 +198,21 @@ template <class F, class Store>
 void run_items(F& f, std::size_t begin, std::size_t end, chunk_context& ctx, Store&& store) {
   for (std::size_t i = begin; i < end; ++i) {
     if (ctx.stopping()) return;
-    try {
-      if constexpr (std::is_void_v<item_result_t<F>>) {
-        call_item(f, i, ctx.token());
-        store(i);
-      } else {
-        store(i, call_item(f, i, ctx.token()));
-      }
-    } catch (const task_cancelled&) {
+    std::exception_ptr error;
+    const cohort::detail::run_outcome outcome = cohort::detail::run_capturing(
+        [&] {
+          if constexpr (std::is_void_v<item_result_t<F>>) {
+            call_item(f, i, ctx.token());
+            store(i);
+          } else {
+            store(i, call_item(f, i, ctx.token()));
+          }
+        },
+        error);
+    if (outcome == cohort::detail::run_outcome::cancelled) {
       ctx.item_cancelled(i);
-    } catch (...) {
-      ctx.item_failed(i, std::current_exception());
+    } else if (outcome == cohort::detail::run_outcome::failed) {
+      ctx.item_failed(i, std::move(error));
     }
   }
 }

@@ -37,9 +37,10 @@ struct worker_stats {
   std::uint64_t steal_attempts_failed = 0;  ///< steals that found nothing or lost a race
   std::uint64_t injected_taken = 0;         ///< taken from the injection queue
   std::uint64_t parks = 0;                  ///< times the worker went to sleep
-  /// times it woke up from a park. Every park ends in one, so this is `parks` (a worker
-  /// asleep at the snapshot counts as woken).
-  std::uint64_t wakeups = 0;
+  /// Futile wake-ups: times the worker, woken from a park, went back to sleep without
+  /// having run a job. A sign of over-eager waking (each costs a futex round trip and a
+  /// search); a steady share of `parks` means wakers pick threads that find nothing.
+  std::uint64_t futile_wakeups = 0;
   std::chrono::nanoseconds time_parked{0};  ///< time asleep (needs timing: enable_timing())
 };
 

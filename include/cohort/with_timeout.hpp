@@ -66,25 +66,28 @@ auto race_on(scheduler& s, Fs&... fs) {
     auto launch = [&](auto& f) {
       const std::size_t k = next++;
       g.spawn([&, k] {
-        try {
-          if constexpr (std::is_void_v<R>) {
-            invoke_task(f, current_node);
-            if (!won.exchange(true, std::memory_order_acq_rel)) {
-              result.emplace();
-              g.cancel();
-            }
-          } else {
-            Stored v(invoke_task(f, current_node));
-            if (!won.exchange(true, std::memory_order_acq_rel)) {
-              result.emplace(std::move(v));
-              g.cancel();
-            }
-          }
-        } catch (...) {
-          auto e = std::current_exception();
-          if (is_cancellation(e)) throw;
-          errors[k] = std::move(e);
-        }
+        std::exception_ptr e;
+        const run_outcome r = run_capturing(
+            [&] {
+              if constexpr (std::is_void_v<R>) {
+                invoke_task(f, current_node);
+                if (!won.exchange(true, std::memory_order_acq_rel)) {
+                  result.emplace();
+                  g.cancel();
+                }
+              } else {
+                Stored v(invoke_task(f, current_node));
+                if (!won.exchange(true, std::memory_order_acq_rel)) {
+                  result.emplace(std::move(v));
+                  g.cancel();
+                }
+              }
+            },
+            e);
+        // A contender's failure is kept here (the group keeps going); a cancellation goes
+        // on to the group as the child's own end.
+        if (r == run_outcome::cancelled) std::rethrow_exception(std::move(e));
+        if (r == run_outcome::failed) errors[k] = std::move(e);
       });
     };
     (launch(fs), ...);

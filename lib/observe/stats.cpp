@@ -17,7 +17,7 @@ scheduler_stats collect_stats(pool& p) {
     w.steal_attempts_failed = c.steal_failures.load(std::memory_order_relaxed);
     w.injected_taken = c.injected_taken.load(std::memory_order_relaxed);
     w.parks = c.parks.load(std::memory_order_relaxed);
-    w.wakeups = w.parks;
+    w.futile_wakeups = c.futile_wakeups.load(std::memory_order_relaxed);
     w.time_parked = std::chrono::nanoseconds(c.parked_ns.load(std::memory_order_relaxed));
     s.total.tasks_run += w.tasks_run;
     s.total.tasks_spawned += w.tasks_spawned;
@@ -25,7 +25,7 @@ scheduler_stats collect_stats(pool& p) {
     s.total.steal_attempts_failed += w.steal_attempts_failed;
     s.total.injected_taken += w.injected_taken;
     s.total.parks += w.parks;
-    s.total.wakeups += w.wakeups;
+    s.total.futile_wakeups += w.futile_wakeups;
     s.total.time_parked += w.time_parked;
     // Spares (threads that stood in for blocked workers) count in the total only.
     if (i++ < p.size()) s.workers.push_back(w);

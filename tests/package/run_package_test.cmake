@@ -16,7 +16,8 @@
 # Inputs (-D): MODE, COHORT_BUILD_DIR, COHORT_SOURCE_DIR, CONSUMER_SOURCE_DIR, WORK_DIR,
 # CONFIG, GENERATOR, CXX_COMPILER, CXX_FLAGS (the flags cohort was built with: a
 # sanitizer build's library needs the same runtime in the consumer), SHARED (cohort is a
-# shared library: the pkg-config consumer gets an rpath).
+# shared library: the pkg-config consumer gets an rpath), WITH_MPI (cohort::mpi was built:
+# only then is include/cohort/mpi.hpp installed; the .debs never hold it).
 if(NOT MODE)
   set(MODE find_package)
 endif()
@@ -124,6 +125,9 @@ if(MODE STREQUAL "deb")
   else()
     message(STATUS "lintian not installed: the packages are not linted")
   endif()
+  if(EXISTS "${root}/usr/include/cohort/mpi.hpp")
+    message(FATAL_ERROR "the packages hold cohort/mpi.hpp, but not the cohort::mpi component")
+  endif()
   file(GLOB_RECURSE pc_files "${root}/*/cohort.pc")
   if(NOT pc_files)
     message(FATAL_ERROR "the packages hold no cohort.pc")
@@ -140,6 +144,12 @@ endif()
 step("${CMAKE_COMMAND}" --install "${COHORT_BUILD_DIR}" --prefix "${prefix}" ${config_args})
 if(NOT EXISTS "${prefix}/include/cohort/cohort.hpp")
   message(FATAL_ERROR "the install has no include/cohort/cohort.hpp")
+endif()
+# The MPI component's header comes with the component only.
+if(WITH_MPI AND NOT EXISTS "${prefix}/include/cohort/mpi.hpp")
+  message(FATAL_ERROR "cohort::mpi was built, but the install has no include/cohort/mpi.hpp")
+elseif(NOT WITH_MPI AND EXISTS "${prefix}/include/cohort/mpi.hpp")
+  message(FATAL_ERROR "the install has include/cohort/mpi.hpp without the cohort::mpi component")
 endif()
 file(GLOB_RECURSE config_files "${prefix}/*/cohortConfig.cmake")
 if(NOT config_files)

@@ -28,21 +28,12 @@
 namespace {
 
 using cohort_test::boom;
+using cohort_test::gate;  // a task holds on it (pass) until the test opens it
 using cohort_test::poll_until;
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 using idx = std::vector<std::size_t>;
-
-// A gate a task waits on until the test opens it (bounded: a forgotten gate cannot hang
-// the run, it only makes the test fail).
-struct gate {
-  std::atomic<bool> is_open{false};
-  void open() { is_open = true; }
-  void pass() const {
-    poll_until([&] { return is_open.load(); });
-  }
-};
 
 // ===== as_completed =====================================================================
 

@@ -182,7 +182,7 @@ struct exactly_once_run {
       : taken(n), per_thief(thieves, 0) {
     chase_lev_deque<std::intptr_t> d(initial_capacity);
     deque_owner<std::intptr_t> owner(d);
-    std::atomic<bool> go{false};
+    cohort_test::gate go;  // the thieves start together
     std::atomic<bool> owner_finished{false};
     auto take = [&](std::intptr_t x) {
       ASSERT_GE(x, 0);
@@ -193,7 +193,7 @@ struct exactly_once_run {
     for (std::size_t t = 0; t < thieves; ++t) {
       threads.emplace_back([&, t] {
         deque_thief<std::intptr_t> thief(d);
-        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        EXPECT_TRUE(go.wait()) << "the start gate never opened";
         std::size_t mine = 0;
         for (;;) {
           std::intptr_t x;
@@ -211,14 +211,14 @@ struct exactly_once_run {
     }
     if (push_everything_first) {
       for (std::size_t i = 0; i < n; ++i) owner.push(static_cast<std::intptr_t>(i));
-      go.store(true, std::memory_order_release);
+      go.open();
       std::intptr_t x;
       while (owner.pop(x)) {
         take(x);
         ++owner_pops;
       }
     } else {
-      go.store(true, std::memory_order_release);
+      go.open();
       std::mt19937 rng(12345);
       for (std::size_t i = 0; i < n; ++i) {
         owner.push(static_cast<std::intptr_t>(i));

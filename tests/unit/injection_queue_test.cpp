@@ -117,16 +117,16 @@ TEST(injection_queue, stress_many_producers_many_consumers_take_each_job_once) {
   auto jobs = make_jobs(total);
   std::vector<std::atomic<std::uint8_t>> taken(total);
   std::atomic<std::size_t> consumed{0};
-  std::atomic<bool> go{false};
+  cohort_test::gate go;  // producers and consumers start together
   std::vector<std::thread> threads;
   for (std::size_t p = 0; p < producers; ++p)
     threads.emplace_back([&, p] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      EXPECT_TRUE(go.wait()) << "the start gate never opened";
       for (std::size_t i = p * per; i < (p + 1) * per; ++i) q.push(&jobs[i]);
     });
   for (std::size_t c = 0; c < consumers; ++c)
     threads.emplace_back([&, c] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      EXPECT_TRUE(go.wait()) << "the start gate never opened";
       job* out[8];
       const auto deadline = std::chrono::steady_clock::now() + cohort_test::patience();
       while (consumed.load(std::memory_order_relaxed) < total &&
@@ -141,7 +141,7 @@ TEST(injection_queue, stress_many_producers_many_consumers_take_each_job_once) {
         consumed.fetch_add(n, std::memory_order_relaxed);
       }
     });
-  go.store(true, std::memory_order_release);
+  go.open();
   for (auto& t : threads) t.join();
   EXPECT_EQ(consumed.load(), total);
   std::size_t bad = 0;

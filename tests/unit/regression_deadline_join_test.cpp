@@ -174,7 +174,7 @@ TEST(deadline_join, concurrent_joins_never_return_normally_from_a_failed_group) 
           for (int k = 0; k < joiners; ++k)
             threads.emplace_back([&] {
               ready.fetch_add(1);
-              while (!go.is_open()) std::this_thread::yield();
+              EXPECT_TRUE(go.wait(hang_limit())) << "the start gate never opened";
               try {
                 g.join();
                 normal.fetch_add(1);
@@ -186,7 +186,9 @@ TEST(deadline_join, concurrent_joins_never_return_normally_from_a_failed_group) 
                 other.fetch_add(1);
               }
             });
-          while (ready.load() < joiners) std::this_thread::yield();
+          EXPECT_TRUE(
+              cohort_test::eventually([&] { return ready.load() == joiners; }, hang_limit()))
+              << "the joiner threads never started";
           go.open();
           for (auto& t : threads) t.join();
         }

@@ -171,6 +171,8 @@ inline std::vector<thread_info> list_threads() {
 
 }  // namespace cohort_test
 
+#include <gtest/gtest.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
@@ -178,14 +180,22 @@ inline std::vector<thread_info> list_threads() {
 
 namespace cohort_test {
 
-// A one-shot flag a test opens and children wait on, with a bounded wait (false: the
-// gate never opened in time, which the caller reports as a failure rather than hanging).
+// A one-shot flag a test opens and children wait on, with bounded waits: a forgotten gate
+// fails the test instead of hanging it. Everything done before open() happens before a
+// wait that sees the gate open returns (release/acquire).
 class gate {
  public:
   void open() noexcept { open_.store(true, std::memory_order_release); }
   bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+  // Yields until open (a start gate: its waiters leave close together); false if it never
+  // opened in time, which the caller reports as a failure.
   bool wait(std::chrono::milliseconds limit = patience()) const {
     return eventually([&] { return is_open(); }, limit);
+  }
+  // Sleeps in small steps until open (keeps a 2-core machine usable while several tasks
+  // hold on gates); a gate never opened fails the calling test, then lets it go on.
+  void pass(std::chrono::milliseconds limit = patience()) const {
+    if (!poll_until([&] { return is_open(); }, limit)) ADD_FAILURE() << "a gate never opened";
   }
 
  private:

@@ -28,7 +28,7 @@ std::size_t find_index_on(pool& p, Range& range, Pred& pred, const loop_options&
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       std::size_t i = lo;
       while (i < hi) {
-        try {
+        const bool returned = st.run_user_code(i, [&] {
           while (i < hi) {
             if (i >= found.load(std::memory_order_relaxed)) return;  // past a match: done
             if (st.frame.cancelled()) {
@@ -46,11 +46,9 @@ std::size_t find_index_on(pool& p, Range& range, Pred& pred, const loop_options&
               }
             }
           }
-        } catch (...) {
-          st.fail(i, std::current_exception());
-          if (!st.keep_going()) return;
-          ++i;  // keep_going: the search goes on after a failing element
-        }
+        });
+        if (returned || !st.keep_going()) return;  // found, past a match, skipped, or failed
+        ++i;  // keep_going: the search goes on after a failing element
       }
     };
     split_for(st.frame, n, splitter_for(o, p, n), leaf, st.label);

@@ -34,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include <cohort/detail/failure.hpp>
 #include <cohort/detail/fork_join.hpp>
 #include <cohort/detail/range_split.hpp>
 #include <cohort/detail/stop.hpp>
@@ -123,9 +124,23 @@ class loop_state {
   std::string (*index_text)(const void* context, std::size_t position) = nullptr;
   const void* index_context = nullptr;
 
-  // Element `index` threw `e` (a task_cancelled is a cancel it observed, not a failure).
-  void fail(std::size_t index, std::exception_ptr e) noexcept {
-    if (is_cancellation(e)) {
+  // Runs `body`, user code for the elements from `at` on (at moves as they run), through
+  // run_capturing (failure.hpp). False if it threw: then the element at `at` failed or
+  // observed a cancel (fail() has recorded which).
+  template <class Body>
+  [[gnu::always_inline]] bool run_user_code(const std::size_t& at, Body&& body) noexcept {
+    std::exception_ptr error;
+    const run_outcome outcome = run_capturing(body, error);
+    if (outcome == run_outcome::returned) [[likely]]
+      return true;
+    fail(at, outcome, std::move(error));
+    return false;
+  }
+
+  // Element `index` threw `e` (`outcome`: run_capturing's classification; a cancel it
+  // observed is not a failure).
+  void fail(std::size_t index, run_outcome outcome, std::exception_ptr e) noexcept {
+    if (outcome == run_outcome::cancelled) {
       note_skipped();
       return;
     }
@@ -188,7 +203,7 @@ template <class Call>
 void run_elements(loop_state& st, std::size_t lo, std::size_t hi, Call& call) noexcept {
   std::size_t i = lo;
   while (i < hi) {
-    try {
+    const bool returned = st.run_user_code(i, [&] {
       while (i < hi) {
         if (st.frame.cancelled()) {
           st.note_skipped();
@@ -202,11 +217,9 @@ void run_elements(loop_state& st, std::size_t lo, std::size_t hi, Call& call) no
           for (; i < hi; ++i) call(i);
         }
       }
-    } catch (...) {
-      st.fail(i, std::current_exception());
-      if (!st.keep_going()) return;
-      ++i;
-    }
+    });
+    if (returned || !st.keep_going()) return;  // done, skipped, or a failure ends the leaf
+    ++i;
   }
 }
 
@@ -218,8 +231,8 @@ void with_stop_token(loop_state& st, std::size_t lo, Leaf&& leaf) noexcept {
     try {
       stop_scope scope(&st.frame);
       leaf(scope.token());
-    } catch (...) {  // registering the token failed (out of memory)
-      st.fail(lo, std::current_exception());
+    } catch (...) {  // registering the token failed (out of memory): not the user's code
+      st.fail(lo, run_outcome::failed, std::current_exception());
     }
   } else {
     leaf();
@@ -241,23 +254,24 @@ auto run_with_deadline(pool& p, std::chrono::nanoseconds d, const std::string& n
   using R = std::invoke_result_t<Run&>;
   std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>> result;
   std::exception_ptr error;
+  run_outcome outcome = run_outcome::returned;
   auto rethrow_failure = [&] {
-    if (error && !is_cancellation(error)) std::rethrow_exception(error);
+    if (outcome == run_outcome::failed) std::rethrow_exception(error);
   };
   {
     task_group g(scheduler_of(p), group_options{.name = name});
     g.cancel_after(d);
     g.spawn([&] {
-      try {
-        if constexpr (std::is_void_v<R>) {
-          run();
-          result.emplace();
-        } else {
-          result.emplace(run());
-        }
-      } catch (...) {
-        error = std::current_exception();
-      }
+      outcome = run_capturing(
+          [&] {
+            if constexpr (std::is_void_v<R>) {
+              run();
+              result.emplace();
+            } else {
+              result.emplace(run());
+            }
+          },
+          error);
     });
     try {
       g.join();

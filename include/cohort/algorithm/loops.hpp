@@ -68,8 +68,8 @@ void for_each_chunk_on(pool& p, I first, I last, F& f, const loop_options& o) {
     name_by_index(st, first);
     auto leaf = [&](std::size_t lo, std::size_t hi) noexcept {
       with_stop_token<token>(st, lo, [&](auto... stop) {
-        std::size_t a = lo;
-        try {
+        std::size_t a = lo;  // a failing chunk is named by its first index
+        const bool returned = st.run_user_code(a, [&] {
           while (a < hi) {
             if (st.frame.cancelled()) {
               st.note_skipped();
@@ -79,20 +79,14 @@ void for_each_chunk_on(pool& p, I first, I last, F& f, const loop_options& o) {
             f(index_at(first, a), index_at(first, b), stop...);
             a = b;
           }
-        } catch (...) {  // a chunk is named by its first index
-          st.fail(a, std::current_exception());
-          // keep_going: the rest of this piece still runs
-          if (st.keep_going() && a < hi) {
-            const std::size_t b = hi - a > stride ? a + stride : hi;
-            for (a = b; a < hi;) {
-              const std::size_t e = hi - a > stride ? a + stride : hi;
-              try {
-                f(index_at(first, a), index_at(first, e), stop...);
-              } catch (...) {
-                st.fail(a, std::current_exception());
-              }
-              a = e;
-            }
+        });
+        // keep_going: the rest of this piece still runs
+        if (!returned && st.keep_going() && a < hi) {
+          const std::size_t b = hi - a > stride ? a + stride : hi;
+          for (a = b; a < hi;) {
+            const std::size_t e = hi - a > stride ? a + stride : hi;
+            st.run_user_code(a, [&] { f(index_at(first, a), index_at(first, e), stop...); });
+            a = e;
           }
         }
       });

@@ -40,18 +40,19 @@ struct reduce_work {
     std::size_t i = lo;
     bool poisoned = false;  // keep_going after a failure: later elements still run
     result_type result;
+    bool skipped = false;
     while (i < hi) {
-      try {
+      const bool returned = st.run_user_code(i, [&] {
         if (frame.cancelled()) {
-          st.note_skipped();
-          return {};
+          skipped = true;
+          return;
         }
         T acc(map(element_at(first, i)));
         ++i;
         while (i < hi) {
           if (frame.cancelled()) {
-            st.note_skipped();
-            return {};
+            skipped = true;
+            return;
           }
           // A full stride has a trip count the compiler knows (as in run_elements).
           const std::size_t end = hi - i >= cancel_check_stride ? i + cancel_check_stride : hi;
@@ -62,8 +63,12 @@ struct reduce_work {
           }
         }
         result.emplace(std::move(acc));
-      } catch (...) {
-        st.fail(i, std::current_exception());
+      });
+      if (skipped) {
+        st.note_skipped();
+        return {};
+      }
+      if (!returned) {
         if (!st.keep_going()) return {};
         poisoned = true;
         ++i;
@@ -75,12 +80,9 @@ struct reduce_work {
 
   result_type combine(result_type&& left, result_type&& right, std::size_t mid) noexcept {
     if (!left || !right) return {};
-    try {
-      return result_type(op(std::move(*left), std::move(*right)));
-    } catch (...) {  // named by the first element of the right part
-      st.fail(mid, std::current_exception());
-      return {};
-    }
+    result_type combined;  // a failure is named by the first element of the right part
+    st.run_user_code(mid, [&] { combined.emplace(op(std::move(*left), std::move(*right))); });
+    return combined;
   }
 };
 

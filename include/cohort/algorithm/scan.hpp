@@ -43,10 +43,11 @@ struct scan_blocks {
   // carry after the block, or nothing if it was cancelled or failed.
   std::optional<V> scan(std::size_t lo, std::size_t hi, std::optional<V> carry) noexcept {
     std::size_t i = lo;
-    try {
+    std::optional<V> after;
+    st.run_user_code(i, [&] {
       if (st.frame.cancelled()) {
         st.note_skipped();
-        return {};
+        return;
       }
       if (!carry) {  // inclusive, block 0: the first element is its own prefix
         V first(element_at(in, i));
@@ -58,7 +59,7 @@ struct scan_blocks {
       while (i < hi) {
         if (st.frame.cancelled()) {
           st.note_skipped();
-          return {};
+          return;
         }
         const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
         for (; i < end; ++i) {
@@ -72,36 +73,33 @@ struct scan_blocks {
           }
         }
       }
-      return acc;
-    } catch (...) {
-      st.fail(i, std::current_exception());
-      return {};
-    }
+      after.emplace(std::move(acc));
+    });
+    return after;
   }
 
   // The reduction of [lo, hi) (non-empty), or nothing.
   std::optional<V> reduce(std::size_t lo, std::size_t hi) noexcept {
     std::size_t i = lo;
-    try {
+    std::optional<V> total;
+    st.run_user_code(i, [&] {
       if (st.frame.cancelled()) {
         st.note_skipped();
-        return {};
+        return;
       }
       V acc(element_at(in, i));
       ++i;
       while (i < hi) {
         if (st.frame.cancelled()) {
           st.note_skipped();
-          return {};
+          return;
         }
         const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
         for (; i < end; ++i) acc = op(std::move(acc), element_at(in, i));
       }
-      return acc;
-    } catch (...) {
-      st.fail(i, std::current_exception());
-      return {};
-    }
+      total.emplace(std::move(acc));
+    });
+    return total;
   }
 };
 
@@ -142,12 +140,10 @@ void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> ini
   std::vector<std::optional<V>> carry_in(blocks);
   carry_in[done] = std::move(carries[done - 1]);  // done >= 1: block 0 always meets it
   for (std::size_t b = done + 1; b < blocks; ++b) {
-    try {
-      carry_in[b].emplace(s.op(*carry_in[b - 1], std::move(*totals[b - 1])));
-    } catch (...) {
-      st.fail(s.begin_of(b - 1), std::current_exception());
+    const std::size_t at = s.begin_of(b - 1);
+    if (!st.run_user_code(
+            at, [&] { carry_in[b].emplace(s.op(*carry_in[b - 1], std::move(*totals[b - 1]))); }))
       st.finish(n);
-    }
   }
   auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
     for (std::size_t b = lo; b < hi; ++b)
@@ -204,13 +200,10 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
     std::vector<std::optional<V>> carries(blocks);
     carries[1] = std::move(totals[0]);
     for (std::size_t b = 2; b < blocks; ++b) {
-      std::size_t at = s.begin_of(b - 1);
-      try {
-        carries[b].emplace(op(*carries[b - 1], std::move(*totals[b - 1])));
-      } catch (...) {
-        st.fail(at, std::current_exception());
+      const std::size_t at = s.begin_of(b - 1);
+      if (!st.run_user_code(
+              at, [&] { carries[b].emplace(op(*carries[b - 1], std::move(*totals[b - 1]))); }))
         st.finish(n);
-      }
     }
     auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t b = lo; b < hi; ++b)

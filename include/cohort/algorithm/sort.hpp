@@ -73,7 +73,7 @@ struct merge_sorter {
     // of what it held, and half of it may be in the buffer. Only a throwing comparator
     // stops them.
     if (st.failed()) return;
-    try {
+    st.run_user_code(d0, [&] {
       if (na + nb <= min_parallel_merge) {
         std::merge(std::make_move_iterator(src + a0), std::make_move_iterator(src + a1),
                    std::make_move_iterator(src + b0), std::make_move_iterator(src + b1), dst + d0,
@@ -92,15 +92,13 @@ struct merge_sorter {
       fork_pair(
           st.frame, [&] { merge(src, a0, am, b0, bm, dst, d0); },
           [&] { merge(src, am, a1, bm, b1, dst, dm); }, st.label, dm, d0 + na + nb);
-    } catch (...) {
-      st.fail(d0, std::current_exception());
-    }
+    });
   }
 
   // Sorts [lo, hi) with the result in the buffer (to_buffer) or in the range.
   void sort(std::size_t lo, std::size_t hi, unsigned depth, bool to_buffer) noexcept {
     if (depth == 0) {
-      try {
+      st.run_user_code(lo, [&] {
         if (st.frame.cancelled()) {
           st.note_skipped();
         } else if constexpr (Stable) {
@@ -109,9 +107,7 @@ struct merge_sorter {
           std::sort(first + lo, first + hi, comp);
         }
         if (to_buffer) std::move(first + lo, first + hi, buffer + lo);
-      } catch (...) {
-        st.fail(lo, std::current_exception());
-      }
+      });
       return;
     }
     const std::size_t mid = lo + (hi - lo) / 2;
@@ -319,7 +315,7 @@ struct quick_sorter {
   }
 
   void sort(std::size_t lo, std::size_t hi, unsigned bad_pivots_left) noexcept {
-    try {
+    st.run_user_code(lo, [&] {
       if (st.frame.cancelled()) {
         st.note_skipped();
         return;
@@ -368,9 +364,7 @@ struct quick_sorter {
       fork_pair(
           st.frame, [&] { sort(lo, a, bad_pivots_left); }, [&] { sort(a, hi, bad_pivots_left); },
           st.label, a, hi);
-    } catch (...) {
-      st.fail(lo, std::current_exception());
-    }
+    });
   }
 };
 
@@ -419,11 +413,7 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       if (st.frame.cancelled()) {
         st.note_skipped();
       } else {
-        try {
-          serial();
-        } catch (...) {
-          st.fail(0, std::current_exception());
-        }
+        st.run_user_code(0, serial);
       }
       st.finish(n);
       return;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <cohort/detail/block_pool.hpp>
+#include <cohort/detail/failure.hpp>
 #include <cohort/detail/group_core.hpp>
 #include <cohort/detail/stop.hpp>
 
@@ -55,16 +56,18 @@ struct child_block final : child_result<R> {
     auto* self = static_cast<child_block*>(j);
     if (child_begin(self)) {
       current_node_guard guard(self);
-      try {
-        if constexpr (std::is_void_v<R>) {
-          invoke_task(self->fn, self);
-        } else {
-          ::new (static_cast<void*>(std::addressof(self->value))) R(invoke_task(self->fn, self));
-          self->has_value = true;
-        }
-      } catch (...) {
-        self->error = std::current_exception();
-      }
+      // The outcome is read back from `error` by child_end (task_group.cpp), out of line.
+      run_capturing(
+          [self] {
+            if constexpr (std::is_void_v<R>) {
+              invoke_task(self->fn, self);
+            } else {
+              ::new (static_cast<void*>(std::addressof(self->value)))
+                  R(invoke_task(self->fn, self));
+              self->has_value = true;
+            }
+          },
+          self->error);
     }
     self->fn.~F();
     child_end(self);

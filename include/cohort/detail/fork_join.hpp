@@ -68,17 +68,17 @@ struct gather_slot : job {
   void execute() noexcept {
     if (frame.cancelled()) return;  // skipped: neither value nor error
     current_node_guard guard(&frame);
-    try {
-      if constexpr (std::is_void_v<call_result_t<F>>) {
-        invoke_task(fn, &frame);
-        value.emplace();
-      } else {
-        value.emplace(invoke_task(fn, &frame));
-      }
-    } catch (...) {
-      error = std::current_exception();
-      if (!is_cancellation(error)) frame.on_failure();
-    }
+    const run_outcome outcome = run_capturing(
+        [this] {
+          if constexpr (std::is_void_v<call_result_t<F>>) {
+            invoke_task(fn, &frame);
+            value.emplace();
+          } else {
+            value.emplace(invoke_task(fn, &frame));
+          }
+        },
+        error);
+    if (outcome == run_outcome::failed) frame.on_failure();
   }
   static void run_stolen(job* j) noexcept {
     auto* self = static_cast<gather_slot*>(j);
@@ -157,15 +157,16 @@ struct pool_entry : job {
       // A node of its own under the caller's: cancellation still flows from the caller,
       // and a wait inside the body runs only what the body started.
       current_node_guard guard(&self->node);
-      try {
-        if constexpr (std::is_void_v<R>) {
-          self->body();
-        } else {
-          self->result.emplace(self->body());
-        }
-      } catch (...) {
-        self->error = std::current_exception();
-      }
+      // Whatever it threw, cancellation included, is rethrown to the caller as it was.
+      run_capturing(
+          [self] {
+            if constexpr (std::is_void_v<R>) {
+              self->body();
+            } else {
+              self->result.emplace(self->body());
+            }
+          },
+          self->error);
     }
     end_of_node(&self->node);
     complete(self->done, 0);
