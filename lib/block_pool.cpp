@@ -146,10 +146,11 @@ struct thread_cache {
   }
 
   [[gnu::noinline]] bool refill(std::size_t c) noexcept {
-    if (the_depot().looks_empty(c)) return false;
     free_link* head = nullptr;
-    try {
-      head = the_depot().take(c);
+    try {  // the depot's first use builds it, which may throw (out of memory)
+      depot& d = the_depot();
+      if (d.looks_empty(c)) return false;
+      head = d.take(c);
     } catch (...) {
       return false;
     }
