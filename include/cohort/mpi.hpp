@@ -121,9 +121,9 @@ struct distribute_options {
   /// One deadline for all ranks, counted from each rank's entry: when it passes on any
   /// rank, no more items start and running items everywhere see their stop token; every
   /// rank throws timeout_error (unless an item failed).
-  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<std::chrono::nanoseconds> timeout{};
   /// Names failures in task_group_error::names() as "name[index]" ("[index]" when empty).
-  std::string name;
+  std::string name{};
 };
 
 /// A failure that happened on another rank. It stands in the task_group_error of a

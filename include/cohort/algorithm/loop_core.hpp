@@ -80,10 +80,10 @@ struct loop_options {
   /// start, running bodies see their stop token, and the loop throws timeout_error (unless
   /// an element failed). A deadline that passes after the last element ended changes
   /// nothing.
-  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<std::chrono::nanoseconds> timeout{};
   /// Names failures in task_group_error::names() as "name[index]" ("[index]" when empty);
   /// with a timeout, also the name of the group that carries the deadline in dump().
-  std::string name;
+  std::string name{};
 };
 
 namespace detail {
