@@ -48,8 +48,9 @@ pool::pool(scheduler& owner, scheduler_options options)
       limit_(resolve_worker_count(options.workers)),
       capacity_(limit_ + max_spares),
       table_(new std::atomic<worker*>[capacity_]),
+      outside_(std::make_shared<outside_slot_table>(*this, capacity_)),
       sleep_(limit_, capacity_, &pool::spawn_spare, this),
-      tracer_(capacity_),
+      tracer_(capacity_, outside_slot_table::max_slots),
       handler_(&default_handler) {
   if (name_.empty()) name_ = "cohort";
   for (std::size_t i = 0; i < capacity_; ++i) table_[i].store(nullptr, std::memory_order_relaxed);
@@ -151,6 +152,11 @@ pool::~pool() {
     std::lock_guard lock(threads_mutex_);
     if (owned_.size() == started.size()) break;
   }
+  // What is left on outside threads' slots are queued references to children a waiter
+  // ran inline (every group is gone); drop them. Threads that still hold a slot keep the
+  // table alive and see it retired.
+  for (std::size_t k = 0, m = outside_->count(); k < m; ++k) outside_->at(k)->drop_leftovers();
+  outside_->retire();
   timers_.reset();  // before the groups that may still have deadlines: none are left
   detached_.reset();
 }
@@ -196,6 +202,7 @@ bool pool::work_visible() noexcept {
   // loads, orders them after the caller's counters RMW.
   if (!injected_.looks_empty()) return true;
   bool visible = false;
+  // The outside slots too: a thread outside the pool may push, then block outside cohort.
   for_each_worker([&](worker& w) { visible = visible || !w.thief().looks_empty(); });
   return visible;
 }

@@ -18,6 +18,7 @@
 
 #include "injection_queue.hpp"
 #include "observe/trace.hpp"
+#include "outside_slots.hpp"
 #include "sleep.hpp"
 #include "timer.hpp"
 #include "worker.hpp"
@@ -41,16 +42,34 @@ class pool {
   // Threads started so far: the workers, then spares that took the place of blocked
   // workers (sleep.hpp). Index i < thread_count() may still be starting (null below).
   std::size_t thread_count() const noexcept { return sleep_.threads(); }
+  // The most threads there may ever be; outside slots are numbered from here on.
+  std::size_t capacity() const noexcept { return capacity_; }
   worker* worker_if_started(std::size_t i) noexcept {
     // acquire: pairs with the release publication in start_thread; the worker is built.
     return table_[i].load(std::memory_order_acquire);
   }
+  // Every worker: the pool's threads, then the slots of threads outside the pool
+  // (outside_slots.hpp), which run jobs only while their thread joins.
   template <class F>
   void for_each_worker(F&& f) {
     const std::size_t n = thread_count();
     for (std::size_t i = 0; i < n; ++i)
       if (worker* w = worker_if_started(i)) f(*w);
+    for (std::size_t k = 0, m = outside_->count(); k < m; ++k) f(*outside_->at(k));
   }
+  // Whom a thief may steal from: the threads started, then the outside slots made, as
+  // counted once at the start of a search (both only grow).
+  struct victim_set {
+    std::size_t threads;
+    std::size_t outside;
+    std::size_t size() const noexcept { return threads + outside; }
+  };
+  victim_set victims() const noexcept { return {thread_count(), outside_->count()}; }
+  worker* victim(const victim_set& v, std::size_t i) noexcept {
+    return i < v.threads ? worker_if_started(i) : outside_->at(i - v.threads);
+  }
+  const outside_slot_table& outside_slots() const noexcept { return *outside_; }
+  std::shared_ptr<outside_slot_table> outside_slots_shared() const noexcept { return outside_; }
   sleep_module& sleep() noexcept { return sleep_; }
   injection_queue& injected() noexcept { return injected_; }
   group_core& detached() noexcept { return *detached_; }
@@ -59,12 +78,16 @@ class pool {
   void inject(job* j);
   // A job submitted on the calling thread: onto its worker's own deque, or, from outside
   // this pool, into the injection queue. Inline: every spawn takes this path.
+  // A thread outside any pool pushes on its own slot's deque (outside_slots.hpp), or
+  // into the injection queue when it cannot have one.
   void submit_here(job* j) {
-    if (worker* w = current_worker; w != nullptr && &w->owner() == this) {
-      w->push(j);
-    } else {
-      inject(j);
+    if (worker* w = current_worker) {
+      if (&w->owner() == this) return w->push(j);
+    } else if (worker* slot = cached_outside_table == outside_.get() ? cached_outside_slot
+                                                                     : claim_outside_slot(*this)) {
+      return slot->push_from_outside(j);
     }
+    inject(j);
   }
   // For the default scheduler, which is never destroyed: at exit, waits for the detached
   // tasks and writes the COHORT_TRACE file.
@@ -113,6 +136,8 @@ class pool {
   std::mutex threads_mutex_;                       // guards owned_
   std::vector<std::unique_ptr<worker>> owned_;
   injection_queue injected_;
+  // Declared before the tracer, whose lanes it sizes.
+  std::shared_ptr<outside_slot_table> outside_;
   sleep_module sleep_;
   std::unique_ptr<group_core> detached_;
   std::atomic<bool> stopping_{false};

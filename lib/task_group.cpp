@@ -14,6 +14,7 @@
 #include "cancel_tree.hpp"
 #include "child_timeout.hpp"
 #include "lib_access.hpp"
+#include "outside_slots.hpp"
 #include "parking_lot.hpp"
 #include "pool.hpp"
 #include "wait_on.hpp"
@@ -161,16 +162,26 @@ void check_not_self(child_base* c) {
 // A worker of the child's pool that waits on a child nobody started runs it right here:
 // the wait is over as soon as it can be, and a chain of sibling waits (x waits on y
 // while y sits below x on this worker's deque) cannot deadlock.
+//
+// A thread outside the pool that holds a slot in it (it spawned into it) does the same in
+// its slot (outside_slots.hpp): the awaited task is the one thing a wait may always run.
 bool child_run_inline(child_base* c) {
   worker* w = current_worker;
-  if (w == nullptr || &w->owner() != &c->group().owner()) return false;
+  pool& p = c->group().owner();
+  worker* const slot = w == nullptr ? held_outside_slot(p) : nullptr;
+  if (slot == nullptr && (w == nullptr || &w->owner() != &p)) return false;
   // A child of a max_concurrency group that waits for a slot must keep waiting; one that
   // was submitted already holds its slot, so running it here keeps the limit.
   // acquire: pairs with the release clear in release_slot.
   if (c->held.load(std::memory_order_acquire)) return false;
   if (c->started.load(std::memory_order_relaxed) || !child_claim(c)) return false;
   c->run_inline = true;
-  w->execute_claimed(c);
+  if (slot != nullptr) {
+    const outside_slot_scope as_slot(slot);
+    slot->execute_claimed(c);
+  } else {
+    w->execute_claimed(c);
+  }
   return true;
 }
 
@@ -449,10 +460,15 @@ void group_core::join() {
       !deadline_passed_.load(std::memory_order_seq_cst))
     deadline_passed();
   // The common join: the task that made the group runs its children left on top of its
-  // own deque, then finds the count at zero without entering the general wait.
-  if (worker* w = current_worker;
-      w != nullptr && current_node == up() && &w->owner() == pool_ && unfinished() != 0)
-    w->run_children_on_top(*this);
+  // own deque, then finds the count at zero without entering the general wait. A thread
+  // outside the pool does the same in its slot, where its spawns went (outside_slots.hpp).
+  if (current_node == up() && unfinished() != 0) {
+    if (worker* w = current_worker) {
+      if (&w->owner() == pool_) w->run_children_on_top(*this);
+    } else if (worker* slot = held_outside_slot(*pool_)) {
+      slot->run_children_from_outside(*this);
+    }
+  }
   // acquire: pairs with the last child's acq_rel decrement (child_ended), as in done().
   if ((counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();
   joined_.store(true, std::memory_order_release);

@@ -141,8 +141,12 @@ void check_not_waiting_on_self(std::span<child_base* const> children) {
         throw std::logic_error("cohort::wait: a task waits on itself; this would never return");
 }
 
-// On a worker, runs one awaited task nobody started (see child_run_inline).
+// On a worker, runs one awaited task nobody started (see child_run_inline): without it a
+// worker could wait on a task that lies under the waiting one on its own deque. A thread
+// outside the pool has no such reason, and running one task would hold up a wait for
+// the first of several.
 bool run_one_inline(std::span<child_base* const> children) {
+  if (current_worker == nullptr) return false;
   for (child_base* c : children)
     if (!is_complete(c->status) && child_run_inline(c)) return true;
   return false;

@@ -46,6 +46,19 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
 worker::worker(pool& owner, std::size_t index)
     : pool_(&owner), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
 
+worker::worker(pool& owner, std::size_t index, outside_slot_t) : worker(owner, index) {
+  outside_ = true;
+}
+
+std::string worker::label() const {
+  if (outside_) {
+    const std::string k = std::to_string(index_ - pool_->capacity());
+    return "outside thread " + k + " (" + pool_->name() + "-outside-" + k + ")";
+  }
+  const std::string i = std::to_string(index_);
+  return "worker " + i + " (" + pool_->name() + "-" + i + ")";
+}
+
 void worker::start() {
   thread_ = std::thread([this] { main(); });
 }
@@ -73,6 +86,17 @@ void worker::push(job* j) {
   own().push(j);
   worker_counters::bump(counters.spawned);
   pool_->sleep().notify_local_job();
+}
+
+void worker::push_from_outside(job* j) {
+  push(j);
+  worker_counters::bump(counters.submitted_from_outside);
+}
+
+void worker::drop_leftovers() noexcept {
+  const outside_slot_scope as_slot(this);  // a live job (there should be none) runs here
+  job* j;
+  while (own().pop(j)) execute(j);  // a child run inline already: claim fails, reference dropped
 }
 
 bool worker::run_if_descendant(job* x) noexcept {
@@ -112,7 +136,8 @@ worker::wait_pop worker::pop_in_wait(const job* target) {
 }
 
 worker::wait_steal worker::steal_in_wait() {
-  const std::size_t n = pool_->thread_count();
+  const pool::victim_set victims = pool_->victims();
+  const std::size_t n = victims.size();
   if (n < 2) return wait_steal::nothing;
   // A stolen job this task may not run is handed on; its fallback is our own deque, so
   // steal only while a push there cannot grow it (and throw). Thieves only add room.
@@ -120,9 +145,8 @@ worker::wait_steal worker::steal_in_wait() {
   const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t v = (start + k) % n;
-    if (v == index_) continue;
-    worker* victim = pool_->worker_if_started(v);
-    if (victim == nullptr) continue;
+    worker* victim = pool_->victim(victims, v);
+    if (victim == nullptr || victim == this) continue;
     job* j;
     steal_result r = victim->thief().steal(j);
     if (r == steal_result::lost_race) r = victim->thief().steal(j);  // retry once after a lost race
@@ -176,14 +200,15 @@ job* worker::find_work() {
     return batch[0];
   }
 
-  const std::size_t n = pool_->thread_count();
+  // The pool's other threads and the outside threads' slots (outside_slots.hpp).
+  const pool::victim_set victims = pool_->victims();
+  const std::size_t n = victims.size();
   if (n > 1) {
     const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t v = (start + k) % n;
-      if (v == index_) continue;
-      worker* victim = pool_->worker_if_started(v);
-      if (victim == nullptr) continue;
+      worker* victim = pool_->victim(victims, v);
+      if (victim == nullptr || victim == this) continue;
       for (int attempt = 0; attempt < 2; ++attempt) {  // retry once after a lost race
         const steal_result r = victim->thief().steal(j);
         if (r == steal_result::stolen) {
@@ -228,6 +253,14 @@ void worker::run_children_on_top(const group_core& g) noexcept {
     execute(x);  // claims it first: a waiter on its handle may have run it already
   }
   activity.clear_waiting();
+}
+
+void worker::run_children_from_outside(const group_core& g) noexcept {
+  const outside_slot_scope as_slot(this);
+  activity.enter(nullptr, nullptr, 0, job_kind::pool_entry, pool_->timing() ? steady_now_ns() : 0,
+                 {});
+  run_children_on_top(g);
+  activity.leave();
 }
 
 namespace {
@@ -403,12 +436,16 @@ bool worker::wait(wait_target& target, clock::time_point deadline) {
 }
 
 void worker::enter_blocked() noexcept {
+  // An outside slot is not one of the threads the sleep module counts: nobody takes its
+  // place, and what it leaves on its deque is visible to every thief (work_visible).
+  if (outside_) return;
   // Our own deque counts in the last look: the jobs under our task's floor (or not ours
   // to run) are stranded here until a thief takes them.
   pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); });
 }
 
 void worker::leave_blocked() noexcept {
+  if (outside_) return;
   pool_->sleep().unblock();
 }
 

@@ -80,6 +80,8 @@ struct alignas(64) worker_counters {
   // Parks that followed a wake-up with no job run in between (park_idle).
   std::atomic<std::uint64_t> futile_wakeups{0};
   std::atomic<std::uint64_t> parked_ns{0};
+  // Jobs its thread pushed from outside the pool (outside slots only).
+  std::atomic<std::uint64_t> submitted_from_outside{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
 #ifndef COHORT_NO_COUNTERS
@@ -96,6 +98,11 @@ class worker {
   using clock = std::chrono::steady_clock;
 
   worker(pool& owner, std::size_t index);
+  // A slot for a thread outside the pool (outside_slots.hpp): a worker with no thread of
+  // its own, run by its holder while it joins.
+  static constexpr struct outside_slot_t {
+  } outside_slot{};
+  worker(pool& owner, std::size_t index, outside_slot_t);
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -104,8 +111,18 @@ class worker {
 
   pool& owner() const noexcept { return *pool_; }
   std::size_t index() const noexcept { return index_; }
+  // An outside thread's slot rather than one of the pool's threads.
+  bool outside() const noexcept { return outside_; }
+  // How dump() and the watchdog name it: "worker 3 (render-3)", "outside thread 0
+  // (render-outside-0)".
+  std::string label() const;
 
   void push(job* j);
+  // A spawn by the slot's thread from outside the pool (not from a job it runs): as
+  // push(), counted as submitted from outside (stats().injected).
+  void push_from_outside(job* j);
+  // The pool stops: runs or drops whatever is still queued here (a slot's leftovers).
+  void drop_leftovers() noexcept;
   // gather's join: pops its own deque until `j` comes back (true), running on the way the
   // jobs above it that the current task may run; false if `j` is not reachable (stolen,
   // or under a job this task may not run).
@@ -121,6 +138,9 @@ class worker {
   // and its target are not needed. Returns when no child of g is unfinished or the top
   // of the deque is something else; the general wait (wait()) takes over then.
   void run_children_on_top(const group_core& g) noexcept;
+  // The same for a thread outside the pool that joins g, in its slot (this worker): on
+  // a frame of its own, so dump() shows the join and what it runs.
+  void run_children_from_outside(const group_core& g) noexcept;
   // The calling task blocks outside cohort (cohort::blocking()): another thread takes
   // this worker's place until leave_blocked().
   void enter_blocked() noexcept;
@@ -161,6 +181,7 @@ class worker {
 
   pool* pool_;
   std::size_t index_;
+  bool outside_ = false;
   // Reached only through handles (deque.hpp): own() on this worker's thread, thief() for
   // peers. A handle is a pointer made on the spot and inlined away: no cost.
   chase_lev_deque<job*> deque_;

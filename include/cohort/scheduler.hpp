@@ -47,9 +47,15 @@ struct worker_stats {
 /// What stats() returns: counters per worker and in total (COHORT_COUNTERS=ON builds;
 /// else zeros). Read with relaxed loads while the workers run: a snapshot, not a cut.
 struct scheduler_stats {
-  std::vector<worker_stats> workers;   ///< one entry per worker, in worker order
-  worker_stats total;                  ///< the sum, spare threads included
-  std::uint64_t injected = 0;          ///< jobs submitted from outside the pool
+  std::vector<worker_stats> workers;  ///< one entry per worker, in worker order
+  worker_stats total;                 ///< the sum, spare threads and `outside` included
+  /// What threads outside the pool did in their slots (a spawn from outside goes on the
+  /// spawning thread's own deque; its join runs what workers did not steal from there):
+  /// the jobs they spawned and ran there. Also in `total`.
+  worker_stats outside;
+  /// Jobs submitted from outside the pool: onto outside threads' own deques, or into the
+  /// injection queue (`total.injected_taken` counts only those).
+  std::uint64_t injected = 0;
   std::uint64_t tasks_cancelled = 0;   ///< children skipped or ended as cancelled
   std::uint64_t detached_pending = 0;  ///< detached tasks not finished yet
   /// Threads started beyond `workers` to take the places of workers blocked in a wait or
@@ -66,7 +72,10 @@ using unhandled_exception_handler = std::function<void(std::exception_ptr, std::
 /// and gather using it ends before it is destroyed.
 /// Guarantees: the destructor waits for every detached task, then stops the workers;
 /// nothing spawned is lost. A task spawned from a worker goes on that worker's deque
-/// (LIFO for it, FIFO for thieves); from outside it goes through the injection queue.
+/// (LIFO for it, FIFO for thieves); from a thread outside the pool it goes on a deque of
+/// that thread's own in the pool (workers steal from it, and the thread's join runs what
+/// is left there), or, with 64 outside threads holding one already, through the
+/// injection queue.
 /// Thread safety: every member may be called from any thread, tasks included.
 /// Memory ordering: everything a task's spawner did before spawn() happens before the
 /// task runs; everything the task did happens before join()/wait()/get() return.

@@ -31,6 +31,7 @@ std::string quoted(const std::string& name, const char* fallback) {
 
 struct worker_view {
   std::size_t index;
+  std::string label;  // "worker 3 (render-3)", "outside thread 0 (render-outside-0)"
   std::vector<activity_frame> stack;  // outermost first; empty when idle
   std::size_t hidden;                 // jobs deeper than the activity record keeps
   bool parked;
@@ -49,8 +50,10 @@ std::string render_dump(pool& p) {
   std::vector<worker_view> workers;
   p.for_each_worker([&](worker& wk) {
     worker_activity& a = wk.activity;
-    worker_view v{wk.index(), {}, 0, a.parked.load(std::memory_order_relaxed)};
+    worker_view v{wk.index(), wk.label(), {}, 0, a.parked.load(std::memory_order_relaxed)};
     v.stack = a.load_stack(v.hidden);
+    // An outside thread's slot is shown only while its thread runs something there.
+    if (wk.outside() && v.stack.empty()) return;
     workers.push_back(std::move(v));
   });
   const std::vector<blocked_thread> blocked = blocked_threads();
@@ -78,15 +81,14 @@ std::string render_dump(pool& p) {
         if (f.kind != job_kind::child || f.group != &g) continue;
         const bool innermost = k + 1 == v.stack.size();
         group_text << "    task " << quoted(f.name, "") << (f.name.empty() ? "" : " ") << "#"
-                   << f.index << ": " << (innermost ? "running" : "suspended in a wait")
-                   << " on worker " << v.index << " (" << p.name() << "-" << v.index << ")"
-                   << seconds_since(f.since_ns, now) << "\n";
+                   << f.index << ": " << (innermost ? "running" : "suspended in a wait") << " on "
+                   << v.label << seconds_since(f.since_ns, now) << "\n";
       }
     for (const worker_view& v : workers)
       for (const activity_frame& f : v.stack)
         if (f.waiting_on == g.join_key())
-          group_text << "    joined by worker " << v.index << " (" << p.name() << "-" << v.index
-                     << ")" << seconds_since(f.waiting_since_ns, now) << "\n";
+          group_text << "    joined by " << v.label << seconds_since(f.waiting_since_ns, now)
+                     << "\n";
     for (const blocked_thread& b : blocked)
       if (b.key == g.join_key())
         group_text << "    joined by thread '" << b.thread_name << "' (tid " << b.tid
@@ -104,8 +106,7 @@ std::string render_dump(pool& p) {
           for (const group_view& g : groups)
             if (g.address == f.group) group = quoted(g.name, "(unnamed)");
           return "task " + (f.name.empty() ? "" : "'" + f.name + "' ") + "#" +
-                 std::to_string(f.index) + " of group " + group + ", running on worker " +
-                 std::to_string(v.index);
+                 std::to_string(f.index) + " of group " + group + ", running on " + v.label;
         }
     return "a task that is not running (queued, or between steps)";
   };
@@ -138,8 +139,8 @@ std::string render_dump(pool& p) {
   // Each worker's stack of jobs, outermost first: a job that waits runs the next one
   // inside its wait, so a hang reads top-down as "A waits on X; inside it B waits on Y".
   for (const worker_view& v : workers) {
-    out << "  worker " << v.index << " (" << p.name() << "-" << v.index << ")"
-        << (v.index >= p.size() ? " [spare]" : "") << ": ";
+    out << "  " << v.label << (v.index >= p.size() && v.index < p.capacity() ? " [spare]" : "")
+        << ": ";
     if (v.stack.empty()) {
       out << (v.parked ? "idle, parked" : "idle, looking for work") << "\n";
       continue;

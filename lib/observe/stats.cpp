@@ -27,11 +27,19 @@ scheduler_stats collect_stats(pool& p) {
     s.total.parks += w.parks;
     s.total.futile_wakeups += w.futile_wakeups;
     s.total.time_parked += w.time_parked;
-    // Spares (threads that stood in for blocked workers) count in the total only.
-    if (i++ < p.size()) s.workers.push_back(w);
+    // Spares (threads that stood in for blocked workers) count in the total only; outside
+    // threads' slots in the total and in `outside`.
+    if (wk.outside()) {
+      s.injected += c.submitted_from_outside.load(std::memory_order_relaxed);
+      s.outside.tasks_run += w.tasks_run;
+      s.outside.tasks_spawned += w.tasks_spawned;
+      s.outside.tasks_stolen += w.tasks_stolen;
+    } else if (i++ < p.size()) {
+      s.workers.push_back(w);
+    }
   });
   s.spare_threads = p.thread_count() - p.size();
-  s.injected = p.injected_count.load(std::memory_order_relaxed);
+  s.injected += p.injected_count.load(std::memory_order_relaxed);
   s.tasks_cancelled = p.cancelled_count.load(std::memory_order_relaxed);
   s.detached_pending = p.detached().unfinished();
   return s;

@@ -42,8 +42,11 @@ void append_json_string(std::string& out, const std::string& s) {
 
 }  // namespace
 
-tracer::tracer(std::size_t workers)
-    : workers_(workers), buffers_(new buffer[workers]), origin_ns_(steady_now_ns()) {}
+tracer::tracer(std::size_t workers, std::size_t outside)
+    : workers_(workers),
+      lanes_(workers + outside),
+      buffers_(new buffer[workers + outside]),
+      origin_ns_(steady_now_ns()) {}
 
 bool tracer::begin(std::size_t worker, const job* j) noexcept {
   buffer& b = buffers_[worker];
@@ -97,7 +100,7 @@ void tracer::instant(std::size_t worker, const char* what, std::size_t arg) noex
 
 std::size_t tracer::event_count() const {
   std::size_t n = 0;
-  for (std::size_t w = 0; w < workers_; ++w) {
+  for (std::size_t w = 0; w < lanes_; ++w) {
     std::lock_guard lock(buffers_[w].mutex);
     n += buffers_[w].events.size();
   }
@@ -112,13 +115,16 @@ bool tracer::write(const std::string& path, const std::string& scheduler_name) c
     first = false;
   };
   const std::int64_t now = steady_now_ns();
-  for (std::size_t w = 0; w < workers_; ++w) {
+  for (std::size_t w = 0; w < lanes_; ++w) {
+    std::lock_guard lock(buffers_[w].mutex);
+    if (w >= workers_ && buffers_[w].events.empty()) continue;  // an outside slot never used
     sep();
     out += "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":" + std::to_string(w) +
            ",\"args\":{\"name\":";
-    append_json_string(out, scheduler_name + "-" + std::to_string(w));
+    append_json_string(out, w < workers_
+                                ? scheduler_name + "-" + std::to_string(w)
+                                : scheduler_name + "-outside-" + std::to_string(w - workers_));
     out += "}}";
-    std::lock_guard lock(buffers_[w].mutex);
     for (const event& e : buffers_[w].events) {
       sep();
       char ts[64];

@@ -20,7 +20,9 @@ struct job;
 
 class tracer {
  public:
-  explicit tracer(std::size_t workers);
+  // `workers` lanes for the pool's threads, then `outside` for the slots of threads
+  // outside the pool (outside_slots.hpp), named "<scheduler>-outside-<k>".
+  explicit tracer(std::size_t workers, std::size_t outside = 0);
 
   bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
   void start() noexcept { enabled_.store(true, std::memory_order_relaxed); }
@@ -53,6 +55,7 @@ class tracer {
 
   std::atomic<bool> enabled_{false};
   std::size_t workers_;
+  std::size_t lanes_;  // workers_ + outside lanes
   std::unique_ptr<buffer[]> buffers_;
   std::int64_t origin_ns_;
 };

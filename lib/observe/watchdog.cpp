@@ -76,11 +76,11 @@ void watchdog::report_long_tasks() {
       });
       std::fprintf(stderr,
                    "cohort watchdog: task %s#%u of group %s has been running for %.1f s on "
-                   "worker %zu (%s-%zu)%s\n",
+                   "%s%s\n",
                    f.name.empty() ? "" : ("'" + f.name + "' ").c_str(), f.index,
                    group.empty() ? "(unnamed)" : ("'" + group + "'").c_str(),
-                   static_cast<double>(now - f.since_ns) / 1e9, w.index(), pool_.name().c_str(),
-                   w.index(), f.waiting_on != nullptr ? ", waiting inside it" : "");
+                   static_cast<double>(now - f.since_ns) / 1e9, w.label().c_str(),
+                   f.waiting_on != nullptr ? ", waiting inside it" : "");
     }
   });
   reported_ = std::move(still);  // forget tasks that ended

@@ -39,7 +39,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST(stats, every_child_spawned_from_outside_is_injected_and_run_exactly_once) {
+TEST(stats, every_child_spawned_from_outside_is_counted_and_run_exactly_once) {
   cohort::scheduler s({.workers = 2});
   const auto before = s.stats();
   const std::size_t n = cohort_test::scaled(2000, 300);
@@ -51,9 +51,10 @@ TEST(stats, every_child_spawned_from_outside_is_injected_and_run_exactly_once) {
   const auto after = s.stats();
   EXPECT_EQ(after.injected - before.injected, n);
   EXPECT_EQ(after.total.tasks_run - before.total.tasks_run, n);
-  EXPECT_EQ(after.total.injected_taken - before.total.injected_taken, n);
+  EXPECT_EQ(after.outside.tasks_spawned - before.outside.tasks_spawned, n)
+      << "spawns from main go on main's own slot in the pool";
   ASSERT_EQ(after.workers.size(), 2u);
-  std::uint64_t per_worker_sum = 0;
+  std::uint64_t per_worker_sum = after.outside.tasks_run;  // what main ran while joining
   for (const auto& w : after.workers) per_worker_sum += w.tasks_run;
   EXPECT_EQ(per_worker_sum, after.total.tasks_run);
 }
@@ -87,7 +88,16 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
         s, {.on_failure = cohort::failure_policy::keep_going, .name = "consumers"});
     consumers.spawn([] { throw std::runtime_error("a"); }, {.name = "consumer-0"});
     consumers.spawn([] { throw std::runtime_error("b"); }, {.name = "consumer-1"});
-    consumers.spawn([&] { stuck.wait(std::chrono::hours(1)); }, {.name = "consumer-2"});
+    std::atomic<bool> started{false};
+    consumers.spawn(
+        [&] {
+          started = true;
+          stuck.wait(std::chrono::hours(1));
+        },
+        {.name = "consumer-2"});
+    // On a worker before the join: otherwise the join could run it on this thread, in
+    // its slot (see dump.shows_an_outside_thread_running_its_children_in_join).
+    EXPECT_TRUE(eventually([&] { return started.load(); }));
     try {
       consumers.join();
     } catch (const cohort::task_group_error& e) {
@@ -109,6 +119,53 @@ TEST(dump, names_the_stuck_task_its_group_and_the_thread_waiting_in_join) {
   EXPECT_TRUE(failed_both);
   // Once it ended, the group is gone from the dump.
   EXPECT_EQ(s.dump().find("consumers"), std::string::npos);
+}
+
+// A thread outside the pool that joins runs its group's children left on its own deque
+// (in its slot): dump() shows that thread, the join and the task it runs.
+TEST(dump, shows_an_outside_thread_running_its_children_in_join) {
+  cohort::scheduler s({.workers = 1, .name = "app"});
+  gate busy, stuck;
+  std::atomic<bool> worker_busy{false}, child_started{false};
+  cohort::task_group hold(s);
+  hold.spawn([&] {  // keeps the one worker away from the joiner's deque
+    worker_busy = true;
+    busy.wait(std::chrono::hours(1));
+  });
+  ASSERT_TRUE(eventually([&] { return worker_busy.load(); }));
+  std::thread::id ran_on;
+  std::thread joiner([&] {
+    cohort::task_group g(s, {.name = "local"});
+    g.spawn(
+        [&] {
+          ran_on = std::this_thread::get_id();
+          child_started = true;
+          stuck.wait(std::chrono::hours(1));
+        },
+        {.name = "mine"});
+    g.join();
+  });
+  const std::thread::id joiner_id = joiner.get_id();
+  std::string d;
+  const bool seen = eventually([&] {
+    d = s.dump();
+    return child_started.load() && d.find("'mine'") != std::string::npos;
+  });
+  stuck.open();
+  joiner.join();
+  busy.open();
+  hold.join();
+  ASSERT_TRUE(seen) << d;
+  EXPECT_EQ(ran_on, joiner_id) << "the joiner did not run its own child";
+  // Slot 0 is this thread's (it spawned `hold`), slot 1 the joiner's.
+  EXPECT_NE(d.find("task 'mine' #0: running on outside thread 1 (app-outside-1)"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find("joined by outside thread 1 (app-outside-1)"), std::string::npos) << d;
+  EXPECT_NE(d.find("outside thread 1 (app-outside-1): \n    running a call from outside the pool"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find("inside it, running task 'mine' #0 of group 'local'"), std::string::npos) << d;
 }
 
 TEST(dump, says_when_a_thread_waits_for_the_first_of_several_tasks) {

@@ -63,6 +63,8 @@ TEST(task_group,
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   EXPECT_EQ(token.use_count(), 9) << "each queued sibling holds its callable";
   fail_now.open();
+  // The failure first: join would run the siblings left on this thread's deque.
+  EXPECT_TRUE(eventually([&] { return g.cancelled(); }));
   EXPECT_THROW(g.join(), cohort::task_group_error);
   EXPECT_EQ(called.load(), 0) << "a sibling started after the first failure";
   EXPECT_EQ(token.use_count(), 1) << "skipped callables were not destroyed";

@@ -29,7 +29,9 @@
 #include <thread>
 #include <vector>
 
+#include <cohort/detail/runtime.hpp>
 #include <cohort/errors.hpp>
+#include <cohort/scheduler.hpp>
 
 namespace cohort_test {
 
@@ -121,6 +123,13 @@ inline bool is_worker_of(const std::string& name, const std::string& prefix, std
   for (std::size_t i = 0; i < workers; ++i)
     if (name == label(prefix + "-", static_cast<long>(i))) return true;
   return false;
+}
+
+// Whether the calling code runs on `s`'s pool: on one of its workers, or on a thread
+// outside the pool that runs a job of it in its slot (a joiner runs its own children).
+// The thread name tells only the first.
+inline bool runs_on(cohort::scheduler& s) {
+  return cohort::detail::on_pool(cohort::detail::pool_of(s));
 }
 
 // Waits (bounded) until the token is requested; false if it never was.

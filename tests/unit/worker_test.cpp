@@ -68,7 +68,10 @@ TEST(worker, a_wake_up_that_finds_a_job_is_not_futile) {
   std::atomic<bool> ran{false};
   {
     cohort::task_group g(s);
-    g.spawn([&] { ran.store(true); });  // from outside: injected, wakes the one worker
+    g.spawn([&] { ran.store(true); });  // from outside: wakes the one worker
+    // The worker runs it (joining first could run it here, and the wake-up would then
+    // find nothing: futile, rightly).
+    ASSERT_TRUE(poll_until([&] { return ran.load(); }));
     g.join();
   }
   ASSERT_TRUE(ran.load());
