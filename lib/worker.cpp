@@ -94,9 +94,15 @@ void worker::push_from_outside(job* j) {
 }
 
 void worker::drop_leftovers() noexcept {
+  // As a thief: the slot's holder may be another thread (idle: it cannot spawn into a
+  // pool being destroyed), and nobody else steals any more (the workers are joined).
   const outside_slot_scope as_slot(this);  // a live job (there should be none) runs here
   job* j;
-  while (own().pop(j)) execute(j);  // a child run inline already: claim fails, reference dropped
+  for (;;) {
+    const steal_result r = thief().steal(j);
+    if (r == steal_result::empty) return;
+    if (r == steal_result::stolen) execute(j);  // run inline already: drops the reference
+  }
 }
 
 bool worker::run_if_descendant(job* x) noexcept {
