@@ -51,9 +51,11 @@ TEST(deadline_join, with_timeout_of_zero_throws_timeout_error_without_starting_f
       "with_timeout(0ns)",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           for (int i = 0; i < trials; ++i) one_call();
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
         for (int i = 0; i < trials; ++i) one_call();
       },
@@ -73,7 +75,7 @@ TEST(deadline_join, with_timeout_of_a_negative_duration_throws_timeout_error_wit
       "with_timeout(-1ms) on a worker",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           for (int i = 0; i < trials; ++i) {
             std::atomic<bool> ran{false};
             try {
@@ -84,6 +86,8 @@ TEST(deadline_join, with_timeout_of_a_negative_duration_throws_timeout_error_wit
             started += ran.load();
           }
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());
@@ -133,7 +137,7 @@ TEST(deadline_join,
       "join after a passed deadline",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           for (int i = 0; i < trials; ++i) {
             cohort::task_group g({.name = "fast"});
             g.spawn([] {});
@@ -145,6 +149,8 @@ TEST(deadline_join,
             }
           }
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());

@@ -54,7 +54,7 @@ TEST(diagnosis, dump_shows_every_suspended_task_of_a_worker_outermost_first) {
       "a nested wait shown by dump()",
       [&] {
         cohort::task_group top(s, {.name = "server"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group db({.name = "db-pool"});
               db.spawn(
@@ -75,6 +75,8 @@ TEST(diagnosis, dump_shows_every_suspended_task_of_a_worker_outermost_first) {
             },
             hang_limit());
         release.open();
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());

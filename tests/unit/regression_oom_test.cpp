@@ -138,7 +138,7 @@ TEST(out_of_memory_paths, a_steal_whose_trace_event_cannot_be_allocated_loses_no
       "jobs stolen by a worker that cannot record the steal",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group q({.name = "stolen-from"});
               for (int i = 0; i < jobs; ++i) q.spawn([&] { ran.fetch_add(1); });
@@ -148,7 +148,7 @@ TEST(out_of_memory_paths, a_steal_whose_trace_event_cannot_be_allocated_loses_no
               q.join();
             },
             {.name = "owner"});
-        top.spawn(
+        auto top_task_2 = top.spawn(
             [&] {
               ASSERT_TRUE(poll_until([&] { return pushed.load(); }, hang_limit()));
               cohort::task_group foreign(other, {.name = "foreign"});
@@ -161,6 +161,8 @@ TEST(out_of_memory_paths, a_steal_whose_trace_event_cannot_be_allocated_loses_no
               waiter_done = true;
             },
             {.name = "waiter"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1, top_task_2));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });

@@ -44,7 +44,7 @@ TEST(timed_wait,
       "wait_for on a pending child",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           cohort::task_group g;
           cohort::task<void> c =
               g.spawn([] { std::this_thread::sleep_for(long_job); }, {.name = "slow"});
@@ -53,6 +53,8 @@ TEST(timed_wait,
           took = clock_type::now() - t0;
           g.join();
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());
@@ -69,7 +71,7 @@ TEST(timed_wait,
       "wait(first_completed, 10ms) on pending children",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           cohort::task_group g;
           std::vector<cohort::task<void>> tasks;
           for (int i = 0; i < 2; ++i)
@@ -80,6 +82,8 @@ TEST(timed_wait,
           done_count = r.done.size();
           g.join();
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());
@@ -97,7 +101,7 @@ TEST(timed_wait, wait_for_on_a_running_child_returns_near_its_timeout_while_a_lo
       "wait_for on a running child with a long job queued",
       [&] {
         cohort::task_group top(s);
-        top.spawn([&] {
+        auto top_task_1 = top.spawn([&] {
           cohort::task_group g;
           std::atomic<bool> running{false};
           cohort::task<void> r = g.spawn(
@@ -114,6 +118,8 @@ TEST(timed_wait, wait_for_on_a_running_child_returns_near_its_timeout_while_a_lo
           took = clock_type::now() - t0;
           g.join();
         });
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit());

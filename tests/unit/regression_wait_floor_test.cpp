@@ -45,7 +45,7 @@ TEST(wait_floor, gather_never_pops_a_job_below_its_own_fork_after_a_helper_ran_i
       "gather(f0, f1) whose f1 was run by f0's wait",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group g({.name = "O's group"});
               std::optional<cohort::task<void>> t;
@@ -61,6 +61,8 @@ TEST(wait_floor, gather_never_pops_a_job_below_its_own_fork_after_a_helper_ran_i
               g.join();
             },
             {.name = "O"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });
@@ -76,7 +78,7 @@ TEST(wait_floor, gather_over_a_range_never_pops_a_job_below_its_own_forks) {
       "gather(range, fn) whose later elements were run by the first one's wait",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group g({.name = "O's group"});
               std::optional<cohort::task<void>> t;
@@ -99,6 +101,8 @@ TEST(wait_floor, gather_over_a_range_never_pops_a_job_below_its_own_forks) {
               g.join();
             },
             {.name = "O"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });
@@ -116,7 +120,7 @@ TEST(wait_floor, stolen_sibling_never_runs_on_top_of_the_task_it_waits_on) {
       "a stolen sibling that waits on the task below it",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group g({.name = "A's group"});
               cohort::task<void> t1 =
@@ -133,6 +137,8 @@ TEST(wait_floor, stolen_sibling_never_runs_on_top_of_the_task_it_waits_on) {
               g.join();
             },
             {.name = "A"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });
@@ -149,7 +155,7 @@ TEST(wait_floor, joining_a_foreign_group_whose_child_sits_below_the_floor_ends_o
       "a join of another task's group whose child is below the joiner's floor",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group g({.name = "g"});
               cohort::task_group h({.name = "h"});
@@ -163,6 +169,8 @@ TEST(wait_floor, joining_a_foreign_group_whose_child_sits_below_the_floor_ends_o
               h.join();
             },
             {.name = "P"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });
@@ -184,7 +192,7 @@ TEST(wait_floor, a_worker_waiting_with_stranded_jobs_below_its_floor_does_not_sp
       "a join with stranded jobs while the other worker is busy",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group busy({.name = "busy"});
               busy.spawn(
@@ -219,6 +227,8 @@ TEST(wait_floor, a_worker_waiting_with_stranded_jobs_below_its_floor_does_not_sp
               busy.join();
             },
             {.name = "P"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });
@@ -241,7 +251,7 @@ TEST(wait_floor, a_sibling_wait_in_a_max_concurrency_group_ends_on_one_worker) {
       "a sibling wait inside a max_concurrency group",
       [&] {
         cohort::task_group top(s, {.name = "top"});
-        top.spawn(
+        auto top_task_1 = top.spawn(
             [&] {
               cohort::task_group g({.max_concurrency = 2, .name = "limited"});
               cohort::task<int> b = g.spawn([] { return 42; }, {.name = "b"});
@@ -249,6 +259,8 @@ TEST(wait_floor, a_sibling_wait_in_a_max_concurrency_group_ends_on_one_worker) {
               g.join();
             },
             {.name = "O"});
+        // On the workers, not in this thread's join (test_support.hpp, ended()).
+        EXPECT_TRUE(cohort_test::ended(top_task_1));
         top.join();
       },
       hang_limit(), [&] { return s.dump(); });

@@ -258,6 +258,18 @@ inline std::chrono::milliseconds hang_limit() {
   return std::chrono::milliseconds(5'000);
 }
 
+// Waits (bounded) until every task given has ended, without joining anything. A join from
+// a thread outside the pool runs that group's children still queued on the thread's own
+// deque (lib/outside_slots.hpp); a test whose scenario needs its tasks on the pool's
+// workers (one worker: nothing else runs) waits here before it joins.
+template <class... Tasks>
+bool ended(const Tasks&... tasks) {
+  auto over = [](cohort::task_status st) {
+    return st != cohort::task_status::pending && st != cohort::task_status::running;
+  };
+  return poll_until([&] { return (over(tasks.status()) && ...); }, 2 * hang_limit());
+}
+
 // CPU time the calling thread has used so far.
 inline std::chrono::nanoseconds thread_cpu_time() {
   timespec ts{};
