@@ -76,10 +76,10 @@ class pool {
   timer_service& timers();
 
   void inject(job* j);
-  // A job submitted on the calling thread: onto its worker's own deque, or, from outside
-  // this pool, into the injection queue. Inline: every spawn takes this path.
-  // A thread outside any pool pushes on its own slot's deque (outside_slots.hpp), or
-  // into the injection queue when it cannot have one.
+  // A job submitted on the calling thread: onto its worker's own deque; from a thread
+  // outside every pool, onto that thread's own slot (outside_slots.hpp); from a worker of
+  // another pool, or an outside thread that cannot have a slot, into the injection
+  // queue. Inline: every spawn takes this path.
   void submit_here(job* j) {
     if (worker* w = current_worker) {
       if (&w->owner() == this) return w->push(j);
