@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -23,18 +24,24 @@ using cohort_test::poll_until;
 class occupied_worker {
  public:
   explicit occupied_worker(cohort::scheduler& s) {
-    s.spawn_detached([this] {
-      started_.store(true);
-      poll_until([this] { return released_.load(); });
+    // The task may outlive this object (a detached task, released in the destructor):
+    // it holds the flags it reads.
+    s.spawn_detached([st = state_] {
+      st->started.store(true);
+      poll_until([&] { return st->released.load(); });
     });
-    EXPECT_TRUE(poll_until([this] { return started_.load(); })) << "the worker never started";
+    EXPECT_TRUE(poll_until([this] { return state_->started.load(); }))
+        << "the worker never started";
   }
   ~occupied_worker() { release(); }
-  void release() { released_.store(true); }
+  void release() { state_->released.store(true); }
 
  private:
-  std::atomic<bool> started_{false};
-  std::atomic<bool> released_{false};
+  struct flags {
+    std::atomic<bool> started{false};
+    std::atomic<bool> released{false};
+  };
+  std::shared_ptr<flags> state_ = std::make_shared<flags>();
 };
 
 TEST(outside_slots, children_from_outside_all_run_once_in_order) {
