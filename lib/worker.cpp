@@ -245,10 +245,28 @@ void worker::execute_claimed(child_base* c) noexcept {
   run_claimed(c);
 }
 
+namespace {
+
+// Says what the running job waits on (for dump() and the watchdog), on its own frame of
+// the worker's activity stack: jobs this wait runs get frames of their own above it.
+struct waiting_scope {
+  worker_activity& a;
+  waiting_scope(worker_activity& act, const void* key, std::size_t keys,
+                std::int64_t since) noexcept
+      : a(act) {
+    a.set_waiting(key, keys, since);
+  }
+  waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since) noexcept
+      : waiting_scope(act, t.key(0), t.key_count(), since) {}
+  ~waiting_scope() { a.clear_waiting(); }
+};
+
+}  // namespace
+
 void worker::run_children_on_top(const group_core& g) noexcept {
   // The record says what the joining task waits on while its children run on top of it,
   // as in wait() (dump() shows the join; the watchdog sees a wait).
-  activity.set_waiting(g.join_key(), 1, pool_->timing() ? steady_now_ns() : 0);
+  const waiting_scope waiting(activity, g.join_key(), 1, pool_->timing() ? steady_now_ns() : 0);
   job* x;
   // relaxed: only a hint to stop early; the join's own acquire load decides.
   while (g.unfinished() != 0 && own().pop_above(task_floor_, x)) {
@@ -258,7 +276,6 @@ void worker::run_children_on_top(const group_core& g) noexcept {
     }
     execute(x);  // claims it first: a waiter on its handle may have run it already
   }
-  activity.clear_waiting();
 }
 
 void worker::run_children_from_outside(const group_core& g) noexcept {
@@ -272,8 +289,8 @@ void worker::run_children_from_outside(const group_core& g) noexcept {
 namespace {
 
 // Out of line: its label buffer would otherwise cost every child's run a bigger frame.
-[[gnu::noinline]] void enter_unnamed_kind(worker_activity& activity, job* j,
-                                          std::int64_t since) noexcept {
+[[gnu::noinline]] void enter_non_child(worker_activity& activity, job* j,
+                                       std::int64_t since) noexcept {
   // A loop piece names itself ("name[lo,hi)") for dump(); others are named by kind.
   char label[worker_activity::name_capacity];
   const std::size_t length = j->type->describe ? j->type->describe(j, label, sizeof label) : 0;
@@ -290,7 +307,7 @@ void worker::run_claimed(job* j) noexcept {
     activity.enter(&c->group(), &c->status, c->index, kind, since,
                    c->name ? std::string_view(*c->name) : std::string_view());
   } else {
-    enter_unnamed_kind(activity, j, since);
+    enter_non_child(activity, j, since);
   }
   worker_counters::bump(counters.tasks_run);
   const std::int64_t outer_floor = task_floor_;
@@ -364,16 +381,6 @@ void worker::park_idle() {
 }
 
 namespace {
-
-// Says what the running job waits on (for dump() and the watchdog), on its own frame of
-// the worker's activity stack: jobs this wait runs get frames of their own above it.
-struct waiting_scope {
-  worker_activity& a;
-  waiting_scope(worker_activity& act, const wait_target& t, std::int64_t since) noexcept : a(act) {
-    a.set_waiting(t.key(0), t.key_count(), since);
-  }
-  ~waiting_scope() { a.clear_waiting(); }
-};
 
 // How long a wait spins on its target before it blocks: the awaited task is often about
 // to finish on another thread, and blocking costs a futex round trip (~5-50 µs) plus,
