@@ -114,11 +114,15 @@ worker* claim_outside_slot(pool& p) noexcept {
   return slot;
 }
 
-outside_slot_scope::outside_slot_scope(worker* slot) noexcept : outer_(current_worker) {
+outside_slot_scope::outside_slot_scope(worker* slot) noexcept
+    : slot_(slot), outer_(current_worker) {
   current_worker = slot;
 }
 
 outside_slot_scope::~outside_slot_scope() {
+  // The thread goes back to code that may block without cohort knowing: a job it popped
+  // and put back meanwhile must not stay unannounced (worker::announce_own_jobs).
+  slot_->announce_own_jobs();
   current_worker = outer_;
 }
 

@@ -92,6 +92,7 @@ class outside_slot_scope {
   outside_slot_scope& operator=(const outside_slot_scope&) = delete;
 
  private:
+  worker* slot_;
   worker* outer_;
 };
 

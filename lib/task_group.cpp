@@ -276,7 +276,10 @@ void group_core::submit(child_base* c) {
     std::exception_ptr unqueued;
     {
       std::lock_guard lock(mutex_);
-      if (running_ >= options_.max_concurrency) {
+      // First come, first started: while older children wait for a slot, a new one waits
+      // behind them even if a slot is free for a moment (release_slot is about to hand it
+      // to the oldest). A child may wait on an older sibling, never the other way round.
+      if (running_ >= options_.max_concurrency || queued_head_ != queued_.size()) {
         try {
           c->held.store(true, std::memory_order_relaxed);  // not yet published: no race
           queued_.push_back(c);
@@ -308,40 +311,48 @@ void group_core::child_ended() noexcept {
 }
 
 // Gives a finished child's slot back and starts waiting children while slots are free.
+// The slot goes to the oldest waiting child in the same critical section that frees it:
+// with a gap between the two, a child spawned in the gap took the slot, and an older
+// sibling it waits on stayed queued behind it for ever (torture seed 2, 2026-12-01).
 // A waiting child that cannot be queued ends failed right here (fail_unqueued), and its
 // own end comes back through this function; that inner call only gives the slot back, so
 // this loop, not the stack, works through a long waiting list.
 void group_core::release_slot() noexcept {
   static thread_local const group_core* draining = nullptr;
+  // Under mutex_: the oldest waiting child, now holding a slot, if a slot is free.
+  auto take_waiting_child = [this]() noexcept -> child_base* {
+    // `<`, not "a slot was freed": after a child that failed to queue took a slot over
+    // the limit (submit), its end must not start another.
+    if (running_ >= options_.max_concurrency || queued_head_ == queued_.size()) return nullptr;
+    child_base* c = queued_[queued_head_++];
+    ++running_;
+    // release: a waiter that sees it cleared may claim and run it (child_run_inline); the
+    // claim flag still makes it run once.
+    c->held.store(false, std::memory_order_release);
+    if (queued_head_ == queued_.size()) {
+      queued_.clear();
+      queued_head_ = 0;
+    }
+    return c;
+  };
+  const bool nested = draining == this;  // the loop below, further up this stack, goes on
+  child_base* next;
   {
     std::lock_guard lock(mutex_);
     --running_;
+    next = nested ? nullptr : take_waiting_child();
   }
-  if (draining == this) return;  // the loop below, further up this stack, goes on
+  if (next == nullptr) return;
   const group_core* const outer = draining;
   draining = this;
-  for (;;) {
-    child_base* next = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      // `<`, not "a slot was freed": after a child that failed to queue took a slot over
-      // the limit (submit), its end must not start another.
-      if (running_ >= options_.max_concurrency || queued_head_ == queued_.size()) break;
-      next = queued_[queued_head_++];
-      ++running_;
-      // release: a waiter that sees it cleared may claim and run it (child_run_inline);
-      // the claim flag still makes it run once.
-      next->held.store(false, std::memory_order_release);
-      if (queued_head_ == queued_.size()) {
-        queued_.clear();
-        queued_head_ = 0;
-      }
-    }
+  while (next != nullptr) {
     try {
       detail::submit(*pool_, next);
     } catch (...) {
       fail_unqueued(next, std::current_exception());
     }
+    std::lock_guard lock(mutex_);
+    next = take_waiting_child();
   }
   draining = outer;
 }

@@ -158,7 +158,7 @@ worker::wait_steal worker::steal_in_wait() {
     if (r == steal_result::lost_race) r = victim->thief().steal(j);  // retry once after a lost race
     if (r != steal_result::stolen) continue;
     worker_counters::bump(counters.stolen);
-    if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
+    if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", victim->index());
     if (run_if_descendant(j)) return wait_steal::ran;
     // Not ours: it goes where any idle thread looks (the injection queue), not on top of
     // our own deque, where it would hide our own jobs from this wait (pop_in_wait looks
@@ -219,7 +219,7 @@ job* worker::find_work() {
         const steal_result r = victim->thief().steal(j);
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
-          if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", v);
+          if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", victim->index());
           return j;
         }
         if (r == steal_result::empty) break;
@@ -284,6 +284,17 @@ void worker::run_children_from_outside(const group_core& g) noexcept {
                  {});
   run_children_on_top(g);
   activity.leave();
+}
+
+void worker::announce_own_jobs() noexcept {
+  // A job popped and put back (not ours to run here: run_children_on_top, pop_in_wait)
+  // was out of sight while it was off the deque: a sleeper's or a blocker's last look in
+  // that moment missed it, and the push back published it without the publisher's half
+  // of the barrier. A pool thread redoes that look itself when it blocks
+  // (block_and_compensate); a slot is about to block without one, so it announces what
+  // its deque holds: the barrier, then the look at the sleepers (sleep.hpp). Called
+  // when it blocks inside a job and when its thread leaves it (~outside_slot_scope).
+  if (!own().looks_empty()) pool_->sleep().notify_local_job();
 }
 
 namespace {
@@ -451,7 +462,10 @@ bool worker::wait(wait_target& target, clock::time_point deadline) {
 void worker::enter_blocked() noexcept {
   // An outside slot is not one of the threads the sleep module counts: nobody takes its
   // place, and what it leaves on its deque is visible to every thief (work_visible).
-  if (outside_) return;
+  if (outside_) {
+    announce_own_jobs();
+    return;
+  }
   // Our own deque counts in the last look: the jobs under our task's floor (or not ours
   // to run) are stranded here until a thief takes them.
   pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); });

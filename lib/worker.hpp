@@ -141,6 +141,9 @@ class worker {
   // The same for a thread outside the pool that joins g, in its slot (this worker): on
   // a frame of its own, so dump() shows the join and what it runs.
   void run_children_from_outside(const group_core& g) noexcept;
+  // An outside slot about to block, or whose thread leaves it: wakes a thread for the
+  // jobs left on its deque (a job it popped and put back was announced by nobody).
+  void announce_own_jobs() noexcept;
   // The calling task blocks outside cohort (cohort::blocking()): another thread takes
   // this worker's place until leave_blocked().
   void enter_blocked() noexcept;
