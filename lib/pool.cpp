@@ -234,10 +234,15 @@ void live_group_list::remove_and_unlink_creator(group_core* g) noexcept {
   std::lock_guard<spin_lock> lock(mutex);
   // Under the list lock, like detach_groups_of: either it cut us already (null), or it
   // has not looked at us yet and will not find us. The decrement is our last touch of
-  // the creator. release: pairs with end_of_node's acquire.
+  // the creator.
   if (cancel_node* creator = g->up()) {
-    creator->live_groups.fetch_sub(1, std::memory_order_release);
     g->parent.store(nullptr, std::memory_order_relaxed);
+    if (creator->node_kind == cancel_node::kind::leaf && creator == current_node) {
+      --creator->groups_linked_here;  // on the creator's own thread (cancel_node.hpp)
+    } else {
+      // release: pairs with end_of_node's acquire.
+      creator->live_groups.fetch_sub(1, std::memory_order_release);
+    }
   }
   groups.erase(*g);
 }

@@ -71,7 +71,7 @@ class group_wait_target final : public wait_target {
 // ---- children -------------------------------------------------------------------------
 
 child_base::child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept
-    : job{t}, cancel_node(&g), refs(with_handle ? 2 : 1), ops(o) {}
+    : job{t}, cancel_node(&g), status(with_handle ? 0 : handle_gone_bit), ops(o) {}
 
 bool child_claim(child_base* c) noexcept {
   // acq_rel: the winner's run is ordered after the spawn that published the child.
@@ -121,27 +121,44 @@ void child_end(child_base* c) noexcept {
                                        ? task_status::succeeded
                                        : settle_unusual_end(c, g);
   if (final_status == task_status::failed) g.record_failure(c);
-  complete(c->status, static_cast<std::uint8_t>(final_status));
-  // Release the run's reference before the group's count: if nobody holds a handle, the
-  // result is destroyed here, before join() can return (it may refer to the joiner's
-  // frame). A child run inline by a waiter keeps it: its queued job releases it.
-  if (!c->run_inline) child_release(c);
+  // The completion (complete() in completion.hpp, plus the lifetime pair of child_base):
+  // a fetch_or, not an exchange, keeps handle_gone_bit. acq_rel: release publishes the
+  // result to waiters and to the handle's release; acquire orders the reads of
+  // waiters_bit and handle_gone_bit after a waiter's announcement and the handle's
+  // fetch_or (child_drop_handle), and the free below after the handle holder's last use.
+  const std::uint8_t before = c->status.fetch_or(
+      static_cast<std::uint8_t>(static_cast<std::uint8_t>(final_status) | done_bit),
+      std::memory_order_acq_rel);
+  if (before & waiters_bit) wake_completion_waiters(&c->status);  // by address only
+  // The handle is gone: the pair's reference is ours to drop, before the group's count,
+  // so the result is destroyed before join() can return (it may refer to the joiner's
+  // frame). Otherwise the handle holder may free the block from now on.
+  if (before & handle_gone_bit) child_release(c);
   g.child_ended();  // the last touch of the group: it may be gone after this
 }
 
 void child_release(child_base* c) noexcept {
-  // Seeing 1 means we hold the only reference (nobody can add one: only the group does,
-  // while the run still holds its own), so no read-modify-write is needed. acquire /
-  // acq_rel: the last owner sees every write of the others before freeing.
+  // Seeing 1 means we hold the only reference (nobody can add one: the group and an
+  // inline run add theirs while the pair still holds its own), so no read-modify-write
+  // is needed. acquire / acq_rel: the last owner sees every write of the others before
+  // freeing.
   if (c->refs.load(std::memory_order_acquire) == 1 ||
       c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
     c->ops(c, child_op::free_block);
 }
 
 void child_drop_handle(child_base* c) noexcept {
-  // After completion the run no longer touches the value; the release below publishes
-  // has_value = false to whoever frees the block.
-  if (is_complete(c->status) && c->has_value) c->ops(c, child_op::destroy_result);
+  // acquire: pairs with the run's acq_rel completion; after done_bit the run no longer
+  // touches the block, and its result is ours to destroy.
+  if ((c->status.load(std::memory_order_acquire) & done_bit) == 0) {
+    // Still running or queued: tell the run it is the pair's last member. acq_rel:
+    // release hands it our last use of the block; acquire, if it completed meanwhile,
+    // makes its writes ours.
+    if ((c->status.fetch_or(handle_gone_bit, std::memory_order_acq_rel) & done_bit) == 0)
+      return;  // its end drops the reference (child_end)
+  }
+  // The release below publishes has_value = false to whoever frees the block.
+  if (c->has_value) c->ops(c, child_op::destroy_result);
   child_release(c);
 }
 
@@ -174,8 +191,17 @@ bool child_run_inline(child_base* c) {
   // was submitted already holds its slot, so running it here keeps the limit.
   // acquire: pairs with the release clear in release_slot.
   if (c->held.load(std::memory_order_acquire)) return false;
-  if (c->started.load(std::memory_order_relaxed) || !child_claim(c)) return false;
-  c->run_inline = true;
+  if (c->started.load(std::memory_order_relaxed)) return false;
+  // If we claim it, its queued job becomes an owner of its own: it stays on a deque until
+  // somebody pops it, fails to claim it and releases it (worker::execute), while the run
+  // here is the pair's. So the reference comes first: a popper that loses the claim to us
+  // must find it. relaxed: our handle keeps the block alive, and our claim exchange
+  // (release) orders it before the popper's failed claim (acquire).
+  c->refs.fetch_add(1, std::memory_order_relaxed);
+  if (!child_claim(c)) {
+    c->refs.fetch_sub(1, std::memory_order_relaxed);  // our handle still holds the pair's
+    return false;
+  }
   if (slot != nullptr) {
     const outside_slot_scope as_slot(slot);
     slot->execute_claimed(c);
@@ -218,9 +244,15 @@ group_core::group_core(pool& p, group_options&& options, bool detached_root)
                options.name.empty() ? std::string() : std::move(options.name)},
       detached_root_(detached_root) {
   if (p.timing()) created_ = std::chrono::steady_clock::now();
-  // relaxed: only the creator's own end reads it (end_of_node), on this thread or after
-  // it joined whatever ran here.
-  if (cancel_node* creator = up()) creator->live_groups.fetch_add(1, std::memory_order_relaxed);
+  if (cancel_node* creator = up()) {
+    if (creator->node_kind == cancel_node::kind::leaf) {
+      ++creator->groups_linked_here;  // a leaf that is current here runs here (cancel_node.hpp)
+    } else {
+      // relaxed: only the creator's own end reads it (end_of_node), on this thread or
+      // after it joined whatever ran here.
+      creator->live_groups.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   live_list = &p.live_groups_here();
   live_list->add(this);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Model check of the completion word and the parking lot (include/cohort/detail/
 // completion.hpp, lib/parking_lot.*, lib/wait.cpp's block_on) and of a group's unfinished
-// count (lib/task_group.cpp: child_ended, group_wait_target), under Relacy.
+// count (lib/task_group.cpp: child_ended, group_wait_target) and of a child's lifetime
+// pair (child_base.hpp: child_end, child_drop_handle), under Relacy.
 //
 // Invariants:
 //   - no lost wake-up: a waiter that parks is woken (Relacy reports a sleeper nobody
@@ -216,6 +217,58 @@ struct group_join : rl::test_suite<group_join, 3> {
   }
 };
 
+// ---- a child's lifetime pair (child_base.hpp) -----------------------------------------
+// The run and the handle own the block together: the run's end sets done_bit, the
+// handle's release sets handle_gone_bit, and whichever comes second frees the block
+// (lib/task_group.cpp: child_end, child_drop_handle). Invariants: exactly one side frees
+// it (Relacy reports a double free or a leak); the handle reads the result only after
+// the run wrote it (DATA RACE otherwise); neither side touches the block after the other
+// freed it (use after free).
+constexpr std::uint8_t handle_gone_bit = 0x20;
+
+struct child_block {
+  atomic<std::uint8_t> status{0};
+  rl::var<int> result;       // written by the run before done_bit
+  rl::var<int> handle_note;  // written by the handle holder before it lets go
+};
+
+// The run's end: the result, then the completion, which also says whether the handle is
+// gone; if it is, the block is ours to free.
+void run_child(child_block* b) {
+  b->result($) = 42;
+  const std::uint8_t before =
+      b->status.fetch_or(done_bit, COHORT_MODEL_ORDER("child.end.fetch_or", std::memory_order_acq_rel));
+  if (before & handle_gone_bit) {
+    RL_ASSERT(b->handle_note($) == 1);  // the holder's last write, ordered before our free
+    delete b;
+  }
+}
+
+// The handle's release after `observe` (a get() that found it done reads the result).
+void drop_handle(child_block* b) {
+  b->handle_note($) = 1;
+  if ((b->status.load(COHORT_MODEL_ORDER("child.drop.done_acquire", std::memory_order_acquire)) &
+       done_bit) == 0) {
+    if ((b->status.fetch_or(handle_gone_bit, COHORT_MODEL_ORDER("child.drop.fetch_or",
+                                                                 std::memory_order_acq_rel)) &
+         done_bit) == 0)
+      return;  // the run frees it when it ends
+  }
+  RL_ASSERT(b->result($) == 42);  // destroying the result reads it
+  delete b;
+}
+
+struct child_lifetime : rl::test_suite<child_lifetime, 2> {
+  child_block* block = nullptr;
+  void before() { block = new child_block; }
+  void thread(unsigned i) {
+    if (i == 0)
+      run_child(block);
+    else
+      drop_handle(block);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,6 +282,7 @@ int main(int argc, char** argv) {
       test<task_completion>("completion.task"),
       test<two_waiters>("completion.two_waiters"),
       test<group_join>("completion.group_join"),
+      test<child_lifetime>("completion.child_lifetime"),
   };
   const auto weaken = mutation_kind::weaken;
   const auto split = mutation_kind::split;
@@ -270,6 +324,23 @@ int main(int argc, char** argv) {
                "last one synchronizes with every child; the sleeper_bit read is an RMW "
                "and sees the newest value anyway"),
       harmless("group.announce", weaken, memory_order_acquire, "as completion.announce"),
+      must_fail("child.end.fetch_or", split, memory_order_acq_rel,
+                "the handle's fetch_or between the load and the store is lost: nobody frees "
+                "the block, or both do"),
+      must_fail("child.end.fetch_or", weaken, memory_order_acquire,
+                "release is what publishes the result to a handle that sees done_bit"),
+      must_fail("child.end.fetch_or", weaken, memory_order_release,
+                "acquire is what orders the holder's last use before the run's free"),
+      must_fail("child.drop.fetch_or", split, memory_order_acq_rel,
+                "a completion between the load and the store is lost: nobody frees the "
+                "block, or both do"),
+      must_fail("child.drop.fetch_or", weaken, memory_order_acquire,
+                "release is what hands the holder's last use to the run that frees"),
+      must_fail("child.drop.fetch_or", weaken, memory_order_release,
+                "acquire is what makes the result visible when the run completed between "
+                "the load and the fetch_or"),
+      must_fail("child.drop.done_acquire", weaken, memory_order_relaxed,
+                "the fast path's acquire of the result (and of the run's last touch)"),
       harmless("lot.wake.woken_release", weaken, memory_order_relaxed,
                "the woken waiter's leave() takes the bucket lock the waker held after "
                "its exchange, and re-checks done with acquire"),

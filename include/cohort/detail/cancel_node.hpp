@@ -51,18 +51,29 @@ struct COHORT_EXPORT cancel_node {
   std::atomic<cancel_node*> parent;
   std::atomic<std::uint8_t> flag{0};
   kind node_kind;
-  // Groups created under this node that are still alive and linked to it. Checked when
-  // the node's task or frame ends: non-zero is the rare case of a group outliving its
-  // creator, and those groups are cut loose then (detach_groups_of).
+  // Groups created under this node that are still alive and linked to it: the sum of the
+  // two counts below, modulo 2^32. Checked when the node's task or frame ends: non-zero
+  // is the rare case of a group outliving its creator, and those groups are cut loose
+  // then (detach_groups_of).
+  //
+  // A leaf (a child's run, a pool entry) is current on one thread only, the one running
+  // it, so the groups it creates and destroys there, the common case, count in a plain
+  // field that only that thread touches: no read-modify-write per group. A scope (a
+  // gather frame) is current on every thread that runs one of its callables, and a group
+  // destroyed on another thread than its creator's may race with others, so those count
+  // in the atomic (a leaf's may go "negative" there: the sum is what counts).
+  std::uint32_t groups_linked_here = 0;
   std::atomic<std::uint32_t> live_groups{0};
 };
 
 // The rare case above: cuts the groups still linked to `n`, which is about to end; they
 // keep its cancelled state. Defined in lib/pool.cpp.
 COHORT_EXPORT void detach_groups_of(cancel_node* n) noexcept;
+// Called on the thread running `n`, as the node ends.
 inline void end_of_node(cancel_node* n) noexcept {
   // acquire: pairs with the release decrement of a group destroyed on another thread.
-  if (n->live_groups.load(std::memory_order_acquire) != 0) detach_groups_of(n);
+  if (n->groups_linked_here + n->live_groups.load(std::memory_order_acquire) != 0)
+    detach_groups_of(n);
 }
 
 // A node that caches the outcome of walking its ancestors (groups and gather frames).

@@ -24,9 +24,22 @@ class group_core;
 
 enum class child_op : std::uint8_t { destroy_result, free_block };
 
+// Set in a child's status word (completion.hpp) once its handle is gone (or it never had
+// one): see child_base's lifetime below.
+inline constexpr std::uint8_t handle_gone_bit = 0x20;
+static_assert((handle_gone_bit & (value_mask | done_bit | waiters_bit)) == 0);
+
 // The header of every spawned child. The callable and the result follow it in the same
-// block (child.hpp). Lifetime: a reference count of the handle (if any), the run (until
-// the child ended) and the group (only for failed children, until join reports them).
+// block (child.hpp).
+//
+// Lifetime: the run and the handle own the block together, as one reference in `refs`;
+// the status word says which of the two is still there. The run's end sets done_bit and
+// the handle's release sets handle_gone_bit, each with one read-modify-write of the word
+// it already writes (the run's completion) or reads (the handle's check), and whichever
+// comes second drops the pair's reference. So a child whose handle outlives its run, the
+// common case, costs no reference-count RMW at all. `refs` also counts the rare other
+// owners: the group keeps a failed child until join reports it, and the queued job of a
+// child a waiter ran inline stays on its deque until somebody pops it.
 struct COHORT_EXPORT child_base : job, cancel_node {
   using ops_fn = void (*)(child_base*, child_op) noexcept;
 
@@ -39,16 +52,16 @@ struct COHORT_EXPORT child_base : job, cancel_node {
     return started.load(std::memory_order_relaxed) ? task_status::running : task_status::pending;
   }
 
-  completion_word status{0};  // final task_status | done_bit once it ended (completion.hpp)
+  // final task_status | done_bit once it ended (completion.hpp), | handle_gone_bit.
+  completion_word status;
   // Claimed by whoever runs the child: the worker that took its job, or a worker waiting
   // on it that runs it inline (child_wait). The loser of the exchange only drops the
   // queued job's reference.
   std::atomic<bool> started{false};
-  bool run_inline = false;  // run by a waiter: the queued job still holds the run's reference
   // max_concurrency: waiting in the group's queue for a free slot; a waiter may not run
   // it inline then (that would exceed the limit). Cleared before it is submitted.
   std::atomic<bool> held{false};
-  std::atomic<std::uint8_t> refs;
+  std::atomic<std::uint8_t> refs{1};  // the (run, handle) pair, plus the other owners above
   std::atomic<bool> observed{false};  // get()/exception() saw the failure
   bool has_value = false;             // written by the run before completion, read after
   bool has_timeout = false;           // task_options::timeout: a timer may be armed
@@ -71,7 +84,7 @@ inline bool child_begin(child_base* c) noexcept {
   return !c->cancelled();
 }
 COHORT_EXPORT void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
-COHORT_EXPORT void child_release(child_base* c) noexcept;
+COHORT_EXPORT void child_release(child_base* c) noexcept;  // drops one reference in `refs`
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.
 COHORT_EXPORT void child_drop_handle(child_base* c) noexcept;

@@ -20,7 +20,7 @@ namespace cohort::detail {
 
 inline constexpr std::uint8_t done_bit = 0x40;
 inline constexpr std::uint8_t waiters_bit = 0x80;
-inline constexpr std::uint8_t value_mask = 0x3f;
+inline constexpr std::uint8_t value_mask = 0x1f;  // 0x20 is a child's (child_base.hpp)
 
 using completion_word = std::atomic<std::uint8_t>;
 
