@@ -236,8 +236,8 @@ struct child_block {
 // gone; if it is, the block is ours to free.
 void run_child(child_block* b) {
   b->result($) = 42;
-  const std::uint8_t before =
-      b->status.fetch_or(done_bit, COHORT_MODEL_ORDER("child.end.fetch_or", std::memory_order_acq_rel));
+  const std::uint8_t before = b->status.fetch_or(
+      done_bit, COHORT_MODEL_ORDER("child.end.fetch_or", std::memory_order_acq_rel));
   if (before & handle_gone_bit) {
     RL_ASSERT(b->handle_note($) == 1);  // the holder's last write, ordered before our free
     delete b;
@@ -249,8 +249,8 @@ void drop_handle(child_block* b) {
   b->handle_note($) = 1;
   if ((b->status.load(COHORT_MODEL_ORDER("child.drop.done_acquire", std::memory_order_acquire)) &
        done_bit) == 0) {
-    if ((b->status.fetch_or(handle_gone_bit, COHORT_MODEL_ORDER("child.drop.fetch_or",
-                                                                 std::memory_order_acq_rel)) &
+    if ((b->status.fetch_or(handle_gone_bit,
+                            COHORT_MODEL_ORDER("child.drop.fetch_or", std::memory_order_acq_rel)) &
          done_bit) == 0)
       return;  // the run frees it when it ends
   }

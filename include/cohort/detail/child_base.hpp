@@ -83,7 +83,7 @@ COHORT_EXPORT bool child_claim(child_base* c) noexcept;  // true for exactly one
 inline bool child_begin(child_base* c) noexcept {
   return !c->cancelled();
 }
-COHORT_EXPORT void child_end(child_base* c) noexcept;  // final status, completion, bookkeeping
+COHORT_EXPORT void child_end(child_base* c) noexcept;      // final status, completion, bookkeeping
 COHORT_EXPORT void child_release(child_base* c) noexcept;  // drops one reference in `refs`
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.
