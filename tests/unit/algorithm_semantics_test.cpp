@@ -245,8 +245,8 @@ TEST(algorithm_failure, a_failure_of_the_init_combine_is_reported_like_any_other
   };
   auto twice = [](long x) { return 2 * x; };
   std::vector<long> out(v.size());
-  for (const auto policy : {cohort::failure_policy::cancel_siblings,
-                            cohort::failure_policy::keep_going}) {
+  for (const auto policy :
+       {cohort::failure_policy::cancel_siblings, cohort::failure_policy::keep_going}) {
     for (const auto split : {cohort::partition::adaptive, cohort::partition::static_split,
                              cohort::partition::deterministic}) {
       for (const bool with_timeout : {false, true}) {
@@ -275,12 +275,14 @@ TEST(algorithm_failure, a_failure_of_the_init_combine_is_reported_like_any_other
               EXPECT_EQ(e.names()[0], "sum[0]");
               if (std_exception) {
                 EXPECT_EQ(cohort_test::what_of(e.exceptions()[0]), "init combine");
-                EXPECT_EQ(std::string(e.what()), "1 of " + n + " elements failed; first: sum[0]: "
-                                                               "init combine");
+                EXPECT_EQ(std::string(e.what()), "1 of " + n +
+                                                     " elements failed; first: sum[0]: "
+                                                     "init combine");
               } else {
                 EXPECT_EQ(std::string(e.what()),
-                          "1 of " + n + " elements failed; first: sum[0]: an exception not "
-                                        "derived from std::exception");
+                          "1 of " + n +
+                              " elements failed; first: sum[0]: an exception not "
+                              "derived from std::exception");
                 try {
                   std::rethrow_exception(e.exceptions()[0]);
                 } catch (const not_a_std_exception& x) {
