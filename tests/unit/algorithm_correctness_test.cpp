@@ -488,18 +488,35 @@ TEST(algorithm_find, matches_everywhere_still_give_the_first) {
   }
 }
 
+// Every element past the match waits (bounded) until the match was seen before the
+// predicate looks at it, so the other worker cannot search far before the match is found
+// (a preempted matcher once let it search most of the range first: a timing-dependent
+// failure). What is left is a few instructions between the predicate's `true` and the
+// search lowering its bound, which n / 4 leaves room for; a search that goes on past a
+// match it found looks at nearly every element.
 TEST(algorithm_find, find_stops_looking_past_an_early_match) {
   cohort::scheduler s({.workers = 2, .name = "af"});
   const std::size_t n = scaled(4'000'000, 100'000);
-  std::atomic<std::size_t> looked{0};
-  std::vector<int> v(n, 0);
-  v[10] = 1;
-  auto it = cohort::find_if(s, v, [&](int x) {
-    looked.fetch_add(1, std::memory_order_relaxed);
-    return x == 1;
+  constexpr std::size_t match = 10;
+  std::atomic<std::size_t> looked_past_match{0};
+  std::atomic<bool> matched{false}, gave_up_waiting{false};
+  std::vector<std::size_t> v(n);
+  std::iota(v.begin(), v.end(), std::size_t{0});
+  auto it = cohort::find_if(s, v, [&](std::size_t i) {
+    if (i == match) {
+      matched.store(true, std::memory_order_release);
+      return true;
+    }
+    if (i < match) return false;
+    if (!gave_up_waiting.load(std::memory_order_relaxed) &&
+        !cohort_test::poll_until([&] { return matched.load(std::memory_order_acquire); }))
+      gave_up_waiting.store(true, std::memory_order_relaxed);
+    looked_past_match.fetch_add(1, std::memory_order_relaxed);
+    return false;
   });
-  EXPECT_EQ(it - v.begin(), 10);
-  EXPECT_LT(looked.load(), n / 2) << "the search went on far past the match";
+  EXPECT_EQ(it - v.begin(), static_cast<std::ptrdiff_t>(match));
+  EXPECT_FALSE(gave_up_waiting.load()) << "the element that matches never ran";
+  EXPECT_LT(looked_past_match.load(), n / 4) << "the search went on far past the match";
 }
 
 TEST(algorithm_scheduler, ambient_calls_inside_a_task_run_on_its_scheduler) {

@@ -11,11 +11,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <numeric>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -129,18 +131,41 @@ TEST(algorithm_failure, unnamed_loop_names_failures_by_index_alone) {
   }
 }
 
+// Counts the elements that started after the loop was cancelled by the failure, which a
+// body sees through its stop token (requested only after the loop's cancel flag is set,
+// so a leaf that saw it stops at its next stride). Every element after the failing one
+// waits for that cancel (bounded) before it counts: which elements ran before the failure
+// no longer depends on timing (a preempted thrower once let the other worker run most of
+// the loop first), and every element the loop starts after the failure is counted.
 TEST(algorithm_failure, first_failure_stops_starting_elements) {
-  cohort::scheduler s({.workers = 2, .name = "fail"});
+  constexpr std::size_t workers = 2;
+  cohort::scheduler s({.workers = workers, .name = "fail"});
   const std::size_t n = scaled(1'000'000, 50'000);
-  std::atomic<std::size_t> ran{0};
-  EXPECT_THROW(cohort::for_each_index(s, std::size_t{0}, n,
-                                      [&](std::size_t i) {
-                                        ran.fetch_add(1, std::memory_order_relaxed);
-                                        if (i == 5) throw boom("early");
-                                      }),
-               cohort::task_group_error);
-  // Each running leaf may finish its current stride of 64 elements; nothing like n.
-  EXPECT_LT(ran.load(), n / 4) << "the loop kept starting elements after the failure";
+  constexpr std::size_t failing = 5;
+  std::atomic<std::size_t> ran_after_failure{0};
+  std::atomic<bool> gave_up_waiting{false};  // one bounded wait for all: if the cancel
+                                             // never comes, the rest do not wait again
+  try {
+    cohort::for_each_index(s, std::size_t{0}, n,
+                           [&](std::size_t i, std::stop_token st) {
+                             if (i < failing) return;  // before the failure, on its leaf
+                             if (i == failing) throw boom("early");
+                             if (!gave_up_waiting.load(std::memory_order_relaxed) &&
+                                 !poll_until([&] { return st.stop_requested(); }))
+                               gave_up_waiting.store(true, std::memory_order_relaxed);
+                             ran_after_failure.fetch_add(1, std::memory_order_relaxed);
+                           },
+                           {.name = "rows"});
+    ADD_FAILURE() << "no exception";
+  } catch (const cohort::task_group_error& e) {
+    ASSERT_EQ(e.names().size(), 1u);
+    EXPECT_EQ(e.names()[0], "rows[5]");
+  }
+  EXPECT_FALSE(gave_up_waiting.load()) << "the failure never requested the stop tokens";
+  // Each leaf running when the loop was cancelled may finish its current stride of
+  // cancel_check_stride (64) elements; no other element may start.
+  EXPECT_LE(ran_after_failure.load(), workers * 64)
+      << "the loop kept starting elements after the failure";
 }
 
 TEST(algorithm_failure, failure_requests_the_stop_token_of_running_bodies) {
@@ -194,6 +219,97 @@ TEST(algorithm_failure, reduce_scan_sort_and_find_report_failures_by_index) {
     return a < b;
   };
   EXPECT_THROW(cohort::sort(s, v, throwing_less), cohort::task_group_error);
+}
+
+// reduce's last combine, op(init, everything), runs after the pieces joined; a failure in
+// it is one of the loop's like any other: one task_group_error naming "name[0]" (a
+// combine is named by the first index of its right part, here the whole range). The
+// exclusive scan's op(init, x0) is element 0's: the same report.
+TEST(algorithm_failure, a_failure_of_the_init_combine_is_reported_like_any_other) {
+  struct not_a_std_exception {
+    int code;
+  };
+  constexpr long init_marker = -1;  // the elements are positive: only init is negative
+  cohort::scheduler s({.workers = 2, .name = "fail"});
+  std::vector<long> v(scaled(100'003, 10'007));
+  std::iota(v.begin(), v.end(), 1L);
+  const std::string n = std::to_string(v.size());
+  auto fails_on_init = [](bool std_exception) {
+    return [std_exception](long a, long b) -> long {
+      if (a == init_marker) {
+        if (std_exception) throw boom("init combine");
+        throw not_a_std_exception{7};
+      }
+      return a + b;
+    };
+  };
+  auto twice = [](long x) { return 2 * x; };
+  std::vector<long> out(v.size());
+  for (const auto policy :
+       {cohort::failure_policy::cancel_siblings, cohort::failure_policy::keep_going}) {
+    for (const auto split : {cohort::partition::adaptive, cohort::partition::static_split,
+                             cohort::partition::deterministic}) {
+      for (const bool with_timeout : {false, true}) {
+        cohort::loop_options o{.split = split, .on_failure = policy, .name = "sum"};
+        if (with_timeout) o.timeout = std::chrono::nanoseconds(10s);
+        const std::string where = "policy " + std::to_string(static_cast<int>(policy)) +
+                                  ", split " + std::to_string(static_cast<int>(split)) +
+                                  (with_timeout ? ", timeout" : "");
+        for (const bool std_exception : {true, false}) {
+          for (const char* algorithm : {"reduce", "transform_reduce", "exclusive_scan"}) {
+            SCOPED_TRACE(where + (std_exception ? ", std, " : ", non-std, ") + algorithm);
+            const std::string_view which = algorithm;
+            try {
+              if (which == "reduce") {
+                cohort::reduce(s, v, init_marker, fails_on_init(std_exception), o);
+              } else if (which == "transform_reduce") {
+                cohort::transform_reduce(s, v, init_marker, fails_on_init(std_exception), twice, o);
+              } else {  // its op(init, x0) runs inside the loop: the same report
+                cohort::exclusive_scan(s, v, out.begin(), init_marker, fails_on_init(std_exception),
+                                       o);
+              }
+              ADD_FAILURE() << "no exception";
+            } catch (const cohort::task_group_error& e) {
+              ASSERT_EQ(e.exceptions().size(), 1u);
+              ASSERT_EQ(e.names().size(), 1u);
+              EXPECT_EQ(e.names()[0], "sum[0]");
+              if (std_exception) {
+                EXPECT_EQ(cohort_test::what_of(e.exceptions()[0]), "init combine");
+                EXPECT_EQ(std::string(e.what()), "1 of " + n +
+                                                     " elements failed; first: sum[0]: "
+                                                     "init combine");
+              } else {
+                EXPECT_EQ(std::string(e.what()),
+                          "1 of " + n +
+                              " elements failed; first: sum[0]: an exception not "
+                              "derived from std::exception");
+                try {
+                  std::rethrow_exception(e.exceptions()[0]);
+                } catch (const not_a_std_exception& x) {
+                  EXPECT_EQ(x.code, 7);
+                } catch (...) {
+                  ADD_FAILURE() << "the original exception was not kept";
+                }
+              }
+            } catch (...) {
+              ADD_FAILURE() << "the init combine's exception escaped raw: "
+                            << cohort::describe_exception(std::current_exception());
+            }
+          }
+        }
+      }
+    }
+  }
+  // A task_cancelled thrown by the init combine is a cancel, as from any element.
+  EXPECT_THROW(cohort::reduce(s, v, init_marker,
+                              [](long a, long b) -> long {
+                                if (a == init_marker) throw cohort::task_cancelled();
+                                return a + b;
+                              }),
+               cohort::task_cancelled);
+  // The combine that succeeds still gives the sum, init included.
+  const long total = static_cast<long>(v.size()) * (static_cast<long>(v.size()) + 1) / 2;
+  EXPECT_EQ(cohort::reduce(s, v, init_marker, std::plus<>{}), total - 1);
 }
 
 TEST(algorithm_failure, element_throwing_task_cancelled_is_not_a_failure) {

@@ -95,9 +95,19 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
     loop_state st(o, "reduce");
     reduce_work<T, decltype(first), Op, Map> w{st.frame, st, first, op, map, st.label};
     std::optional<T> total = split_range(w, n, splitter_for(o, p, n));
+    // The last combine, op(init, total), is one of the loop's: a failure in it is reported
+    // like any other (a task_group_error, through finish()), named as a combine is, by the
+    // first index of its right part: [0, n), so index 0. total is missing only when a piece
+    // failed or was skipped, which finish() reports.
+    std::optional<T> result;
+    if (total) {
+      constexpr std::size_t whole_range_first = 0;
+      st.run_user_code(whole_range_first,
+                       [&] { result.emplace(op(std::move(init), std::move(*total))); });
+    }
     st.finish(n);
-    if (!total) throw task_cancelled();  // unreachable: finish() threw for a missing piece
-    return op(std::move(init), std::move(*total));
+    if (!result) throw task_cancelled();  // unreachable: finish() threw for a missing piece
+    return std::move(*result);
   };
   return run_loop(p, o, run);
 }
@@ -118,8 +128,10 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
 /// std::plus<>{}, opts)`.
 /// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
 /// by the index of the element whose op threw (when combining two pieces: the first index
-/// of the right one). The last op(init, ...) runs after the loop: if it throws, that
-/// exception propagates as it is.
+/// of the right one). The last combine, op(init, everything), is part of the loop: if it
+/// throws, the call throws task_group_error with that one failure, named by the first
+/// index of its right part, 0 ("name[0]"; a task_cancelled it throws is not a failure:
+/// the call throws task_cancelled).
 /// Example:
 /// @code
 /// double total = cohort::reduce(v, 0.0);  // std::plus<>
