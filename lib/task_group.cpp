@@ -381,7 +381,15 @@ void group_core::release_slot() noexcept {
     try {
       detail::submit(*pool_, next);
     } catch (...) {
-      fail_unqueued(next, std::current_exception());
+      // Published already: once `held` was cleared, a waiter on its handle may have
+      // claimed and run it (child_run_inline). Then its end gives the slot back, and the
+      // reference it took for the queued job, which will never be queued, is ours to drop.
+      // (Found by review, 2026-12-02; before, the child ran twice.)
+      if (child_claim(next)) {
+        fail_unqueued(next, std::current_exception());
+      } else {
+        child_release(next);
+      }
     }
     std::lock_guard lock(mutex_);
     next = take_waiting_child();
@@ -404,8 +412,9 @@ void group_core::record_failure(child_base* c) noexcept {
       ++unkept_failures_;
     }
   }
-  // The group's reference, until join reports the failure. Taken before this child's end
-  // releases the run's reference, which is before join can look.
+  // The group's reference, until join reports the failure. Taken before this child's
+  // completion (child_end's fetch_or), while the run and handle still hold theirs, which
+  // is before join can look.
   if (kept) c->refs.fetch_add(1, std::memory_order_relaxed);
   // relaxed: read after the join's acquire on counts_, which this child's end releases.
   failure_count_.fetch_add(1, std::memory_order_relaxed);

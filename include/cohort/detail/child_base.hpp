@@ -55,8 +55,8 @@ struct COHORT_EXPORT child_base : job, cancel_node {
   // final task_status | done_bit once it ended (completion.hpp), | handle_gone_bit.
   completion_word status;
   // Claimed by whoever runs the child: the worker that took its job, or a worker waiting
-  // on it that runs it inline (child_wait). The loser of the exchange only drops the
-  // queued job's reference.
+  // on it that runs it inline (child_wait). The loser of the exchange, the queued job's
+  // popper, only drops the reference the waiter took for that job (child_run_inline).
   std::atomic<bool> started{false};
   // max_concurrency: waiting in the group's queue for a free slot; a waiter may not run
   // it inline then (that would exceed the limit). Cleared before it is submitted.
