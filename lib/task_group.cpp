@@ -78,6 +78,22 @@ bool child_claim(child_base* c) noexcept {
   return !c->started.exchange(true, std::memory_order_acq_rel);
 }
 
+bool child_claim_taken(child_base* c) noexcept {
+  // The claim races only with a waiter running the child inline, and that needs its
+  // handle. Once the handle is gone (or never was: spawn_detached), and no waiter started
+  // it before letting go (a waiter that runs it holds the handle until the run is done,
+  // and a handle released after done_bit never sets handle_gone_bit), the deque or queue
+  // we took the job from is the only way to it, and it hands each job to one taker.
+  // acquire: pairs with the handle's release fetch_or (child_drop_handle), so its holder
+  // no longer touches the flag; the job's publication orders the rest.
+  if ((c->status.load(std::memory_order_acquire) & handle_gone_bit) != 0 &&
+      !c->started.load(std::memory_order_relaxed)) {
+    c->started.store(true, std::memory_order_relaxed);  // for status_value() only
+    return true;
+  }
+  return child_claim(c);
+}
+
 // ---- per-child deadlines: child_timeout.cpp (arm_child_timeout, disarm_child_timeout) ----
 
 namespace {

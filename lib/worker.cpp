@@ -233,7 +233,7 @@ job* worker::find_work() {
 void worker::execute(job* j) noexcept {
   if (j->type->kind == job_kind::child) {
     auto* c = static_cast<child_base*>(j);
-    if (!child_claim(c)) {  // a waiter ran it inline already: drop the queued reference
+    if (!child_claim_taken(c)) {  // a waiter ran it inline already: drop the queued reference
       child_release(c);
       return;
     }

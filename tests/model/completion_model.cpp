@@ -269,6 +269,60 @@ struct child_lifetime : rl::test_suite<child_lifetime, 2> {
   }
 };
 
+// ---- who runs a child: the job's taker, or a waiter through its handle ----------------
+// worker::execute's claim (child_claim_taken) skips the exchange once the handle is gone:
+// a waiter can run a child inline only through its handle, and it holds the handle until
+// that run is done, so its release then finds done_bit and never sets handle_gone_bit.
+// Invariant: the child runs exactly once (two runs race on `runs`, or count 2).
+struct claimed_child {
+  atomic<std::uint8_t> status{0};
+  atomic<bool> started{false};
+  rl::var<int> runs;
+};
+
+void run_once(claimed_child& c) {
+  c.runs($) = c.runs($) + 1;
+  c.status.fetch_or(done_bit, std::memory_order_acq_rel);
+}
+
+// The taker: worker::execute after popping or stealing the job.
+void take_job(claimed_child& c) {
+  const bool skip = (c.status.load(COHORT_MODEL_ORDER("child.claim_taken.gone_acquire",
+                                                      std::memory_order_acquire)) &
+                     handle_gone_bit) != 0 &&
+                    !c.started.load(std::memory_order_relaxed);
+  if (skip) {
+    c.started.store(true, std::memory_order_relaxed);
+    run_once(c);
+  } else if (!c.started.exchange(true, std::memory_order_acq_rel)) {
+    run_once(c);
+  }
+}
+
+// The handle holder: maybe a get() that runs it inline (child_run_inline), then the
+// handle's release (child_drop_handle; the freeing is child_lifetime's business).
+void hold_handle(claimed_child& c, bool waits) {
+  if (waits && !c.started.load(std::memory_order_relaxed) &&
+      !c.started.exchange(true, std::memory_order_acq_rel))
+    run_once(c);
+  if ((c.status.load(std::memory_order_acquire) & done_bit) == 0)
+    c.status.fetch_or(handle_gone_bit, std::memory_order_acq_rel);
+}
+
+// The deque hands the job to one taker (model_deque checks that), so one taker here.
+template <bool Waits>
+struct claim_race : rl::test_suite<claim_race<Waits>, 2> {
+  claimed_child c;
+  void before() { c.runs($) = 0; }
+  void thread(unsigned i) {
+    if (i == 0)
+      take_job(c);
+    else
+      hold_handle(c, Waits);
+  }
+  void after() { RL_ASSERT(c.runs($) == 1); }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -283,6 +337,8 @@ int main(int argc, char** argv) {
       test<two_waiters>("completion.two_waiters"),
       test<group_join>("completion.group_join"),
       test<child_lifetime>("completion.child_lifetime"),
+      test<claim_race<false>>("completion.claim_after_the_handle_is_gone"),
+      test<claim_race<true>>("completion.claim_against_a_waiter_running_it"),
   };
   const auto weaken = mutation_kind::weaken;
   const auto split = mutation_kind::split;
@@ -341,6 +397,11 @@ int main(int argc, char** argv) {
                 "the load and the fetch_or"),
       must_fail("child.drop.done_acquire", weaken, memory_order_relaxed,
                 "the fast path's acquire of the result (and of the run's last touch)"),
+      harmless("child.claim_taken.gone_acquire", weaken, memory_order_relaxed,
+               "exactly-once needs only the bit itself: a handle whose holder claimed the "
+               "child releases it after done_bit and never sets handle_gone_bit, so seeing "
+               "the bit means no waiter ever claimed; the job's own publication orders "
+               "the rest"),
       harmless("lot.wake.woken_release", weaken, memory_order_relaxed,
                "the woken waiter's leave() takes the bucket lock the waker held after "
                "its exchange, and re-checks done with acquire"),

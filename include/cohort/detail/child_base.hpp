@@ -78,6 +78,9 @@ inline const cancel_node* child_node(const job* j) noexcept {
 
 // Out-of-line steps of a child's run.
 COHORT_EXPORT bool child_claim(child_base* c) noexcept;  // true for exactly one runner
+// The claim of whoever took the child's job from a deque or queue (worker::execute): the
+// same, without the exchange when no handle is left that a waiter could run it through.
+COHORT_EXPORT bool child_claim_taken(child_base* c) noexcept;
 // Whether the runner that claimed the child runs its callable: false when the child was
 // cancelled before it started (it then ends as cancelled, child_end).
 inline bool child_begin(child_base* c) noexcept {
