@@ -85,7 +85,9 @@ bool child_claim_taken(child_base* c) noexcept {
   // and a handle released after done_bit never sets handle_gone_bit), the deque or queue
   // we took the job from is the only way to it, and it hands each job to one taker.
   // acquire: pairs with the handle's release fetch_or (child_drop_handle), so its holder
-  // no longer touches the flag; the job's publication orders the rest.
+  // no longer touches the flag; the job's publication orders the rest. `started` is
+  // false here whenever the bit is set (a taker that claims and puts the job back clears
+  // it before republishing); the load is a guard that costs less than the exchange.
   if ((c->status.load(std::memory_order_acquire) & handle_gone_bit) != 0 &&
       !c->started.load(std::memory_order_relaxed)) {
     c->started.store(true, std::memory_order_relaxed);  // for status_value() only
