@@ -83,11 +83,20 @@ class chase_lev_deque {
   // Owner only.
   void push(T x) {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed);
-    // acquire: pairs with the thieves' CAS on top, so a slot a thief took is free to reuse.
-    const std::int64_t t =
-        top_.load(COHORT_MODEL_ORDER("deque.push.top_acquire", std::memory_order_acquire));
     buffer* a = array_.load(std::memory_order_relaxed);
-    if (b - t > static_cast<std::int64_t>(a->capacity()) - 1) a = grow(a, b, t);
+    // The owner's last acquired reading of top is a lower bound (top never decreases), so
+    // room by it is room. (pop's reading of top is not an acquire, so it does not refresh
+    // this one.) Only a deque that looks full reads top again:
+    // top's line moves to each thief's core at its steal, and reading it on every push
+    // cost the pusher a cache miss per steal while a thief kept pace with it.
+    if (b - top_seen_ > static_cast<std::int64_t>(a->capacity()) - 1) {
+      // acquire: pairs with the thieves' CAS on top, so a slot a thief took is free to
+      // reuse. The stale reading that let earlier pushes skip this was acquired the same
+      // way, and it covered only slots below it.
+      top_seen_ =
+          top_.load(COHORT_MODEL_ORDER("deque.push.top_acquire", std::memory_order_acquire));
+      if (b - top_seen_ > static_cast<std::int64_t>(a->capacity()) - 1) a = grow(a, b, top_seen_);
+    }
     a->put(b, x);
     if constexpr (under_tsan) {
       bottom_.store(b + 1, std::memory_order_release);
@@ -194,6 +203,8 @@ class chase_lev_deque {
   // owner. Separate cache lines so thieves hammering top do not slow the owner's pushes.
   alignas(64) atomic<std::int64_t> top_{0};
   alignas(64) atomic<std::int64_t> bottom_{0};
+  std::int64_t top_seen_ = 0;  // owner only: its last reading of top (push); beside bottom,
+                               // which only the owner writes too
   alignas(64) atomic<buffer*> array_{nullptr};
   std::vector<std::unique_ptr<buffer>> buffers_;  // owner only (grow)
 };

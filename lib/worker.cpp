@@ -346,7 +346,12 @@ void worker::main_loop() {
       continue;
     }
     if (pool_->stopping()) break;
-    if (!searching_) {
+    // Counted as searching only after one empty round: a thief that keeps pace with a
+    // spawning thread finds nothing for a moment after each child, and flipping the
+    // shared counters word each time would cost the spawner a cache miss per push (its
+    // notify_local_job reads that word). Uncounted, we are still active, so a push does
+    // not wake anybody on our account unless a thread sleeps.
+    if (!searching_ && idle != 0) {
       searching_ = true;
       s.begin_search();
     }
@@ -361,6 +366,10 @@ void worker::main_loop() {
       continue;
     }
     idle = 0;
+    if (!searching_) {  // over the limit at the first empty round: park_idle needs it counted
+      searching_ = true;
+      s.begin_search();
+    }
     park_idle();
   }
   if (searching_) {
