@@ -25,6 +25,13 @@ struct lib_access {
   static constexpr std::uint64_t group_sleeper_bit = group_core::sleeper_bit;
   // The timer's call when a group's deadline passes (task_group.cpp, on_group_deadline).
   static void deadline_passed(group_core& g) noexcept { g.deadline_passed(); }
+  // A spawn into a group with a deadline or a max_concurrency limit, or one that is
+  // cancelled: group_core::submit's out-of-line part (task_group.cpp).
+  [[gnu::noinline]] static void submit_unusual(group_core& g, child_base* c);
+  // The failures join() reports (task_group.cpp, throw_kept_failures).
+  static std::vector<child_base*> take_failures(group_core& g, std::size_t& unkept) noexcept {
+    return g.take_failures(unkept);
+  }
   // The live-group lists (worker.hpp's live_group_list) link groups through two private
   // fields of group_core.
   using live_groups = intrusive_list<group_core, &group_core::prev_live, &group_core::next_live>;

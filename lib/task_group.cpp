@@ -310,35 +310,48 @@ void group_core::submit(child_base* c) {
   // own decrement comes after this in happens-before through the job's publication.
   const std::uint64_t before = counts_.fetch_add(one_spawn, std::memory_order_seq_cst);
   c->index = static_cast<std::uint32_t>((before >> 32) & spawned_mask);
-  if (deadline_timer_.load(std::memory_order_relaxed) != 0 &&
-      deadline_passed_.load(std::memory_order_seq_cst))
-    cancel(end_reason::deadline);
-  if (cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
-    if (options_.max_concurrency != 0) {
-      std::lock_guard lock(mutex_);
-      ++running_;  // child_ended gives it back
+  // The common spawn (no deadline, no limit, not cancelled) goes straight to a deque; the
+  // rest is out of line (lib_access::submit_unusual), so this path saves no registers.
+  if (deadline_timer_.load(std::memory_order_relaxed) != 0 || options_.max_concurrency != 0 ||
+      cancelled())
+    return lib_access::submit_unusual(*this, c);
+  try {
+    pool_->submit_here(c);
+  } catch (...) {
+    fail_unqueued(c, std::current_exception());
+  }
+}
+
+void lib_access::submit_unusual(group_core& g, child_base* c) {
+  if (g.deadline_timer_.load(std::memory_order_relaxed) != 0 &&
+      g.deadline_passed_.load(std::memory_order_seq_cst))
+    g.cancel(end_reason::deadline);
+  if (g.cancelled()) {  // a cancelled group starts nothing: the child ends cancelled now
+    if (g.options_.max_concurrency != 0) {
+      std::lock_guard lock(g.mutex_);
+      ++g.running_;  // child_ended gives it back
     }
     c->started.store(true, std::memory_order_relaxed);  // not yet published: no race
     c->execute();
     return;
   }
-  if (options_.max_concurrency != 0) {
+  if (g.options_.max_concurrency != 0) {
     std::exception_ptr unqueued;
     {
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(g.mutex_);
       // First come, first started: while older children wait for a slot, a new one waits
       // behind them even if a slot is free for a moment (release_slot is about to hand it
       // to the oldest). A child may wait on an older sibling, never the other way round.
-      if (running_ >= options_.max_concurrency || queued_head_ != queued_.size()) {
+      if (g.running_ >= g.options_.max_concurrency || g.queued_head_ != g.queued_.size()) {
         try {
           c->held.store(true, std::memory_order_relaxed);  // not yet published: no race
-          queued_.push_back(c);
+          g.queued_.push_back(c);
           return;
         } catch (...) {
           unqueued = std::current_exception();
         }
       }
-      ++running_;  // child_ended gives it back (also for a child that failed to queue)
+      ++g.running_;  // child_ended gives it back (also for a child that failed to queue)
     }
     if (unqueued) {
       fail_unqueued(c, std::move(unqueued));
@@ -346,7 +359,7 @@ void group_core::submit(child_base* c) {
     }
   }
   try {
-    pool_->submit_here(c);
+    g.pool_->submit_here(c);
   } catch (...) {
     fail_unqueued(c, std::current_exception());
   }
@@ -506,23 +519,67 @@ bool group_core::is_own_descendant_running() const noexcept {
   return false;
 }
 
+namespace {
+
+enum class join_refusal { already_joined, from_own_child, concurrent_joiner };
+
+// Out of line, like the failure report below: the common join then builds no string and
+// no vector, and saves fewer registers.
+[[noreturn, gnu::noinline]] void refuse_join(const group_core& g, join_refusal why) {
+  switch (why) {
+    case join_refusal::already_joined:
+      throw std::logic_error("cohort::task_group::join: group " + group_label(g) +
+                             " was already joined");
+    case join_refusal::from_own_child:
+      throw std::logic_error("cohort::task_group::join: called from inside a child of group " +
+                             group_label(g) + "; a group cannot wait for itself (deadlock)");
+    case join_refusal::concurrent_joiner:
+      break;
+  }
+  throw std::logic_error("cohort::task_group::join: group " + group_label(g) +
+                         " is being joined by another thread; join it once");
+}
+
+}  // namespace
+
+namespace {
+
+// The kept failures as one task_group_error, in spawn order; returns if none was kept
+// after all. Out of line for the same reason as refuse_join.
+[[gnu::noinline]] void throw_kept_failures(group_core& g) {
+  std::size_t unkept = 0;
+  const std::vector<child_base*> failed = lib_access::take_failures(g, unkept);
+  if (failed.empty() && unkept == 0) return;
+  std::vector<std::exception_ptr> errors;
+  std::vector<std::string> names;
+  errors.reserve(failed.size() + 1);
+  names.reserve(failed.size() + 1);
+  for (child_base* c : failed) {
+    errors.push_back(c->error);
+    names.push_back(c->name ? *c->name : std::string());
+    c->observed.store(true, std::memory_order_relaxed);
+    child_release(c);
+  }
+  if (unkept != 0) {
+    errors.push_back(std::make_exception_ptr(std::bad_alloc()));
+    names.push_back(unkept_label(unkept));
+  }
+  throw task_group_error(std::move(errors), names, g.spawned());
+}
+
+}  // namespace
+
 void group_core::join() {
-  if (joined_.load(std::memory_order_acquire))
-    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
-                           " was already joined");
-  if (is_own_descendant_running())
-    throw std::logic_error("cohort::task_group::join: called from inside a child of group " +
-                           group_label(*this) + "; a group cannot wait for itself (deadlock)");
+  if (joined_.load(std::memory_order_acquire)) refuse_join(*this, join_refusal::already_joined);
+  if (is_own_descendant_running()) refuse_join(*this, join_refusal::from_own_child);
   // One joiner at a time: a second one would return normally once the first took the
   // failures, losing them for its caller. acq_rel: orders this against the first
   // joiner's joined_ store.
   if (joining_.exchange(true, std::memory_order_acq_rel))
-    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
-                           " is being joined by another thread; join it once");
+    refuse_join(*this, join_refusal::concurrent_joiner);
   if (joined_.load(std::memory_order_acquire)) {  // the other joiner finished meanwhile
     joining_.store(false, std::memory_order_relaxed);
-    throw std::logic_error("cohort::task_group::join: group " + group_label(*this) +
-                           " was already joined");
+    refuse_join(*this, join_refusal::already_joined);
   }
   // A deadline that passed before the timer thread got to it counts all the same.
   if (const auto at = deadline_at_ns_.load(std::memory_order_relaxed);
@@ -544,27 +601,7 @@ void group_core::join() {
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_release);
   cancel_deadline_timer();
-
-  std::vector<child_base*> failed;
-  std::size_t unkept = 0;
-  if (failure_count_.load(std::memory_order_relaxed) != 0) failed = take_failures(unkept);
-  if (!failed.empty() || unkept != 0) {
-    std::vector<std::exception_ptr> errors;
-    std::vector<std::string> names;
-    errors.reserve(failed.size() + 1);
-    names.reserve(failed.size() + 1);
-    for (child_base* c : failed) {
-      errors.push_back(c->error);
-      names.push_back(c->name ? *c->name : std::string());
-      c->observed.store(true, std::memory_order_relaxed);
-      child_release(c);
-    }
-    if (unkept != 0) {
-      errors.push_back(std::make_exception_ptr(std::bad_alloc()));
-      names.push_back(unkept_label(unkept));
-    }
-    throw task_group_error(std::move(errors), names, spawned());
-  }
+  if (failure_count_.load(std::memory_order_relaxed) != 0) throw_kept_failures(*this);
   if (reason_.load(std::memory_order_acquire) == end_reason::deadline) throw timeout_error();
   if (ancestors_cancelled()) throw task_cancelled();  // an enclosing cancel wins over our own
 }
@@ -576,7 +613,7 @@ void group_core::abandon() noexcept {
     joined_.store(true, std::memory_order_release);
   }
   cancel_deadline_timer();
-  report_unobserved();
+  if (failure_count_.load(std::memory_order_relaxed) != 0) report_unobserved();
 }
 
 std::size_t group_core::failure_count() const {
@@ -585,7 +622,6 @@ std::size_t group_core::failure_count() const {
 }
 
 void group_core::report_unobserved() noexcept {
-  if (failure_count_.load(std::memory_order_relaxed) == 0) return;
   std::size_t unkept = 0;
   for (child_base* c : take_failures(unkept)) {
     if (!c->observed.load(std::memory_order_relaxed)) {
