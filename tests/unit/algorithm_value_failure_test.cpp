@@ -293,7 +293,7 @@ void transform_reduce_case() {
     auto v = make_values<F>(n);
     light_now();
     F total = cohort::transform_reduce(s, v, F(3), std::plus<>{},
-                                       [](const F& x) { return x + x; }, o);
+                                       [](F x) { return x + x; }, o);
     put_out();
     EXPECT_EQ(total.value(), expected);
   });

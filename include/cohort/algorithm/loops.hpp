@@ -161,10 +161,21 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
       st.finish(n);
     };
     run_loop(p, o, run);
-    for (auto& v : buffer) {
-      *out = std::move(*v);
-      ++out;
-    }
+    // Each write (V's move, the output iterator's assignment: a back_inserter's push_back
+    // and the container's growth) is element i's code: a throw stops the writing there and
+    // is element i's failure, reported as the loop reports any (what follows it is not
+    // written).
+    std::size_t i = 0;
+    std::exception_ptr error;
+    const run_outcome outcome = run_capturing(
+        [&] {
+          for (; i < n; ++i) {
+            *out = std::move(*buffer[i]);
+            ++out;
+          }
+        },
+        error);
+    if (outcome != run_outcome::returned) throw_loop_failure(o, i, n, std::move(error));
     return out;
   }
 }

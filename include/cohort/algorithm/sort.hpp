@@ -17,7 +17,8 @@
 // other). Merges take the left run's element first on ties, so the sort is stable.
 // A pool of one worker or a short range is sorted by the std:: algorithm on this thread;
 // so is stable_sort of an element type that is neither default constructible nor nothrow
-// move constructible (its buffer is raw storage built by moving each element out and back).
+// movable, construction and assignment both (its buffer is raw storage built by moving each
+// element out and back in noexcept pieces).
 // Comparators take no stop token; one that throws fails the sort (named by its piece's
 // first index) and leaves the range's contents unspecified. A cancelled sort leaves the
 // range a permutation of what it held.
@@ -406,9 +407,10 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       depth = 0;
     }
     // Without a default constructor the buffer is built by moving each element out and
-    // back (below), which must not throw half-way.
-    if constexpr (!std::is_default_constructible_v<V> && !std::is_nothrow_move_constructible_v<V>)
-      depth = 0;
+    // back (below), in noexcept pieces: neither move may throw.
+    constexpr bool raw_buffer =
+        std::is_nothrow_move_constructible_v<V> && std::is_nothrow_move_assignable_v<V>;
+    if constexpr (!std::is_default_constructible_v<V> && !raw_buffer) depth = 0;
     if (depth == 0) {
       if (st.frame.cancelled()) {
         st.note_skipped();
@@ -419,19 +421,29 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       return;
     }
     if constexpr (std::is_default_constructible_v<V>) {
-      // Default-initialised: no zeroing pass for trivial types.
-      std::unique_ptr<V[]> buffer(new V[n]);
+      // Default-initialised: no zeroing pass for trivial types. V's default constructor is
+      // user code (and the allocation may fail): a throw fails the sort, named [0].
+      std::unique_ptr<V[]> buffer;
+      if (!st.run_user_code(0, [&] { buffer.reset(new V[n]); })) {
+        st.finish(n);  // throws
+        return;
+      }
       merge_sorter<Stable, It, V, Comp> sorter{st, first, buffer.get(), comp};
       {
         current_node_guard guard(&st.frame);
         sorter.sort(0, n, depth, false);
       }
       st.finish(n);
-    } else if constexpr (std::is_nothrow_move_constructible_v<V>) {
+    } else if constexpr (raw_buffer) {
       // Raw storage for n elements; the merges assign into it, so every slot first gets an
       // object: element i is moved in and straight back (two moves per element, in
-      // parallel), leaving a moved-from V there.
-      built_buffer<V> buffer(n);
+      // parallel, neither of which can throw), leaving a moved-from V there.
+      std::optional<built_buffer<V>> storage;
+      if (!st.run_user_code(0, [&] { storage.emplace(n); })) {  // out of memory
+        st.finish(n);  // throws
+        return;
+      }
+      built_buffer<V>& buffer = *storage;
       auto build = [&](std::size_t lo, std::size_t hi) noexcept {
         for (std::size_t i = lo; i < hi; ++i) {
           auto& x = first[static_cast<std::iter_difference_t<It>>(i)];
