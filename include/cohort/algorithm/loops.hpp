@@ -288,7 +288,10 @@ void for_each(scheduler& s, R&& range, F f, loop_options o = {}) {
 /// a word shared by threads. f as in for_each_index().
 /// Guarantees, thread safety and memory ordering: as for_each_index(). When the loop
 /// throws, an in-place output holds the results of the elements that ran; a buffered one
-/// was not written to.
+/// was not written to, unless a write itself threw (the result's move, the iterator's
+/// assignment, e.g. a back_inserter's push_back): that is element i's failure, reported
+/// the same way, and the results before i were written, none after (under keep_going
+/// too: the output iterator's state after a failed write is its own).
 /// Example:
 /// @code
 /// std::vector<double> y(x.size());

@@ -6,6 +6,11 @@
 // `init` is used exactly once: op(init, everything). With partition::deterministic the
 // split tree depends on (n, grain) alone, so the result has the same bits for every
 // worker count and every run (floating point included).
+//
+// T's own copies, moves and assignments are user code: each runs inside the loop's
+// failure capture, so one that throws fails the loop like a throwing op (a task_group_error,
+// never std::terminate). The splitter hands partial results between pieces inside
+// noexcept jobs, so a T whose moves may throw travels boxed on the heap (piece_value).
 // Example:
 //   double total = cohort::reduce(v, 0.0, std::plus<>{});
 //   double norm2 = cohort::transform_reduce(v, 0.0, std::plus<>{}, [](double x) { return x * x; },
@@ -152,6 +157,14 @@ T transform_reduce_on(pool& p, Range& range, T& init, Op& op, Map& map, const lo
 /// throws, the call throws task_group_error with that one failure, named by the first
 /// index of its right part, 0 ("name[0]"; a task_cancelled it throws is not a failure:
 /// the call throws task_cancelled).
+/// T's own copies, moves and assignments are user code as op is: one that throws fails
+/// the call the same way, named by the element being folded in (the last element of its
+/// piece for the move that stores the piece's result; a combine's index for the moves
+/// into op; 0 for the move that hands the result to the caller). A T whose move
+/// constructor or move assignment is not noexcept costs one heap allocation per piece (a
+/// box the pieces hand on by pointer). The copy of init into the parameter is the
+/// caller's; for an empty range init is returned as std::reduce returns it (no loop runs).
+/// T's destructor must not throw.
 /// Example:
 /// @code
 /// double total = cohort::reduce(v, 0.0);  // std::plus<>

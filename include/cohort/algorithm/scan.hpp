@@ -10,6 +10,10 @@
 // a thief starts one early; a pool of one worker scans serially in one pass. Each element
 // is read once or twice and written once; a block is read before it is written, so the
 // scan may run in place (out == begin(in)). Values accumulate in the input's value type.
+// Every copy, move and assignment of a value (the carries and exclusive_scan's init
+// included) runs inside the loop's failure capture: one that throws fails the loop like a
+// throwing op (never std::terminate); carries of a type whose moves may throw travel
+// boxed on the heap (piece_value), as the pieces hand them on inside noexcept jobs.
 // Example:
 //   cohort::inclusive_scan(v, v.begin(), std::plus<>{});   // in place
 #pragma once
@@ -251,8 +255,12 @@ O scan_on(pool& p, Range& range, O out, const T* init, Op& op, const loop_option
 /// safe to call concurrently, and takes no stop token.
 /// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
 /// by the index of the element whose op threw (when chaining carries: the first index of
-/// the block whose total was being added). When the scan throws, out's contents are
-/// unspecified.
+/// the block whose total was being added). V's own copies, moves and assignments are user
+/// code as op is: one that throws fails the scan the same way, named by the element being
+/// written (a block's first index for the copy of its carry, its last for the move that
+/// keeps the carry after it); exclusive_scan's conversion of init to V, by 0. When the
+/// scan throws, out's contents are unspecified (each out[i] a valid V). V's destructor
+/// must not throw.
 /// Example:
 /// @code
 /// cohort::inclusive_scan(v, v.begin());  // in place, std::plus<>

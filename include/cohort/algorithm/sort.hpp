@@ -20,8 +20,13 @@
 // movable, construction and assignment both (its buffer is raw storage built by moving each
 // element out and back in noexcept pieces).
 // Comparators take no stop token; one that throws fails the sort (named by its piece's
-// first index) and leaves the range's contents unspecified. A cancelled sort leaves the
-// range a permutation of what it held.
+// first index), as does a throwing move, swap or default constructor of the elements (all
+// run inside the pieces' failure capture: a task_group_error, never std::terminate). A
+// failed sort leaves every element a valid object but not necessarily a permutation of
+// the input: a std:: leaf sort or merge may hold an element aside when it throws, and
+// stable_sort stops merging, so elements still in its buffer are destroyed with it
+// (std::sort's basic guarantee; tests/unit/algorithm_value_failure_test.cpp counts how
+// often). A cancelled sort leaves the range a permutation of what it held.
 // Example:
 //   cohort::sort(v);                                   // std::less<>
 //   cohort::stable_sort(people, by_age, {.name = "people"});
@@ -486,9 +491,11 @@ inline constexpr bool comparator_for =
 /// safe to call concurrently; it takes no stop token. sort(range, opts) is not an
 /// overload: pass a comparator first, `sort(v, std::less<>{}, opts)`.
 /// Guarantees, thread safety and memory ordering: as for_each_index(). A comparator that
-/// throws fails the sort (named by the first index of its piece) and leaves the range's
-/// contents unspecified; a cancelled sort (or one that ran out of time) leaves the range a
-/// permutation of what it held.
+/// throws fails the sort (named by the first index of its piece), and so does a throwing
+/// move or swap of the elements; the range then holds valid objects, not necessarily a
+/// permutation of what it held (a std:: leaf sort may hold an element aside when it
+/// throws: std::sort's basic guarantee). A cancelled sort (or one that ran out of time)
+/// leaves the range a permutation of what it held.
 /// Example:
 /// @code
 /// cohort::sort(v);  // std::less<>
@@ -513,10 +520,14 @@ void sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
 /// size / grain; leaves of at least 8192 elements), sorted in parallel by
 /// std::stable_sort, then merged pairwise level by level through one buffer of size(range)
 /// elements, each merge itself split in parallel. On one worker, for a short range, or for
-/// an element type that is not default constructible (the buffer needs one), the range is
-/// sorted by std::stable_sort in one piece.
+/// an element type that is neither default constructible nor nothrow movable (move
+/// construction and assignment both noexcept: the buffer is built from one or the other),
+/// the range is sorted by std::stable_sort in one piece.
 /// Requirements: as sort(), and the elements are move constructible.
-/// Guarantees, thread safety and memory ordering: as sort().
+/// Guarantees, thread safety and memory ordering: as sort(); a default constructor that
+/// throws while the buffer is built fails the sort too (named [0]). A failed stable_sort
+/// stops merging, so elements then in its buffer are destroyed with it (the range holds
+/// moved-from objects in their place).
 /// Example:
 /// @code
 /// cohort::stable_sort(people, [](const person& a, const person& b) { return a.age < b.age; },
