@@ -36,6 +36,10 @@ struct reduce_work {
   // Empty: the piece failed or was cancelled. The splitter moves it between pieces inside
   // noexcept jobs: piece_value boxes a T whose moves may throw.
   using result_type = piece_value<T>;
+  // A throw out of split_run would unwind frames whose forked halves are still on the
+  // deque: moving a piece's result must not throw.
+  static_assert(std::is_nothrow_move_constructible_v<result_type> &&
+                std::is_nothrow_move_assignable_v<result_type>);
   scope_node& frame;
   loop_state& st;
   It first;
