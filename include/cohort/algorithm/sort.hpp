@@ -23,10 +23,12 @@
 // first index), as does a throwing move, swap or default constructor of the elements (all
 // run inside the pieces' failure capture: a task_group_error, never std::terminate). A
 // failed sort leaves every element a valid object but not necessarily a permutation of
-// the input: a std:: leaf sort or merge may hold an element aside when it throws, and
-// stable_sort stops merging, so elements still in its buffer are destroyed with it
-// (std::sort's basic guarantee; tests/unit/algorithm_value_failure_test.cpp counts how
-// often). A cancelled sort leaves the range a permutation of what it held.
+// the input (std::sort's basic guarantee): sort loses at most the one element a swap or
+// a std::sort leaf held aside when the throw came; stable_sort stops comparing but still
+// moves every run back from its buffer, losing what the failing std::stable_sort leaf or
+// merge had not placed yet (up to a few thousand elements in
+// tests/unit/algorithm_value_failure_test.cpp, which counts). Lost elements are left
+// moved-from in the range. A cancelled sort leaves the range a permutation of what it held.
 // Example:
 //   cohort::sort(v);                                   // std::less<>
 //   cohort::stable_sort(people, by_age, {.name = "people"});
@@ -76,9 +78,17 @@ struct merge_sorter {
     const std::size_t na = a1 - a0;
     const std::size_t nb = b1 - b0;
     // Merges run even after a cancel (they are cheap): the range must end a permutation
-    // of what it held, and half of it may be in the buffer. Only a throwing comparator
-    // stops them.
-    if (st.failed()) return;
+    // of what it held, and half of it may be in the buffer. After a failure (a comparator,
+    // a move) nothing is compared any more, but the runs still move on to dst, unmerged,
+    // so that what the buffer holds comes back to the range: only what the failing piece
+    // held aside is lost.
+    if (st.failed()) {
+      st.run_user_code(d0, [&] {
+        std::move(src + a0, src + a1, dst + d0);
+        std::move(src + b0, src + b1, dst + d0 + na);
+      });
+      return;
+    }
     st.run_user_code(d0, [&] {
       if (na + nb <= min_parallel_merge) {
         std::merge(std::make_move_iterator(src + a0), std::make_move_iterator(src + a1),
@@ -112,8 +122,9 @@ struct merge_sorter {
         } else {
           std::sort(first + lo, first + hi, comp);
         }
-        if (to_buffer) std::move(first + lo, first + hi, buffer + lo);
       });
+      // Cancelled or failed too: the merge above reads this leaf from the buffer.
+      if (to_buffer) st.run_user_code(lo, [&] { std::move(first + lo, first + hi, buffer + lo); });
       return;
     }
     const std::size_t mid = lo + (hi - lo) / 2;
@@ -492,10 +503,10 @@ inline constexpr bool comparator_for =
 /// overload: pass a comparator first, `sort(v, std::less<>{}, opts)`.
 /// Guarantees, thread safety and memory ordering: as for_each_index(). A comparator that
 /// throws fails the sort (named by the first index of its piece), and so does a throwing
-/// move or swap of the elements; the range then holds valid objects, not necessarily a
-/// permutation of what it held (a std:: leaf sort may hold an element aside when it
-/// throws: std::sort's basic guarantee). A cancelled sort (or one that ran out of time)
-/// leaves the range a permutation of what it held.
+/// move or swap of the elements; the range then holds valid objects, a permutation of
+/// what it held but for at most one moved-from element (what a swap or a std::sort leaf
+/// held aside when the throw came: std::sort's basic guarantee). A cancelled sort (or one
+/// that ran out of time) leaves the range a permutation of what it held.
 /// Example:
 /// @code
 /// cohort::sort(v);  // std::less<>
@@ -526,8 +537,9 @@ void sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
 /// Requirements: as sort(), and the elements are move constructible.
 /// Guarantees, thread safety and memory ordering: as sort(); a default constructor that
 /// throws while the buffer is built fails the sort too (named [0]). A failed stable_sort
-/// stops merging, so elements then in its buffer are destroyed with it (the range holds
-/// moved-from objects in their place).
+/// stops comparing but still moves every run back from its buffer; what the failing
+/// std::stable_sort leaf or merge had not placed yet is lost (moved-from objects in the
+/// range in its place, possibly thousands).
 /// Example:
 /// @code
 /// cohort::stable_sort(people, [](const person& a, const person& b) { return a.age < b.age; },
