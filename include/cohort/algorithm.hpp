@@ -21,6 +21,9 @@
 //   - Nested loops never deadlock: a waiting worker runs other pieces meanwhile.
 //   - No grain to tune: the default partition splits on demand (see detail/range_split.hpp).
 //   - Results are written to distinct objects only (never packed bits shared by threads).
+//   - A value type's own copies, moves, assignments and comparisons are user code: one
+//     that throws inside the library (a scan's carry, a partial result handed between
+//     pieces, a sort's buffer) fails the loop like a throwing element, never terminates.
 #pragma once
 
 #include <cohort/algorithm/find.hpp>

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <exception>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <ranges>
@@ -195,6 +196,17 @@ class loop_state {
   std::atomic<bool> failed_{false};
 };
 
+// A failure of user code after the loop's loop_state is gone (the move that hands
+// reduce's result to the caller): throws what finish() throws for that one failure at
+// `index` (task_group_error; a task_cancelled it threw stays one).
+[[noreturn]] inline void throw_loop_failure(const loop_options& o, std::size_t index,
+                                            std::size_t total, std::exception_ptr e) {
+  if (is_cancellation(e)) std::rethrow_exception(e);
+  std::vector<std::exception_ptr> errors{std::move(e)};
+  std::vector<std::string> names{o.name + "[" + std::to_string(index) + "]"};
+  throw task_group_error(std::move(errors), std::move(names), total, "element");
+}
+
 // Runs call(i) for every i in [lo, hi), one leaf of a loop: cancellation checked every
 // cancel_check_stride elements; under cancel_siblings one try block for the whole leaf
 // (the loop inside stays tight enough to vectorize; a failure ends the leaf), under
@@ -293,6 +305,37 @@ auto run_loop(pool& p, const loop_options& o, Run&& run) {
   if (o.timeout) return run_with_deadline(p, *o.timeout, o.name, run);
   return run_on_pool(p, run);
 }
+
+// ---- partial results -----------------------------------------------------------------
+
+// A partial result on the heap: moving the box moves a pointer (never throws); the value
+// itself is built by emplace(), which the caller runs inside run_user_code.
+template <class T>
+class boxed_value {
+ public:
+  template <class... Args>
+  T& emplace(Args&&... args) {
+    value_ = std::make_unique<T>(std::forward<Args>(args)...);
+    return *value_;
+  }
+  explicit operator bool() const noexcept { return value_ != nullptr; }
+  T& operator*() const noexcept { return *value_; }
+
+ private:
+  std::unique_ptr<T> value_;
+};
+
+// What a piece hands on to the next (a reduction's partial result, a scan block's carry):
+// empty when the piece failed or was cancelled. The splitter moves it between pieces
+// inside noexcept jobs (split_job, run_offering), where a throwing move would call
+// std::terminate; so a type whose move constructor or move assignment may throw travels
+// boxed, and only its own construction (emplace) runs user code, inside the loop's
+// failure capture. Types with noexcept moves (numbers, std::string, std::vector) stay in
+// place: their inner loops do not change.
+template <class T>
+using piece_value =
+    std::conditional_t<std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>,
+                       std::optional<T>, boxed_value<T>>;
 
 // ---- ranges and indices --------------------------------------------------------------
 

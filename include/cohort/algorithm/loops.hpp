@@ -161,10 +161,21 @@ O transform_on(pool& p, Range& in, O out, F& f, const loop_options& o) {
       st.finish(n);
     };
     run_loop(p, o, run);
-    for (auto& v : buffer) {
-      *out = std::move(*v);
-      ++out;
-    }
+    // Each write (V's move, the output iterator's assignment: a back_inserter's push_back
+    // and the container's growth) is element i's code: a throw stops the writing there and
+    // is element i's failure, reported as the loop reports any (what follows it is not
+    // written).
+    std::size_t i = 0;
+    std::exception_ptr error;
+    const run_outcome outcome = run_capturing(
+        [&] {
+          for (; i < n; ++i) {
+            *out = std::move(*buffer[i]);
+            ++out;
+          }
+        },
+        error);
+    if (outcome != run_outcome::returned) throw_loop_failure(o, i, n, std::move(error));
     return out;
   }
 }
@@ -277,7 +288,10 @@ void for_each(scheduler& s, R&& range, F f, loop_options o = {}) {
 /// a word shared by threads. f as in for_each_index().
 /// Guarantees, thread safety and memory ordering: as for_each_index(). When the loop
 /// throws, an in-place output holds the results of the elements that ran; a buffered one
-/// was not written to.
+/// was not written to, unless a write itself threw (the result's move, the iterator's
+/// assignment, e.g. a back_inserter's push_back): that is element i's failure, reported
+/// the same way, and the results before i were written, none after (under keep_going
+/// too: the output iterator's state after a failed write is its own).
 /// Example:
 /// @code
 /// std::vector<double> y(x.size());

@@ -6,6 +6,11 @@
 // `init` is used exactly once: op(init, everything). With partition::deterministic the
 // split tree depends on (n, grain) alone, so the result has the same bits for every
 // worker count and every run (floating point included).
+//
+// T's own copies, moves and assignments are user code: each runs inside the loop's
+// failure capture, so one that throws fails the loop like a throwing op (a task_group_error,
+// never std::terminate). The splitter hands partial results between pieces inside
+// noexcept jobs, so a T whose moves may throw travels boxed on the heap (piece_value).
 // Example:
 //   double total = cohort::reduce(v, 0.0, std::plus<>{});
 //   double norm2 = cohort::transform_reduce(v, 0.0, std::plus<>{}, [](double x) { return x * x; },
@@ -28,7 +33,13 @@ struct identity_map {
 
 template <class T, class It, class Op, class Map>
 struct reduce_work {
-  using result_type = std::optional<T>;  // empty: the piece failed or was cancelled
+  // Empty: the piece failed or was cancelled. The splitter moves it between pieces inside
+  // noexcept jobs: piece_value boxes a T whose moves may throw.
+  using result_type = piece_value<T>;
+  // A throw out of split_run would unwind frames whose forked halves are still on the
+  // deque: moving a piece's result must not throw.
+  static_assert(std::is_nothrow_move_constructible_v<result_type> &&
+                std::is_nothrow_move_assignable_v<result_type>);
   scope_node& frame;
   loop_state& st;
   It first;
@@ -42,6 +53,8 @@ struct reduce_work {
     result_type result;
     bool skipped = false;
     while (i < hi) {
+      // Every copy, move and assignment of T (acc's, the result's) runs in here: a throw
+      // is element i's failure, and the acc it left half-assigned is dropped with it.
       const bool returned = st.run_user_code(i, [&] {
         if (frame.cancelled()) {
           skipped = true;
@@ -62,7 +75,9 @@ struct reduce_work {
             for (; i < end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
           }
         }
+        --i;  // a throw below (acc's move) is named by the piece's last element
         result.emplace(std::move(acc));
+        ++i;
       });
       if (skipped) {
         st.note_skipped();
@@ -75,7 +90,7 @@ struct reduce_work {
       }
     }
     if (poisoned) return {};
-    return result;
+    return result;  // moves a pointer, or a T whose move cannot throw
   }
 
   result_type combine(result_type&& left, result_type&& right, std::size_t mid) noexcept {
@@ -86,30 +101,44 @@ struct reduce_work {
   }
 };
 
+// init is the caller's parameter, taken by reference: it is moved once, into the last
+// combine, inside the loop's failure capture.
 template <class Range, class T, class Op, class Map>
-T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loop_options& o) {
+T transform_reduce_on(pool& p, Range& range, T& init, Op& op, Map& map, const loop_options& o) {
   const std::size_t n = range_count(range);
+  // No loop runs: init is returned as std::reduce returns it (a move that throws reaches
+  // the caller as it is).
+  if (n == 0) return std::move(init);
   auto first = std::ranges::begin(range);
-  auto run = [&]() -> T {
-    if (n == 0) return std::move(init);
+  piece_value<T> result;
+  auto run = [&] {
     loop_state st(o, "reduce");
     reduce_work<T, decltype(first), Op, Map> w{st.frame, st, first, op, map, st.label};
-    std::optional<T> total = split_range(w, n, splitter_for(o, p, n));
+    piece_value<T> total = split_range(w, n, splitter_for(o, p, n));
     // The last combine, op(init, total), is one of the loop's: a failure in it is reported
     // like any other (a task_group_error, through finish()), named as a combine is, by the
     // first index of its right part: [0, n), so index 0. total is missing only when a piece
     // failed or was skipped, which finish() reports.
-    std::optional<T> result;
     if (total) {
       constexpr std::size_t whole_range_first = 0;
       st.run_user_code(whole_range_first,
                        [&] { result.emplace(op(std::move(init), std::move(*total))); });
     }
     st.finish(n);
-    if (!result) throw task_cancelled();  // unreachable: finish() threw for a missing piece
-    return std::move(*result);
   };
-  return run_loop(p, o, run);
+  run_loop(p, o, run);
+  if (!result) throw task_cancelled();  // unreachable: finish() threw for a missing piece
+  if constexpr (std::is_nothrow_move_constructible_v<T>) {
+    return std::move(*result);
+  } else {
+    // The move into the caller's object is T's code too, the loop's last step: reported as
+    // the last combine's failure would be ("name[0]").
+    try {
+      return std::move(*result);
+    } catch (...) {
+      throw_loop_failure(o, 0, n, std::current_exception());
+    }
+  }
 }
 
 }  // namespace detail
@@ -132,6 +161,14 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
 /// throws, the call throws task_group_error with that one failure, named by the first
 /// index of its right part, 0 ("name[0]"; a task_cancelled it throws is not a failure:
 /// the call throws task_cancelled).
+/// T's own copies, moves and assignments are user code as op is: one that throws fails
+/// the call the same way, named by the element being folded in (the last element of its
+/// piece for the move that stores the piece's result; a combine's index for the moves
+/// into op; 0 for the move that hands the result to the caller). A T whose move
+/// constructor or move assignment is not noexcept costs one heap allocation per piece (a
+/// box the pieces hand on by pointer). The copy of init into the parameter is the
+/// caller's; for an empty range init is returned as std::reduce returns it (no loop runs).
+/// T's destructor must not throw.
 /// Example:
 /// @code
 /// double total = cohort::reduce(v, 0.0);  // std::plus<>
@@ -140,13 +177,13 @@ T transform_reduce_on(pool& p, Range& range, T init, Op& op, Map& map, const loo
 template <detail::loop_range R, class T, class Op = std::plus<>>
 T reduce(R&& range, T init, Op op = {}, loop_options o = {}) {
   detail::identity_map map;
-  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), op, map, o);
+  return detail::transform_reduce_on(detail::ambient_pool(), range, init, op, map, o);
 }
 /// As reduce(range, init, op, o), on the scheduler s.
 template <detail::loop_range R, class T, class Op = std::plus<>>
 T reduce(scheduler& s, R&& range, T init, Op op = {}, loop_options o = {}) {
   detail::identity_map map;
-  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), op, map, o);
+  return detail::transform_reduce_on(detail::pool_of(s), range, init, op, map, o);
 }
 
 /// As reduce(range, init, reduce_op, o) over map(x) for every element x: returns
@@ -161,13 +198,12 @@ T reduce(scheduler& s, R&& range, T init, Op op = {}, loop_options o = {}) {
 /// @endcode
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
-  return detail::transform_reduce_on(detail::ambient_pool(), range, std::move(init), reduce_op, map,
-                                     o);
+  return detail::transform_reduce_on(detail::ambient_pool(), range, init, reduce_op, map, o);
 }
 /// As transform_reduce(range, init, reduce_op, map, o), on the scheduler s.
 template <detail::loop_range R, class T, class Op, class M>
 T transform_reduce(scheduler& s, R&& range, T init, Op reduce_op, M map, loop_options o = {}) {
-  return detail::transform_reduce_on(detail::pool_of(s), range, std::move(init), reduce_op, map, o);
+  return detail::transform_reduce_on(detail::pool_of(s), range, init, reduce_op, map, o);
 }
 
 }  // namespace cohort

@@ -10,6 +10,10 @@
 // a thief starts one early; a pool of one worker scans serially in one pass. Each element
 // is read once or twice and written once; a block is read before it is written, so the
 // scan may run in place (out == begin(in)). Values accumulate in the input's value type.
+// Every copy, move and assignment of a value (the carries and exclusive_scan's init
+// included) runs inside the loop's failure capture: one that throws fails the loop like a
+// throwing op (never std::terminate); carries of a type whose moves may throw travel
+// boxed on the heap (piece_value), as the pieces hand them on inside noexcept jobs.
 // Example:
 //   cohort::inclusive_scan(v, v.begin(), std::plus<>{});   // in place
 #pragma once
@@ -39,23 +43,24 @@ struct scan_blocks {
   std::size_t begin_of(std::size_t b) const noexcept { return b * block; }
   std::size_t end_of(std::size_t b) const noexcept { return std::min(n, (b + 1) * block); }
 
-  // Scans [lo, hi) from `carry` (none: an inclusive scan's first block); returns the
-  // carry after the block, or nothing if it was cancelled or failed.
-  std::optional<V> scan(std::size_t lo, std::size_t hi, std::optional<V> carry) noexcept {
+  // Scans [lo, hi) from a copy of `carry` (null: an inclusive scan's first block);
+  // returns the carry after the block, or nothing if it was cancelled or failed. Every
+  // copy, move and assignment of V (the carry's copy included) runs inside the capture:
+  // a throw fails the element at i (the block's first index for the carry's copy).
+  piece_value<V> scan(std::size_t lo, std::size_t hi, const V* carry) noexcept {
     std::size_t i = lo;
-    std::optional<V> after;
+    piece_value<V> after;
     st.run_user_code(i, [&] {
       if (st.frame.cancelled()) {
         st.note_skipped();
         return;
       }
-      if (!carry) {  // inclusive, block 0: the first element is its own prefix
-        V first(element_at(in, i));
-        element_at(out, i) = first;
-        carry.emplace(std::move(first));
+      // Inclusive, block 0: the first element is its own prefix.
+      V acc = carry != nullptr ? V(*carry) : V(element_at(in, i));
+      if (carry == nullptr) {
+        element_at(out, i) = acc;
         ++i;
       }
-      V acc(std::move(*carry));
       while (i < hi) {
         if (st.frame.cancelled()) {
           st.note_skipped();
@@ -73,15 +78,16 @@ struct scan_blocks {
           }
         }
       }
+      i = hi - 1;  // a throw in acc's move is named by the block's last element
       after.emplace(std::move(acc));
     });
-    return after;
+    return after;  // moves a pointer, or a V whose move cannot throw
   }
 
   // The reduction of [lo, hi) (non-empty), or nothing.
-  std::optional<V> reduce(std::size_t lo, std::size_t hi) noexcept {
+  piece_value<V> reduce(std::size_t lo, std::size_t hi) noexcept {
     std::size_t i = lo;
-    std::optional<V> total;
+    piece_value<V> total;
     st.run_user_code(i, [&] {
       if (st.frame.cancelled()) {
         st.note_skipped();
@@ -97,6 +103,7 @@ struct scan_blocks {
         const std::size_t end = hi - i > cancel_check_stride ? i + cancel_check_stride : hi;
         for (; i < end; ++i) acc = op(std::move(acc), element_at(in, i));
       }
+      i = hi - 1;  // as in scan()
       total.emplace(std::move(acc));
     });
     return total;
@@ -111,12 +118,13 @@ struct scan_blocks {
 // those are chained and they are scanned in a second parallel pass. On one busy worker
 // every block meets the frontier: a single serial pass. (The grouping of the sums then
 // depends on who stole what; partition::deterministic keeps its fixed two passes.)
+// init: the carry into block 0 (null: inclusive).
 template <class Blocks, class V>
-void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> init) {
+void scan_following(Blocks& s, loop_state& st, splitter sp, const V* init) {
   const std::size_t blocks = s.blocks;
   const std::size_t n = s.n;
-  std::vector<std::optional<V>> carries(blocks);  // final blocks: the carry after them
-  std::vector<std::optional<V>> totals(blocks);   // reduced blocks: their own total
+  std::vector<piece_value<V>> carries(blocks);  // final blocks: the carry after them
+  std::vector<piece_value<V>> totals(blocks);   // reduced blocks: their own total
   // Blocks [0, frontier) are final and carries[0, frontier) written. Only the worker of
   // block `frontier` moves it: release publishes carries[b] with it; the acquire load
   // by block b + 1's worker reads it. A failed or cancelled block stops it for good.
@@ -124,8 +132,9 @@ void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> ini
   auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
     for (std::size_t b = lo; b < hi; ++b) {
       if (frontier.load(std::memory_order_acquire) == b) {
-        std::optional<V> from = b == 0 ? init : carries[b - 1];
-        carries[b] = s.scan(s.begin_of(b), s.end_of(b), std::move(from));
+        // scan() copies the carry in its capture (carries[b - 1] is read again below).
+        const V* from = b == 0 ? init : &*carries[b - 1];
+        carries[b] = s.scan(s.begin_of(b), s.end_of(b), from);
         if (carries[b]) frontier.store(b + 1, std::memory_order_release);
       } else {
         totals[b] = s.reduce(s.begin_of(b), s.end_of(b));
@@ -137,7 +146,7 @@ void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> ini
   const std::size_t done = frontier.load(std::memory_order_relaxed);
   if (done == blocks) return;
   // carry_in[b] for the reduced blocks [done, blocks), chained in order on this thread.
-  std::vector<std::optional<V>> carry_in(blocks);
+  std::vector<piece_value<V>> carry_in(blocks);
   carry_in[done] = std::move(carries[done - 1]);  // done >= 1: block 0 always meets it
   for (std::size_t b = done + 1; b < blocks; ++b) {
     const std::size_t at = s.begin_of(b - 1);
@@ -147,14 +156,16 @@ void scan_following(Blocks& s, loop_state& st, splitter sp, std::optional<V> ini
   }
   auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
     for (std::size_t b = lo; b < hi; ++b)
-      s.scan(s.begin_of(done + b), s.end_of(done + b), std::move(carry_in[done + b]));
+      s.scan(s.begin_of(done + b), s.end_of(done + b), &*carry_in[done + b]);
   };
   split_for(st.frame, blocks - done, sp, pass2, st.label);
   st.finish(n);
 }
 
-template <bool Inclusive, class Range, class O, class V, class Op>
-O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loop_options& o) {
+// init: exclusive_scan's init (null: inclusive), converted to V inside the loop.
+template <bool Inclusive, class Range, class O, class T, class Op>
+O scan_on(pool& p, Range& range, O out, const T* init, Op& op, const loop_options& o) {
+  using V = std::ranges::range_value_t<Range>;
   static_assert(writable_in_place<O>,
                 "cohort's scans need a random access output iterator to distinct objects "
                 "(std::vector<bool>::iterator is not one)");
@@ -175,8 +186,16 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
     }
     const std::size_t blocks = (n + block - 1) / block;
     scan_blocks<Inclusive, decltype(in), O, V, Op> s{st, in, out, op, n, block, blocks};
+    // exclusive: init becomes a V once, here, as part of the loop (its conversion or copy
+    // is V's code: a throw fails element 0, the first block's).
+    piece_value<V> init_value;
+    if (init != nullptr && !st.run_user_code(0, [&] { init_value.emplace(*init); })) {
+      st.finish(n);  // throws: the conversion failed (or observed a cancel)
+      return;
+    }
+    const V* const carry0 = init != nullptr ? &*init_value : nullptr;
     if (blocks == 1) {
-      s.scan(0, n, std::move(init));
+      s.scan(0, n, carry0);
       st.finish(n);
       return;
     }
@@ -184,20 +203,21 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
       scan_following(s, st,
                      o.split == partition::static_split ? splitter::static_parts(workers)
                                                         : splitter::adaptive(workers),
-                     std::move(init));
+                     carry0);
       return;
     }
     // Pass 1: block 0 scanned, blocks 1..blocks-2 reduced; totals[b] then carries[b].
-    std::vector<std::optional<V>> totals(blocks);
+    std::vector<piece_value<V>> totals(blocks);
     auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t b = lo; b < hi; ++b) {
-        totals[b] = b == 0 ? s.scan(0, s.end_of(0), init) : s.reduce(s.begin_of(b), s.end_of(b));
+        totals[b] =
+            b == 0 ? s.scan(0, s.end_of(0), carry0) : s.reduce(s.begin_of(b), s.end_of(b));
       }
     };
     split_for(st.frame, blocks - 1, splitter::fixed(1), pass1, st.label);
     st.finish(n);
     // carries[b]: everything before block b (b >= 1), chained in order.
-    std::vector<std::optional<V>> carries(blocks);
+    std::vector<piece_value<V>> carries(blocks);
     carries[1] = std::move(totals[0]);
     for (std::size_t b = 2; b < blocks; ++b) {
       const std::size_t at = s.begin_of(b - 1);
@@ -207,7 +227,7 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
     }
     auto pass2 = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t b = lo; b < hi; ++b)
-        s.scan(s.begin_of(b + 1), s.end_of(b + 1), std::move(carries[b + 1]));
+        s.scan(s.begin_of(b + 1), s.end_of(b + 1), &*carries[b + 1]);
     };
     split_for(st.frame, blocks - 1, splitter::fixed(1), pass2, st.label);
     st.finish(n);
@@ -235,8 +255,12 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
 /// safe to call concurrently, and takes no stop token.
 /// Guarantees, thread safety and memory ordering: as for_each_index(); a failure is named
 /// by the index of the element whose op threw (when chaining carries: the first index of
-/// the block whose total was being added). When the scan throws, out's contents are
-/// unspecified.
+/// the block whose total was being added). V's own copies, moves and assignments are user
+/// code as op is: one that throws fails the scan the same way, named by the element being
+/// written (a block's first index for the copy of its carry, its last for the move that
+/// keeps the carry after it); exclusive_scan's conversion of init to V, by 0. When the
+/// scan throws, out's contents are unspecified (each out[i] a valid V). V's destructor
+/// must not throw.
 /// Example:
 /// @code
 /// cohort::inclusive_scan(v, v.begin());  // in place, std::plus<>
@@ -244,13 +268,14 @@ O scan_on(pool& p, Range& range, O out, std::optional<V> init, Op& op, const loo
 template <detail::loop_range R, class O, class Op = std::plus<>>
 O inclusive_scan(R&& in, O out, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
-  return detail::scan_on<true>(detail::ambient_pool(), in, out, std::optional<V>(), op, o);
+  return detail::scan_on<true>(detail::ambient_pool(), in, out, static_cast<const V*>(nullptr), op,
+                               o);
 }
 /// As inclusive_scan(in, out, op, o), on the scheduler s.
 template <detail::loop_range R, class O, class Op = std::plus<>>
 O inclusive_scan(scheduler& s, R&& in, O out, Op op = {}, loop_options o = {}) {
   using V = std::ranges::range_value_t<R>;
-  return detail::scan_on<true>(detail::pool_of(s), in, out, std::optional<V>(), op, o);
+  return detail::scan_on<true>(detail::pool_of(s), in, out, static_cast<const V*>(nullptr), op, o);
 }
 
 /// Writes out[i] = init op in[0] op ... op in[i-1] for every i (out[0] = init) and returns
@@ -265,14 +290,12 @@ O inclusive_scan(scheduler& s, R&& in, O out, Op op = {}, loop_options o = {}) {
 /// @endcode
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(R&& in, O out, T init, Op op = {}, loop_options o = {}) {
-  using V = std::ranges::range_value_t<R>;
-  return detail::scan_on<false>(detail::ambient_pool(), in, out, std::optional<V>(V(init)), op, o);
+  return detail::scan_on<false>(detail::ambient_pool(), in, out, &std::as_const(init), op, o);
 }
 /// As exclusive_scan(in, out, init, op, o), on the scheduler s.
 template <detail::loop_range R, class O, class T, class Op = std::plus<>>
 O exclusive_scan(scheduler& s, R&& in, O out, T init, Op op = {}, loop_options o = {}) {
-  using V = std::ranges::range_value_t<R>;
-  return detail::scan_on<false>(detail::pool_of(s), in, out, std::optional<V>(V(init)), op, o);
+  return detail::scan_on<false>(detail::pool_of(s), in, out, &std::as_const(init), op, o);
 }
 
 }  // namespace cohort

@@ -17,10 +17,18 @@
 // other). Merges take the left run's element first on ties, so the sort is stable.
 // A pool of one worker or a short range is sorted by the std:: algorithm on this thread;
 // so is stable_sort of an element type that is neither default constructible nor nothrow
-// move constructible (its buffer is raw storage built by moving each element out and back).
+// movable, construction and assignment both (its buffer is raw storage built by moving each
+// element out and back in noexcept pieces).
 // Comparators take no stop token; one that throws fails the sort (named by its piece's
-// first index) and leaves the range's contents unspecified. A cancelled sort leaves the
-// range a permutation of what it held.
+// first index), as does a throwing move, swap or default constructor of the elements (all
+// run inside the pieces' failure capture: a task_group_error, never std::terminate). A
+// failed sort leaves every element a valid object but not necessarily a permutation of
+// the input (std::sort's basic guarantee): sort loses at most the one element a swap or
+// a std::sort leaf held aside when the throw came; stable_sort stops comparing but still
+// moves every run back from its buffer, losing what the failing std::stable_sort leaf or
+// merge had not placed yet (up to a few thousand elements in
+// tests/unit/algorithm_value_failure_test.cpp, which counts). Lost elements are left
+// moved-from in the range. A cancelled sort leaves the range a permutation of what it held.
 // Example:
 //   cohort::sort(v);                                   // std::less<>
 //   cohort::stable_sort(people, by_age, {.name = "people"});
@@ -70,9 +78,17 @@ struct merge_sorter {
     const std::size_t na = a1 - a0;
     const std::size_t nb = b1 - b0;
     // Merges run even after a cancel (they are cheap): the range must end a permutation
-    // of what it held, and half of it may be in the buffer. Only a throwing comparator
-    // stops them.
-    if (st.failed()) return;
+    // of what it held, and half of it may be in the buffer. After a failure (a comparator,
+    // a move) nothing is compared any more, but the runs still move on to dst, unmerged,
+    // so that what the buffer holds comes back to the range: only what the failing piece
+    // held aside is lost.
+    if (st.failed()) {
+      st.run_user_code(d0, [&] {
+        std::move(src + a0, src + a1, dst + d0);
+        std::move(src + b0, src + b1, dst + d0 + na);
+      });
+      return;
+    }
     st.run_user_code(d0, [&] {
       if (na + nb <= min_parallel_merge) {
         std::merge(std::make_move_iterator(src + a0), std::make_move_iterator(src + a1),
@@ -106,8 +122,9 @@ struct merge_sorter {
         } else {
           std::sort(first + lo, first + hi, comp);
         }
-        if (to_buffer) std::move(first + lo, first + hi, buffer + lo);
       });
+      // Cancelled or failed too: the merge above reads this leaf from the buffer.
+      if (to_buffer) st.run_user_code(lo, [&] { std::move(first + lo, first + hi, buffer + lo); });
       return;
     }
     const std::size_t mid = lo + (hi - lo) / 2;
@@ -406,9 +423,10 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       depth = 0;
     }
     // Without a default constructor the buffer is built by moving each element out and
-    // back (below), which must not throw half-way.
-    if constexpr (!std::is_default_constructible_v<V> && !std::is_nothrow_move_constructible_v<V>)
-      depth = 0;
+    // back (below), in noexcept pieces: neither move may throw.
+    constexpr bool raw_buffer =
+        std::is_nothrow_move_constructible_v<V> && std::is_nothrow_move_assignable_v<V>;
+    if constexpr (!std::is_default_constructible_v<V> && !raw_buffer) depth = 0;
     if (depth == 0) {
       if (st.frame.cancelled()) {
         st.note_skipped();
@@ -419,19 +437,29 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       return;
     }
     if constexpr (std::is_default_constructible_v<V>) {
-      // Default-initialised: no zeroing pass for trivial types.
-      std::unique_ptr<V[]> buffer(new V[n]);
+      // Default-initialised: no zeroing pass for trivial types. V's default constructor is
+      // user code (and the allocation may fail): a throw fails the sort, named [0].
+      std::unique_ptr<V[]> buffer;
+      if (!st.run_user_code(0, [&] { buffer.reset(new V[n]); })) {
+        st.finish(n);  // throws
+        return;
+      }
       merge_sorter<Stable, It, V, Comp> sorter{st, first, buffer.get(), comp};
       {
         current_node_guard guard(&st.frame);
         sorter.sort(0, n, depth, false);
       }
       st.finish(n);
-    } else if constexpr (std::is_nothrow_move_constructible_v<V>) {
+    } else if constexpr (raw_buffer) {
       // Raw storage for n elements; the merges assign into it, so every slot first gets an
       // object: element i is moved in and straight back (two moves per element, in
-      // parallel), leaving a moved-from V there.
-      built_buffer<V> buffer(n);
+      // parallel, neither of which can throw), leaving a moved-from V there.
+      std::optional<built_buffer<V>> storage;
+      if (!st.run_user_code(0, [&] { storage.emplace(n); })) {  // out of memory
+        st.finish(n);  // throws
+        return;
+      }
+      built_buffer<V>& buffer = *storage;
       auto build = [&](std::size_t lo, std::size_t hi) noexcept {
         for (std::size_t i = lo; i < hi; ++i) {
           auto& x = first[static_cast<std::iter_difference_t<It>>(i)];
@@ -474,9 +502,11 @@ inline constexpr bool comparator_for =
 /// safe to call concurrently; it takes no stop token. sort(range, opts) is not an
 /// overload: pass a comparator first, `sort(v, std::less<>{}, opts)`.
 /// Guarantees, thread safety and memory ordering: as for_each_index(). A comparator that
-/// throws fails the sort (named by the first index of its piece) and leaves the range's
-/// contents unspecified; a cancelled sort (or one that ran out of time) leaves the range a
-/// permutation of what it held.
+/// throws fails the sort (named by the first index of its piece), and so does a throwing
+/// move or swap of the elements; the range then holds valid objects, a permutation of
+/// what it held but for at most one moved-from element (what a swap or a std::sort leaf
+/// held aside when the throw came: std::sort's basic guarantee). A cancelled sort (or one
+/// that ran out of time) leaves the range a permutation of what it held.
 /// Example:
 /// @code
 /// cohort::sort(v);  // std::less<>
@@ -501,10 +531,15 @@ void sort(scheduler& s, R&& range, Compare comp = {}, loop_options o = {}) {
 /// size / grain; leaves of at least 8192 elements), sorted in parallel by
 /// std::stable_sort, then merged pairwise level by level through one buffer of size(range)
 /// elements, each merge itself split in parallel. On one worker, for a short range, or for
-/// an element type that is not default constructible (the buffer needs one), the range is
-/// sorted by std::stable_sort in one piece.
+/// an element type that is neither default constructible nor nothrow movable (move
+/// construction and assignment both noexcept: the buffer is built from one or the other),
+/// the range is sorted by std::stable_sort in one piece.
 /// Requirements: as sort(), and the elements are move constructible.
-/// Guarantees, thread safety and memory ordering: as sort().
+/// Guarantees, thread safety and memory ordering: as sort(); a default constructor that
+/// throws while the buffer is built fails the sort too (named [0]). A failed stable_sort
+/// stops comparing but still moves every run back from its buffer; what the failing
+/// std::stable_sort leaf or merge had not placed yet is lost (moved-from objects in the
+/// range in its place, possibly thousands).
 /// Example:
 /// @code
 /// cohort::stable_sort(people, [](const person& a, const person& b) { return a.age < b.age; },
