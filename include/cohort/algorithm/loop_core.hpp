@@ -333,9 +333,9 @@ class boxed_value {
 // failure capture. Types with noexcept moves (numbers, std::string, std::vector) stay in
 // place: their inner loops do not change.
 template <class T>
-using piece_value =
-    std::conditional_t<std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>,
-                       std::optional<T>, boxed_value<T>>;
+using piece_value = std::conditional_t<std::is_nothrow_move_constructible_v<T> &&
+                                           std::is_nothrow_move_assignable_v<T>,
+                                       std::optional<T>, boxed_value<T>>;
 
 // ---- ranges and indices --------------------------------------------------------------
 

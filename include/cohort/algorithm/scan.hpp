@@ -210,8 +210,7 @@ O scan_on(pool& p, Range& range, O out, const T* init, Op& op, const loop_option
     std::vector<piece_value<V>> totals(blocks);
     auto pass1 = [&](std::size_t lo, std::size_t hi) noexcept {
       for (std::size_t b = lo; b < hi; ++b) {
-        totals[b] =
-            b == 0 ? s.scan(0, s.end_of(0), carry0) : s.reduce(s.begin_of(b), s.end_of(b));
+        totals[b] = b == 0 ? s.scan(0, s.end_of(0), carry0) : s.reduce(s.begin_of(b), s.end_of(b));
       }
     };
     split_for(st.frame, blocks - 1, splitter::fixed(1), pass1, st.label);

@@ -456,7 +456,7 @@ void sort_on(pool& p, Range& range, Comp& comp, const loop_options& o) {
       // parallel, neither of which can throw), leaving a moved-from V there.
       std::optional<built_buffer<V>> storage;
       if (!st.run_user_code(0, [&] { storage.emplace(n); })) {  // out of memory
-        st.finish(n);  // throws
+        st.finish(n);                                           // throws
         return;
       }
       built_buffer<V>& buffer = *storage;
