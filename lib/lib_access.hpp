@@ -26,8 +26,10 @@ struct lib_access {
   // The timer's call when a group's deadline passes (task_group.cpp, on_group_deadline).
   static void deadline_passed(group_core& g) noexcept { g.deadline_passed(); }
   // A spawn into a group with a deadline or a max_concurrency limit, or one that is
-  // cancelled: group_core::submit's out-of-line part (task_group.cpp).
-  [[gnu::noinline]] static void submit_unusual(group_core& g, child_base* c);
+  // cancelled: group_core::submit's out-of-line part (task_group.cpp). Returns true when
+  // it settled the child (ended it cancelled or failed, or queued it for a slot); false
+  // when the caller submits it as usual.
+  [[gnu::noinline]] static bool submit_unusual(group_core& g, child_base* c);
   // The failures join() reports (task_group.cpp, throw_kept_failures).
   static std::vector<child_base*> take_failures(group_core& g, std::size_t& unkept) noexcept {
     return g.take_failures(unkept);

@@ -312,9 +312,10 @@ void group_core::submit(child_base* c) {
   c->index = static_cast<std::uint32_t>((before >> 32) & spawned_mask);
   // The common spawn (no deadline, no limit, not cancelled) goes straight to a deque; the
   // rest is out of line (lib_access::submit_unusual), so this path saves no registers.
-  if (deadline_timer_.load(std::memory_order_relaxed) != 0 || options_.max_concurrency != 0 ||
-      cancelled())
-    return lib_access::submit_unusual(*this, c);
+  if ((deadline_timer_.load(std::memory_order_relaxed) != 0 || options_.max_concurrency != 0 ||
+       cancelled()) &&
+      lib_access::submit_unusual(*this, c))
+    return;
   try {
     pool_->submit_here(c);
   } catch (...) {
@@ -322,7 +323,7 @@ void group_core::submit(child_base* c) {
   }
 }
 
-void lib_access::submit_unusual(group_core& g, child_base* c) {
+bool lib_access::submit_unusual(group_core& g, child_base* c) {
   if (g.deadline_timer_.load(std::memory_order_relaxed) != 0 &&
       g.deadline_passed_.load(std::memory_order_seq_cst))
     g.cancel(end_reason::deadline);
@@ -333,7 +334,7 @@ void lib_access::submit_unusual(group_core& g, child_base* c) {
     }
     c->started.store(true, std::memory_order_relaxed);  // not yet published: no race
     c->execute();
-    return;
+    return true;
   }
   if (g.options_.max_concurrency != 0) {
     std::exception_ptr unqueued;
@@ -346,7 +347,7 @@ void lib_access::submit_unusual(group_core& g, child_base* c) {
         try {
           c->held.store(true, std::memory_order_relaxed);  // not yet published: no race
           g.queued_.push_back(c);
-          return;
+          return true;
         } catch (...) {
           unqueued = std::current_exception();
         }
@@ -355,14 +356,10 @@ void lib_access::submit_unusual(group_core& g, child_base* c) {
     }
     if (unqueued) {
       fail_unqueued(c, std::move(unqueued));
-      return;
+      return true;
     }
   }
-  try {
-    g.pool_->submit_here(c);
-  } catch (...) {
-    fail_unqueued(c, std::current_exception());
-  }
+  return false;  // a slot is free: the caller submits it
 }
 
 void group_core::child_ended() noexcept {

@@ -346,18 +346,20 @@ void worker::main_loop() {
       continue;
     }
     if (pool_->stopping()) break;
-    // Counted as searching only after one empty round: a thief that keeps pace with a
-    // spawning thread finds nothing for a moment after each child, and flipping the
-    // shared counters word each time would cost the spawner a cache miss per push (its
-    // notify_local_job reads that word). Uncounted, we are still active, so a push does
-    // not wake anybody on our account unless a thread sleeps.
-    if (!searching_ && idle != 0) {
+    // A thread over the pool's limit (a blocked worker came back while its spare ran)
+    // parks at once instead of spinning.
+    const bool park_now = ++idle >= spin_rounds || s.over_limit();
+    // Counted as searching from the second empty round on (and always before parking:
+    // park needs the count): a thief that keeps pace with a spawning thread finds nothing
+    // for a moment after each child, and flipping the shared counters word each time
+    // would cost the spawner a cache miss per push (its notify_local_job reads that word).
+    // Uncounted, we are still active, so a push does not wake anybody on our account
+    // unless a thread sleeps.
+    if (!searching_ && (idle > 1 || park_now)) {
       searching_ = true;
       s.begin_search();
     }
-    // A thread over the pool's limit (a blocked worker came back while its spare ran)
-    // parks at once instead of spinning.
-    if (++idle < spin_rounds && !s.over_limit()) {
+    if (!park_now) {
       if (idle < yield_after) {
         for (int i = 0; i < 32; ++i) cpu_relax();
       } else {
@@ -366,10 +368,6 @@ void worker::main_loop() {
       continue;
     }
     idle = 0;
-    if (!searching_) {  // over the limit at the first empty round: park_idle needs it counted
-      searching_ = true;
-      s.begin_search();
-    }
     park_idle();
   }
   if (searching_) {
