@@ -192,6 +192,28 @@ TEST(algorithm_reduce, reduce_and_transform_reduce_match_std_for_every_size_and_
   }
 }
 
+// A sum or product of a built-in type folds four elements at a time (pairs first,
+// reduce.hpp): narrow types must still wrap as the one-at-a-time fold does.
+TEST(algorithm_reduce, pairwise_folding_of_built_in_types_matches_the_serial_fold) {
+  cohort::scheduler s({.workers = 2, .name = "ar"});
+  for (std::size_t n : awkward_sizes()) {
+    std::vector<unsigned char> bytes(n);
+    for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<unsigned char>(i * 37 + 11);
+    const auto want = std::accumulate(bytes.begin(), bytes.end(), static_cast<unsigned char>(7),
+                                      std::plus<unsigned char>{});
+    EXPECT_EQ(cohort::reduce(s, bytes, static_cast<unsigned char>(7), std::plus<unsigned char>{}),
+              want)
+        << n;
+    const auto want_product = std::accumulate(bytes.begin(), bytes.end(),
+                                              static_cast<unsigned char>(1), std::multiplies<>{});
+    EXPECT_EQ(
+        cohort::reduce(s, bytes, static_cast<unsigned char>(1), std::multiplies<unsigned char>{},
+                       {.split = cohort::partition::deterministic}),
+        want_product)
+        << n;
+  }
+}
+
 TEST(algorithm_reduce, non_commutative_op_combines_in_index_order) {
   cohort::scheduler s({.workers = 3, .name = "ar"});
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{97}, std::size_t{20011}}) {

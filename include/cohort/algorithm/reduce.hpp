@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parallel reductions: reduce, transform_reduce.
 //
-// Each piece folds its elements left to right; the pieces' results combine in index
-// order (op(left, right)), so `op` must be associative but need not be commutative.
+// Each piece folds its elements left to right (a sum or product of a built-in type pairs
+// them first: folds_pairs); the pieces' results combine in index order (op(left, right)),
+// so `op` must be associative but need not be commutative.
 // `init` is used exactly once: op(init, everything). With partition::deterministic the
 // split tree depends on (n, grain) alone, so the result has the same bits for every
 // worker count and every run (floating point included).
@@ -18,6 +19,8 @@
 #pragma once
 
 #include <functional>
+#include <type_traits>
+#include <utility>
 
 #include <cohort/algorithm/loop_core.hpp>
 
@@ -30,6 +33,28 @@ struct identity_map {
     return std::forward<X>(x);
   }
 };
+
+// Folding one element at a time makes every op wait for the one before: a sum of doubles
+// runs at the adder's latency (4 cycles an element), 1.3x oneTBB's body loop at 1 worker
+// only because that body runs on the calling thread (bench/ab/thread_placement.cpp). For
+// the standard sums and products of a built-in type, whose op cannot throw and whose
+// elements are T already (so folding pairs first converts nothing differently), a full
+// stride folds pairs first, as libstdc++'s std::reduce does: acc op ((x0 op x1) op
+// (x2 op x3)). The grouping changes, never the order (op need not be commutative), and it
+// depends on the piece's bounds alone, so partition::deterministic keeps its bits.
+template <class Op>
+inline constexpr bool is_standard_arithmetic_op =
+    std::is_same_v<Op, std::plus<>> || std::is_same_v<Op, std::multiplies<>>;
+template <class T>
+inline constexpr bool is_standard_arithmetic_op<std::plus<T>> = true;
+template <class T>
+inline constexpr bool is_standard_arithmetic_op<std::multiplies<T>> = true;
+
+template <class T, class It, class Op, class Map>
+inline constexpr bool folds_pairs = std::is_arithmetic_v<T>&& std::is_same_v<Map, identity_map>&&
+    is_standard_arithmetic_op<std::remove_const_t<Op>>&&
+        std::is_same_v<std::remove_cvref_t<decltype(element_at(std::declval<const It&>(), 0))>, T>;
+static_assert(cancel_check_stride % 4 == 0);
 
 template <class T, class It, class Op, class Map>
 struct reduce_work {
@@ -69,6 +94,16 @@ struct reduce_work {
           }
           // A full stride has a trip count the compiler knows (as in run_elements).
           const std::size_t end = hi - i >= cancel_check_stride ? i + cancel_check_stride : hi;
+          if constexpr (folds_pairs<T, It, Op, Map>) {
+            if (end - i == cancel_check_stride) {
+              for (; i != end; i += 4) {
+                const T left = op(element_at(first, i), element_at(first, i + 1));
+                const T right = op(element_at(first, i + 2), element_at(first, i + 3));
+                acc = op(acc, op(left, right));
+              }
+              continue;
+            }
+          }
           if (end - i == cancel_check_stride) {
             for (; i != end; ++i) acc = op(std::move(acc), map(element_at(first, i)));
           } else {
@@ -146,7 +181,9 @@ T transform_reduce_on(pool& p, Range& range, T& init, Op& op, Map& map, const lo
 /// Returns op(init, x0 op x1 op ... op xn-1) over the elements of range, the partial
 /// results grouped by the split tree; init alone when the range is empty.
 ///
-/// Each piece folds its elements left to right (acc = op(acc, x)); the pieces' results
+/// Each piece folds its elements left to right (acc = op(acc, x); with std::plus or
+/// std::multiplies over elements of T's own built-in type, four at a time as
+/// acc op ((x0 op x1) op (x2 op x3)), as std::reduce does); the pieces' results
 /// combine in index order (op(left, right)), so op must be associative but need not be
 /// commutative. init is used exactly once, last: op(init, everything). With
 /// partition::deterministic the grouping depends on (size, grain) alone, so the result has
