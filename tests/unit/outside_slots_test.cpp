@@ -233,3 +233,26 @@ TEST(outside_slots, a_child_run_by_the_joiner_uses_every_api) {
 }
 
 }  // namespace
+
+// A worker that steals from a slot takes up to half of what is queued there onto its own
+// deque (worker::take_more_from). If the child it runs first then blocks outside cohort,
+// the children it took must still run (a spare thread steals them), not wait for it.
+TEST(outside_slots, children_taken_in_a_batch_run_while_their_thief_blocks) {
+  cohort::scheduler s({.workers = 1});
+  constexpr int others = 20;
+  std::atomic<int> ran{0};
+  std::atomic<bool> first_started{false};
+  cohort::task_group g(s);
+  {
+    occupied_worker busy(s);  // the spawns below queue up in this thread's slot
+    g.spawn([&] {
+      first_started.store(true);
+      cohort::blocking([&] { poll_until([&] { return ran.load() == others; }); });
+    });
+    for (int i = 0; i < others; ++i) g.spawn([&] { ran.fetch_add(1); });
+  }
+  // The worker steals the oldest child, taking some of the others with it, and runs it.
+  ASSERT_TRUE(poll_until([&] { return first_started.load(); }));
+  g.join();  // runs what is left in the slot; a spare runs what the blocked worker holds
+  EXPECT_EQ(ran.load(), others);
+}
