@@ -233,7 +233,6 @@ class deque_thief {
   explicit deque_thief(chase_lev_deque<T>& d) noexcept : d_(&d) {}
   steal_result steal(T& out) { return d_->steal(out); }
   bool looks_empty() const noexcept { return d_->looks_empty(); }
-  std::size_t size_hint() const noexcept { return d_->size_hint(); }
 
  private:
   chase_lev_deque<T>* d_;

@@ -25,8 +25,6 @@ namespace {
 constexpr unsigned spin_rounds = 64;
 constexpr unsigned yield_after = 16;
 constexpr std::size_t injection_batch = 32;
-// The most jobs a thief takes from an outside slot in one visit (take_more_from).
-constexpr std::size_t slot_steal_batch = 32;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -222,7 +220,6 @@ job* worker::find_work() {
         if (r == steal_result::stolen) {
           worker_counters::bump(counters.stolen);
           if (pool_->trace().enabled()) pool_->trace().instant(index_, "steal", victim->index());
-          if (v >= victims.threads) take_more_from(*victim);
           return j;
         }
         if (r == steal_result::empty) break;
@@ -231,25 +228,6 @@ job* worker::find_work() {
     worker_counters::bump(counters.steal_failures);
   }
   return nullptr;
-}
-
-void worker::take_more_from(worker& slot) noexcept {
-  // A thread outside the pool spawns from a loop and runs nothing until it joins, so a
-  // thief taking one job per steal keeps pace with it, each steal right after a push,
-  // and every push then pays for the lines that steal read (bottom's, the slot's). Up to
-  // half of what is queued there, taken at once, lets the holder push undisturbed while
-  // we run them. One steal (one CAS) per job: a batch CAS of top could take jobs the
-  // owner's pop takes without a CAS (crossbeam's steal_batch does the same for a LIFO
-  // owner). Our own deque takes them (room checked first: the push cannot grow and fail
-  // for lack of memory), where idle workers steal them in turn.
-  const std::size_t room = own().capacity() - own().size_hint();
-  const std::size_t want =
-      std::min({slot.thief().size_hint() / 2, room, std::size_t{slot_steal_batch}});
-  std::size_t took = 0;
-  for (job* x; took < want && slot.thief().steal(x) == steal_result::stolen; ++took) own().push(x);
-  if (took == 0) return;
-  worker_counters::bump(counters.stolen, took);
-  pool_->sleep().notify_local_job();
 }
 
 void worker::execute(job* j) noexcept {

@@ -162,8 +162,6 @@ class worker {
   void main();
   void main_loop();
   job* find_work();
-  // After a steal from an outside slot: up to half of what it still holds, onto our deque.
-  void take_more_from(worker& slot) noexcept;
   // Inside a wait: pops the top of the own deque (above the task floor) and runs it if
   // the running task may (lib/README.md); `target` (a gather child being joined) is
   // returned to the caller instead. `blocked`: the top is a job this task may not run,

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <ranges>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -194,6 +196,14 @@ TEST(algorithm_reduce, reduce_and_transform_reduce_match_std_for_every_size_and_
 
 // A sum or product of a built-in type folds four elements at a time (pairs first,
 // reduce.hpp): narrow types must still wrap as the one-at-a-time fold does.
+// The fast path is taken where it should be (a review fix once turned it off for
+// std::plus<>, which is std::plus<void>, and no result showed it).
+static_assert(cohort::detail::folds_pairs<double, std::vector<double>::const_iterator, std::plus<>,
+                                          cohort::detail::identity_map>);
+static_assert(
+    cohort::detail::folds_pairs<std::int64_t, std::vector<std::int64_t>::iterator,
+                                std::multiplies<std::int64_t>, cohort::detail::identity_map>);
+
 TEST(algorithm_reduce, pairwise_folding_of_built_in_types_matches_the_serial_fold) {
   cohort::scheduler s({.workers = 2, .name = "ar"});
   for (std::size_t n : awkward_sizes()) {
@@ -211,6 +221,28 @@ TEST(algorithm_reduce, pairwise_folding_of_built_in_types_matches_the_serial_fol
                        {.split = cohort::partition::deterministic}),
         want_product)
         << n;
+  }
+}
+
+// The pairs fold only stored elements: a transform view's element is a call that may
+// throw, and it must be named by its own index, once (review of 865e2e2: it was named by
+// the first index of its four, and under keep_going reported twice).
+TEST(algorithm_reduce, a_throwing_view_element_is_named_by_its_own_index_once) {
+  cohort::scheduler s({.workers = 1, .name = "ar"});
+  auto v = std::views::iota(0, 200) | std::views::transform([](int x) -> double {
+             if (x == 7) throw std::runtime_error("bad element");
+             return x;
+           });
+  for (auto policy :
+       {cohort::failure_policy::keep_going, cohort::failure_policy::cancel_siblings}) {
+    try {
+      (void)cohort::reduce(s, v, 0.0, std::plus<>{},
+                           {.grain = 1000, .on_failure = policy, .name = "r"});
+      ADD_FAILURE() << "no failure reported";
+    } catch (const cohort::task_group_error& e) {
+      const std::vector<std::string> names(e.names().begin(), e.names().end());
+      EXPECT_EQ(names, std::vector<std::string>{"r[7]"});
+    }
   }
 }
 

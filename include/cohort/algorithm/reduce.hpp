@@ -35,25 +35,34 @@ struct identity_map {
 };
 
 // Folding one element at a time makes every op wait for the one before: a sum of doubles
-// runs at the adder's latency (4 cycles an element), 1.3x oneTBB's body loop at 1 worker
-// only because that body runs on the calling thread (bench/ab/thread_placement.cpp). For
-// the standard sums and products of a built-in type, whose op cannot throw and whose
-// elements are T already (so folding pairs first converts nothing differently), a full
-// stride folds pairs first, as libstdc++'s std::reduce does: acc op ((x0 op x1) op
-// (x2 op x3)). The grouping changes, never the order (op need not be commutative), and it
-// depends on the piece's bounds alone, so partition::deterministic keeps its bits.
+// runs at the adder's latency (about 4 cycles an element). For the standard sums and
+// products of a built-in type, whose op cannot throw, over stored elements that are T
+// already (so folding pairs first converts nothing differently, and reading one runs no
+// user code: a transform view's element is a call that may throw, and the pairs would
+// name its failure by the first index of four), a full stride folds pairs first, as
+// libstdc++'s std::reduce does: acc op ((x0 op x1) op (x2 op x3)). The grouping changes,
+// never the order (op need not be commutative), and it depends on the piece's bounds
+// alone, so partition::deterministic keeps its bits.
+// std::plus<> is std::plus<void>: the transparent one.
 template <class Op>
-inline constexpr bool is_standard_arithmetic_op =
-    std::is_same_v<Op, std::plus<>> || std::is_same_v<Op, std::multiplies<>>;
-template <class T>
-inline constexpr bool is_standard_arithmetic_op<std::plus<T>> = true;
-template <class T>
-inline constexpr bool is_standard_arithmetic_op<std::multiplies<T>> = true;
+inline constexpr bool is_standard_arithmetic_op = false;
+template <class U>
+inline constexpr bool is_standard_arithmetic_op<std::plus<U>> =
+    std::is_void_v<U> || std::is_arithmetic_v<U>;
+template <class U>
+inline constexpr bool is_standard_arithmetic_op<std::multiplies<U>> =
+    std::is_void_v<U> || std::is_arithmetic_v<U>;
+static_assert(is_standard_arithmetic_op<std::plus<>> && is_standard_arithmetic_op<std::plus<int>>);
+
+template <class It>
+using element_reference_t = decltype(element_at(std::declval<const It&>(), 0));
 
 template <class T, class It, class Op, class Map>
-inline constexpr bool folds_pairs = std::is_arithmetic_v<T>&& std::is_same_v<Map, identity_map>&&
-    is_standard_arithmetic_op<std::remove_const_t<Op>>&&
-        std::is_same_v<std::remove_cvref_t<decltype(element_at(std::declval<const It&>(), 0))>, T>;
+inline constexpr bool folds_pairs =
+    std::conjunction_v<std::is_arithmetic<T>, std::is_same<Map, identity_map>,
+                       std::bool_constant<is_standard_arithmetic_op<std::remove_const_t<Op>>>,
+                       std::is_lvalue_reference<element_reference_t<It>>,
+                       std::is_same<std::remove_cvref_t<element_reference_t<It>>, T>>;
 static_assert(cancel_check_stride % 4 == 0);
 
 template <class T, class It, class Op, class Map>
