@@ -195,15 +195,15 @@ TEST(algorithm_reduce, reduce_and_transform_reduce_match_std_for_every_size_and_
 }
 
 // A sum or product of a built-in type folds four elements at a time (pairs first,
-// reduce.hpp): narrow types must still wrap as the one-at-a-time fold does.
-// The fast path is taken where it should be (a review fix once turned it off for
-// std::plus<>, which is std::plus<void>, and no result showed it).
+// reduce.hpp) where it should (a review fix once turned it off for std::plus<>, which
+// is std::plus<void>, and no result showed it).
 static_assert(cohort::detail::folds_pairs<double, std::vector<double>::const_iterator, std::plus<>,
                                           cohort::detail::identity_map>);
 static_assert(
     cohort::detail::folds_pairs<std::int64_t, std::vector<std::int64_t>::iterator,
                                 std::multiplies<std::int64_t>, cohort::detail::identity_map>);
 
+// Narrow types must still wrap as the one-at-a-time fold does.
 TEST(algorithm_reduce, pairwise_folding_of_built_in_types_matches_the_serial_fold) {
   cohort::scheduler s({.workers = 2, .name = "ar"});
   for (std::size_t n : awkward_sizes()) {

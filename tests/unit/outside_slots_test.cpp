@@ -232,8 +232,6 @@ TEST(outside_slots, a_child_run_by_the_joiner_uses_every_api) {
   EXPECT_EQ(t.get(), 1007);
 }
 
-}  // namespace
-
 // A child that waits outside cohort, without cohort::blocking(), for a later sibling is
 // legal when another thread runs that sibling: here the joining outside thread, from its
 // slot. A thief that took the later siblings with the first one onto its own deque (a
@@ -258,3 +256,5 @@ TEST(outside_slots, a_child_waiting_outside_cohort_for_a_later_sibling_is_releas
   g.join();
   EXPECT_FALSE(gave_up.load()) << "the sibling that releases the first child never ran";
 }
+
+}  // namespace
