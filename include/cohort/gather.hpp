@@ -91,16 +91,20 @@ auto gather_on(pool& p, Fs&... fs) {
 // ---- ranges --------------------------------------------------------------------------
 
 // Runs body(lo, hi) over chunks covering [0, n), split across the pool by the shared
-// range splitter (detail/range_split.hpp); body never throws. Cancellation is checked
-// every cancel_check_stride elements. gather keeps the partition it was measured with
-// (pieces of n / (16 x workers)): its ranges are often a handful of recursive calls
-// (nqueens, UTS), where one job per element is what spreads the tree.
+// range splitter (detail/range_split.hpp) with the loops' adaptive default: about
+// log2(workers) cuts, more only where a thief took a piece (so a recursive range, nqueens
+// or UTS, spreads where the tree is). body never throws. Cancellation is checked every
+// cancel_check_stride elements.
+// A piece runs its elements one after the other on one thread, as every loop does: an
+// element must not wait on another element of the same range (the later one may be in the
+// same piece, behind it). One job per element would allow it only for small ranges, and
+// its forks cost skynet via gather(range) 3.4x at 1 worker (note of issue 13).
 template <class Body>
 void parallel_indices(pool& p, gather_frame& frame, std::size_t n, Body& body) {
   auto leaf = [&](std::size_t lo, std::size_t hi) {
     for_strides(frame, lo, hi, cancel_check_stride, body);
   };
-  split_for(frame, n, splitter::fixed(std::max<std::size_t>(1, n / (pool_size(p) * 16))), leaf);
+  split_for(frame, n, splitter::adaptive(pool_size(p)), leaf);
 }
 
 // One bool per byte: never packed with its neighbours, unlike std::vector<bool>.
@@ -274,10 +278,12 @@ requires(sizeof...(Fs) > 0 && detail::all_nullary_tasks<Fs...>) auto gather_sett
 
 // ---- ranges ---------------------------------------------------------------------------
 
-/// Calls fn(element) for every element of range concurrently (split recursively, no task
-/// per element; cancellation checked every 64 elements) and returns a std::vector of the
-/// results in input order. A forward range is visited in place; an input-only range is
-/// read once into a buffer first. Failures and cancellation as gather(fs...).
+/// Calls fn(element) for every element of range in parallel (split recursively on demand,
+/// no task per element: a piece runs its elements one after the other, so elements of one
+/// call must not wait on one another; cancellation checked every 64 elements) and returns
+/// a std::vector of the results in input order. A forward range is visited in place; an
+/// input-only range is read once into a buffer first. Failures and cancellation as
+/// gather(fs...). For tasks that wait on each other, use gather(fs...) or a task_group.
 /// @code
 /// std::vector<std::size_t> lens = cohort::gather(words, [](const std::string& w) { return
 /// w.size(); });

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <iterator>
 #include <list>
 #include <memory>
@@ -172,6 +173,37 @@ TEST(gather_range, void_fn_visits_every_element_once) {
   static_assert(std::is_void_v<R>);
   cohort::gather(s, v, [&](int x) { hits[x].fetch_add(1); });
   for (int i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << i;
+}
+
+// gather(range) splits on demand (the loops' adaptive splitter): a short recursive range
+// (skynet, UTS) is cut only about log2(workers) times unless a thief takes a piece. The
+// first leaf of a tree of nested gathers waits (bounded) until some element ran on another
+// thread: only pieces of the tree handed to the second worker let it go on in time. A
+// gather whose short ranges ran whole on the calling worker fails here.
+TEST(gather_range, a_tree_of_short_nested_ranges_is_shared_between_workers) {
+  cohort::scheduler s({.workers = 2, .name = "tree"});
+  std::atomic<std::thread::id> root{};
+  std::atomic<bool> shared{false}, waited_in_vain{false};
+  std::atomic<int> leaves{0};
+  std::function<int(int, bool)> tree = [&](int depth, bool leftmost) -> int {
+    if (depth == 0) {
+      leaves.fetch_add(1, std::memory_order_relaxed);
+      if (std::this_thread::get_id() != root.load()) shared = true;
+      // The leftmost leaf runs on the root's thread: only right halves are ever queued.
+      if (leftmost && !poll_until([&] { return shared.load(); })) waited_in_vain = true;
+      return 1;
+    }
+    auto sums = cohort::gather(std::views::iota(0, 4),
+                               [&](int i) { return tree(depth - 1, leftmost && i == 0); });
+    return std::accumulate(sums.begin(), sums.end(), 0);
+  };
+  auto [total] = cohort::gather(s, [&] {
+    root = std::this_thread::get_id();
+    return tree(3, true);
+  });
+  EXPECT_EQ(total, 64);
+  EXPECT_EQ(leaves.load(), 64);
+  EXPECT_FALSE(waited_in_vain.load()) << "the tree ran on one thread only";
 }
 
 TEST(gather_range, ambient_inside_a_task) {
