@@ -142,8 +142,15 @@ worker::wait_pop worker::pop_in_wait(const job* target) {
 }
 
 worker::wait_steal worker::steal_in_wait() {
-  const pool::victim_set victims = pool_->victims();
-  const std::size_t n = victims.size();
+  // Pool threads' deques only, never an outside slot's: a job this wait may not run is
+  // handed on to the injection queue, and one taken from a slot would leave the slot for
+  // good. Its holder's join runs its group's children from the slot, and that is the only
+  // thread that will: a slot holder that blocks is not replaced by a spare. A child that
+  // waits outside cohort (legally: "released by a task that some other thread runs") for
+  // a later sibling still on the joiner's slot would then wait for ever (the torture
+  // test's outside_waits shape; seed 1973 at 1 worker hung this way). Pool threads' deques
+  // are different: their joiners block as counted, and a spare takes what was handed on.
+  const std::size_t n = pool_->victims().threads;
   if (n < 2) return wait_steal::nothing;
   // A stolen job this task may not run is handed on; its fallback is our own deque, so
   // steal only while a push there cannot grow it (and throw). Thieves only add room.
@@ -151,7 +158,7 @@ worker::wait_steal worker::steal_in_wait() {
   const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t v = (start + k) % n;
-    worker* victim = pool_->victim(victims, v);
+    worker* victim = pool_->worker_if_started(v);
     if (victim == nullptr || victim == this) continue;
     job* j;
     steal_result r = victim->thief().steal(j);

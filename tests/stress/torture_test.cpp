@@ -85,7 +85,9 @@ std::string states_of(const torture::context& cx) {
     const int at = s.at.load(std::memory_order_relaxed);
     const auto& n = cx.prog.nodes[i];
     out += cohort_test::label("  n", static_cast<long>(i)) + ": ";
-    if (at < 0) {
+    if (at == torture::node_state::waiting_outside) {
+      out += cohort_test::label("waiting outside cohort for n", n.waits_outside_for) + " to start";
+    } else if (at < 0) {
       out += "phase 1 (spawning)";
     } else if (at == torture::node_state::joining) {
       out += n.abandon_groups || n.fails_early ? "destroying its groups" : "joining its groups";

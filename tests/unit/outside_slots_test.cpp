@@ -257,4 +257,40 @@ TEST(outside_slots, a_child_waiting_outside_cohort_for_a_later_sibling_is_releas
   EXPECT_FALSE(gave_up.load()) << "the sibling that releases the first child never ran";
 }
 
+// The same shape, where the sibling was taken away by a wait rather than a batch: a
+// worker whose task waits (here D, joining a group whose child K runs on the other
+// worker) steals, for want of its own work, from other deques, and hands a job it may not
+// run to the injection queue. Taken from the slot, X and its releasing sibling Y left the
+// one thread that would run Y (the slot's joiner; a slot holder that blocks gets no
+// spare), and X, run by a spare, waited for ever (the torture test's outside_waits shape
+// found it: seed 2770 at 1 worker). A wait steals from pool threads only now.
+TEST(outside_slots, a_waiting_worker_does_not_take_a_sibling_off_the_joiners_slot) {
+  cohort::scheduler s({.workers = 2});
+  std::atomic<bool> k_started{false}, spawned{false}, released{false}, x_started{false};
+  std::atomic<bool> x_gave_up{false}, d_done{false};
+  s.spawn_detached([&] {  // D
+    cohort::task_group h;
+    h.spawn([&] {  // K: keeps the other worker busy until Y ran (or X gave up on it)
+      k_started.store(true);
+      poll_until([&] { return released.load() || x_gave_up.load(); }, 2 * patience());
+    });
+    poll_until([&] { return k_started.load(); });
+    poll_until([&] { return spawned.load(); });
+    h.join();  // waits on K: this worker looks for work it may run, on other deques too
+    d_done.store(true);
+  });
+  ASSERT_TRUE(poll_until([&] { return k_started.load(); }));
+  cohort::task_group g(s);
+  g.spawn([&] {  // X
+    x_started.store(true);
+    if (!poll_until([&] { return released.load(); })) x_gave_up.store(true);
+  });
+  g.spawn([&] { released.store(true); });  // Y
+  spawned.store(true);
+  ASSERT_TRUE(poll_until([&] { return x_started.load(); })) << "nobody ran the first child";
+  g.join();
+  EXPECT_FALSE(x_gave_up.load()) << "the sibling that releases the first child never ran";
+  EXPECT_TRUE(poll_until([&] { return d_done.load(); }));
+}
+
 }  // namespace

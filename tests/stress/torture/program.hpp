@@ -22,8 +22,23 @@
 // nothing, so Y's handle is published in bounded time. Blocking outside cohort waits on
 // a semaphore that a task on a separate service scheduler releases (that scheduler runs
 // nothing else), so it ends whatever the program's own workers do. Sleeps end by
-// themselves. Hence every legal program ends on a correct scheduler with any number of
-// workers; a hang is the scheduler's fault.
+// themselves.
+//
+// One wait outside cohort is released by the program itself (outside_waits), the shape
+// lib/README.md allows as "released by a task that some other thread runs": the root's only
+// group G (on s0, unlimited, children taking stop tokens) has a child X that, first thing
+// in phase 2, waits outside cohort (no cohort::blocking, so no spare thread comes) until
+// a later-spawned sibling Y has started or X's stop token is triggered. The siblings
+// spawned after Y are plain (no groups; only blocks, sleeps and spins), the root waits on
+// nothing before it joins G (its actions are only blocks, sleeps, spins and cancels), and
+// Y is never a cancel_task target. So Y runs: a worker took it, or the root's join, which
+// runs its group's children from the top of its own deque (on a worker, or in a main
+// thread's slot), gets to it after the plain ones, which end by themselves; or G was
+// cancelled, which X's stop token sees. Y's post number is below X's, so the edge X -> Y
+// keeps the graph acyclic. (A thief that carried Y off to where the joiner cannot find
+// it, with X's thread blocked and uncounted, would hang it: see worker::steal_in_wait.) Hence every
+// legal program ends on a correct scheduler with any number of workers; a hang is the scheduler's
+// fault.
 #pragma once
 
 #include <algorithm>
@@ -53,6 +68,9 @@ struct features {
   // Off: tasks on schedulers other than s0 wait on nothing (foreign work is leaves), which
   // rules out the hangs where s0's waiting worker strands a job that s1's task waits for.
   bool foreign_waits = true;
+  // A child waits outside cohort for a later sibling that the root's join must still run
+  // (see the legality note above).
+  bool outside_waits = true;
   bool enable(const std::string& name, bool on);  // false: no such feature
   static std::string names();
 };
@@ -74,7 +92,8 @@ inline bool features::enable(const std::string& name, bool on) {
                                                  {"wait_any", &wait_any},
                                                  {"stop_tokens", &stop_tokens},
                                                  {"abandon", &abandon},
-                                                 {"foreign_waits", &foreign_waits}};
+                                                 {"foreign_waits", &foreign_waits},
+                                                 {"outside_waits", &outside_waits}};
   for (auto& [n, p] : table)
     if (name == n) {
       *p = on;
@@ -85,7 +104,8 @@ inline bool features::enable(const std::string& name, bool on) {
 
 inline std::string features::names() {
   return "gather range_gather settled limited foreign sibling_waits block cancel fail deadline "
-         "past_deadline with_timeout race wait_any stop_tokens abandon foreign_waits";
+         "past_deadline with_timeout race wait_any stop_tokens abandon foreign_waits "
+         "outside_waits";
 }
 
 enum class node_kind { root, spawned, element };  // element: of a gather, with_timeout, race
@@ -138,10 +158,13 @@ struct node {
   std::vector<group_spec> groups;
   std::vector<group_spec> scope_groups;  // groups of scope actions (joined by scope)
   std::vector<action> actions;
-  bool fails = false;           // throws its own failure at the end
-  bool fails_early = false;     // ... or right after phase 1 (its groups are abandoned)
-  bool abandon_groups = false;  // phase 3 leaves the groups to their destructors
-  bool observe_stop = false;    // a sleep that sees its stop token throws task_cancelled
+  bool fails = false;            // throws its own failure at the end
+  bool fails_early = false;      // ... or right after phase 1 (its groups are abandoned)
+  bool abandon_groups = false;   // phase 3 leaves the groups to their destructors
+  bool observe_stop = false;     // a sleep that sees its stop token throws task_cancelled
+  int waits_outside_for = -1;    // outside_waits: X, waiting outside cohort for Y's start
+  bool releases_waiter = false;  // outside_waits: Y, which sets the flag X waits on first
+  bool plain = false;            // outside_waits: spawned after Y; no groups, waits on nothing
   int value() const { return id * 31 + 7; }
 };
 
@@ -151,6 +174,8 @@ struct program {
   bool root_as_task = false;         // root spawned on scheduler 0 from main, else run on main
   bool biased = false;               // toward the shapes of issue 9's deadlocks (generator)
   bool may_cancel = false;           // any cancel source at all (failures, cancels, deadlines)
+  bool outside_wait = false;         // the root is shaped for outside_waits (one X, one Y)
+  int outside_y = -1;                // outside_waits: Y, once G's children exist
   std::vector<node> nodes;           // nodes[0] is the root
   std::string describe() const;
 };
@@ -177,10 +202,12 @@ class generator {
     p_.root_as_task = chance(0.5);
     p_.biased = bias_ < 0 ? chance(0.5) : bias_ > 0;
     budget_ = 6 + static_cast<int>(pick(28));
+    p_.outside_wait = f_.outside_waits && chance(0.3);
     p_.nodes.push_back(node{});
     fill(0);
     number_post_order();
     choose_targets();
+    if (p_.outside_wait) choose_outside_wait();
     for (const node& n : p_.nodes) {
       // A group left to its destructor cancels its children, too.
       if (n.fails || n.fails_early || n.abandon_groups) p_.may_cancel = true;
@@ -262,13 +289,37 @@ class generator {
   }
 
   void fill(int id) {
+    if (p_.nodes[id].plain) {
+      static constexpr action_kind harmless[] = {action_kind::block, action_kind::sleep,
+                                                 action_kind::spin};
+      for (std::size_t ai = pick(3); ai-- > 0;) {
+        action a;
+        a.kind = harmless[pick(std::size(harmless))];
+        if (a.kind == action_kind::block && !f_.block) a.kind = action_kind::spin;
+        a.delay = short_delay();
+        p_.nodes[id].actions.push_back(std::move(a));
+      }
+      return;
+    }
     const int depth = p_.nodes[id].depth;
     const bool can_grow = depth < 4 && budget_ > 0;
     if (can_grow) {
-      const std::size_t groups = id == 0 ? 1 + pick(2) : pick(3);
+      const bool shaped = id == 0 && p_.outside_wait;  // outside_waits: G is the only group
+      const std::size_t groups = shaped ? 1 : id == 0 ? 1 + pick(2) : pick(3);
       for (std::size_t gi = 0; gi < groups && budget_ > 0; ++gi) {
         group_spec g = make_group(id);
+        if (shaped) {
+          g.sched = 0;
+          g.max_concurrency = 0;
+          g.stop_token_children = true;
+        }
         spawn_children(id, g, false, static_cast<int>(gi));
+        if (shaped && g.children.size() >= 2) {  // Y, and plain siblings after it
+          const std::size_t y = 1 + pick(g.children.size() - 1);
+          p_.outside_y = g.children[y];
+          for (std::size_t c = y + 1; c < g.children.size(); ++c)
+            p_.nodes[g.children[c]].plain = true;
+        }
         p_.nodes[id].groups.push_back(std::move(g));
       }
     }
@@ -292,6 +343,18 @@ class generator {
   void add_action(int id, bool can_grow) {
     action a;
     const int own = p_.nodes[id].sched;
+    if (id == 0 && p_.outside_wait) {  // the root waits on nothing before it joins G
+      static constexpr action_kind harmless[] = {action_kind::block, action_kind::sleep,
+                                                 action_kind::spin, action_kind::cancel_task,
+                                                 action_kind::cancel_group};
+      a.kind = harmless[pick(std::size(harmless))];
+      if (a.kind == action_kind::block && !f_.block) a.kind = action_kind::sleep;
+      if ((a.kind == action_kind::cancel_task || a.kind == action_kind::cancel_group) && !f_.cancel)
+        a.kind = action_kind::spin;
+      a.delay = short_delay();
+      p_.nodes[id].actions.push_back(std::move(a));
+      return;
+    }
     // Waits are the shapes that matter (sibling and foreign waits): weigh them high.
     std::size_t roll = pick(100);
     // Biased: a spawned node's first action is a wait or a gather half the time.
@@ -474,6 +537,35 @@ class generator {
     }
   }
 
+  // outside_waits: X, an earlier sibling of Y numbered above it. Without one the program
+  // keeps its shape but has no outside wait.
+  void choose_outside_wait() {
+    const int y = p_.outside_y;
+    if (y < 0) {
+      p_.outside_wait = false;
+      return;
+    }
+    std::vector<int> xs;  // earlier siblings of Y numbered above it
+    for (int c : p_.nodes[0].groups[0].children) {
+      if (c == y) break;
+      if (p_.nodes[c].post > p_.nodes[y].post) xs.push_back(c);
+    }
+    if (xs.empty()) {
+      p_.outside_wait = false;
+      return;
+    }
+    const int x = xs[pick(xs.size())];
+    p_.nodes[x].waits_outside_for = y;
+    p_.nodes[y].releases_waiter = true;
+    for (node& n : p_.nodes)  // a cancel of Y itself would leave X waiting
+      for (action& a : n.actions)
+        if (a.kind == action_kind::cancel_task && a.targets[0] == y) {
+          a.kind = action_kind::spin;
+          a.targets.clear();
+          a.delay = microseconds(20);
+        }
+  }
+
   std::mt19937_64 rng_;
   features f_;
   int forced_workers_;
@@ -514,7 +606,12 @@ inline std::string program::describe() const {
       << (n.kind == node_kind::element ? ", element" : "") << ")"
       << (n.fails ? (n.fails_early ? " FAILS EARLY" : " FAILS") : "")
       << (n.abandon_groups ? " abandons its groups" : "")
-      << (n.observe_stop ? " observes stop" : "") << "\n";
+      << (n.observe_stop ? " observes stop" : "")
+      << (n.releases_waiter ? " releases an outside waiter when it starts" : "")
+      << (n.plain ? " plain" : "") << "\n";
+    if (n.waits_outside_for >= 0)
+      o << std::string(indent + 2, ' ') << "waits outside cohort for n" << n.waits_outside_for
+        << " to start\n";
     for (std::size_t g = 0; g < n.groups.size(); ++g)
       group_line(n.groups[g], "group ", g, indent + 2);
     for (const action& a : n.actions) {

@@ -56,6 +56,7 @@ struct node_state {
   // Where the node is, for a hang report: -1 phase 1, k its action k, joining (phase 3).
   // relaxed: read by the watchdog as a snapshot of a stuck program.
   static constexpr int joining = 1000;
+  static constexpr int waiting_outside = -2;  // outside_waits: X waiting for Y
   std::atomic<int> at{-1};
 };
 
@@ -97,6 +98,9 @@ class context {
   std::vector<std::vector<std::unique_ptr<group_slot>>> groups;
   std::vector<std::unique_ptr<cohort::scheduler>> schedulers;
   cohort::scheduler* service = nullptr;  // releases blocked nodes; runs nothing else
+  // outside_waits: Y has started (release; acquire in X's wait). relaxed would do for the
+  // flag alone; release/acquire keeps it a plain handoff.
+  std::atomic<bool> waiter_released{false};
   std::vector<std::string> violations;
   std::vector<std::exception_ptr> unhandled;
 

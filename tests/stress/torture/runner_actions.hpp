@@ -368,6 +368,13 @@ inline int node_body(context& cx, const node& n, const std::stop_token& st) {
     throw node_failure(n.id);
   }
   node_state& self = cx.states[n.id];
+  if (n.waits_outside_for >= 0) {
+    // outside_waits (program.hpp): blocks this thread outside cohort, without
+    // cohort::blocking(), until Y started or the group was cancelled (the stop token).
+    self.at.store(node_state::waiting_outside, std::memory_order_relaxed);
+    while (!cx.waiter_released.load(std::memory_order_acquire) && !st.stop_requested())
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
   for (std::size_t i = 0; i < n.actions.size(); ++i) {
     self.at.store(static_cast<int>(i), std::memory_order_relaxed);
     run_action(cx, n, n.actions[i], st);
@@ -381,6 +388,7 @@ inline int node_body(context& cx, const node& n, const std::stop_token& st) {
 inline int run_node(context& cx, int id, std::stop_token st) {
   node_state& s = cx.states[id];
   if (s.started.fetch_add(1, std::memory_order_relaxed) != 0) cx.fail(tag(id) + ": started twice");
+  if (cx.prog.nodes[id].releases_waiter) cx.waiter_released.store(true, std::memory_order_release);
   try {
     const int v = node_body(cx, cx.prog.nodes[id], st);
     s.how = ending::returned;
