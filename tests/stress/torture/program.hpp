@@ -6,8 +6,9 @@
 //   1. it creates its groups (each on one of the program's schedulers, with a policy, an
 //      optional max_concurrency and an optional deadline) and spawns their children; it
 //      waits on nothing in this phase, so a handle it publishes is published soon;
-//   2. it runs its actions in order: waits on handles, gathers, with_timeout, race,
-//      wait/as_completed, cancels, blocking outside cohort, sleeps;
+//   2. it runs its actions in order: waits on handles (also polling inside
+//      cohort::blocking()), gathers, with_timeout, race, wait/as_completed, cancels,
+//      blocking outside cohort, sleeps;
 //   3. it joins its groups in order (or, sometimes, leaves them to their destructors),
 //      then returns its value or throws its own failure.
 //
@@ -127,6 +128,8 @@ enum class action_kind {
   spin,            // busy for `delay`
   cancel_task,     // target.cancel()
   cancel_group,    // cancel a group of an ancestor (node, group index)
+  blocking_wait,   // cohort::blocking(poll until target.done()): a wait cohort cannot see,
+                   // but counts (a spare takes the blocked worker's place)
 };
 
 struct group_spec {
@@ -369,6 +372,7 @@ class generator {
                : k < 7 ? action_kind::wait_for_loop
                        : (f_.wait_any ? (k < 8 ? action_kind::wait_all : action_kind::wait_first)
                                       : action_kind::get);
+      if (f_.block && chance(0.15)) a.kind = action_kind::blocking_wait;
     } else if (roll < 48 && can_grow && (f_.gather || f_.range_gather || f_.settled)) {
       const std::size_t k = pick(3);
       a.kind = k == 0 && f_.gather         ? action_kind::gather
@@ -483,6 +487,7 @@ class generator {
       for (action& a : x.actions) {
         switch (a.kind) {
           case action_kind::get:
+          case action_kind::blocking_wait:
           case action_kind::wait:
           case action_kind::wait_for_loop:
           case action_kind::wait_all:
@@ -578,10 +583,10 @@ class generator {
 
 inline const char* name_of(action_kind k) {
   static constexpr const char* names[] = {
-      "get",          "wait",   "wait_for_loop",  "wait_all",
-      "wait_first",   "gather", "gather_settled", "gather_range",
-      "with_timeout", "race",   "scope",          "block",
-      "sleep",        "spin",   "cancel_task",    "cancel_group"};
+      "get",          "wait",           "wait_for_loop", "wait_all",     "wait_first",
+      "gather",       "gather_settled", "gather_range",  "with_timeout", "race",
+      "scope",        "block",          "sleep",         "spin",         "cancel_task",
+      "cancel_group", "blocking_wait"};
   return names[static_cast<int>(k)];
 }
 

@@ -109,6 +109,17 @@ inline void run_action(context& cx, const node& n, const action& a, const std::s
     case action_kind::get:
       checked_get(cx, n.id, a.targets[0]);
       break;
+    case action_kind::blocking_wait: {
+      // Blocks this thread until the target is done, telling cohort only that it blocks:
+      // the pool counts the worker blocked and a spare takes its place (the legality of a
+      // get: the target is numbered below, so it ends without this thread).
+      node_state& s = cx.states[a.targets[0]];
+      wait_published(s);
+      cohort::blocking([&] {
+        while (!s.handle->done()) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      });
+      break;
+    }
     case action_kind::wait:
     case action_kind::wait_for_loop: {
       node_state& s = cx.states[a.targets[0]];
