@@ -107,6 +107,12 @@ inline splitter splitter_for(const loop_options& o, pool& p, std::size_t n) {
   }
 }
 
+// How a failure names its element in task_group_error::names(): "name[index]".
+inline std::string element_name(const loop_options& o, const std::string& index) {
+  std::string name = o.name;
+  return name.append("[").append(index).append("]");
+}
+
 // The state of one running loop; lives on the frame of the call.
 class loop_state {
  public:
@@ -171,13 +177,12 @@ class loop_state {
       names.reserve(failures_.size() + 1);
       for (auto& [index, error] : failures_) {
         errors.push_back(std::move(error));
-        names.push_back(options.name + "[" +
-                        (index_text ? index_text(index_context, index) : std::to_string(index)) +
-                        "]");
+        names.push_back(element_name(
+            options, index_text ? index_text(index_context, index) : std::to_string(index)));
       }
       if (errors.empty()) {
         errors.push_back(std::make_exception_ptr(std::bad_alloc()));
-        names.push_back(options.name + "[?]");
+        names.push_back(element_name(options, "?"));
       }
       throw task_group_error(std::move(errors), std::move(names), total, "element");
     }
@@ -203,7 +208,7 @@ class loop_state {
                                             std::size_t total, std::exception_ptr e) {
   if (is_cancellation(e)) std::rethrow_exception(e);
   std::vector<std::exception_ptr> errors{std::move(e)};
-  std::vector<std::string> names{o.name + "[" + std::to_string(index) + "]"};
+  std::vector<std::string> names{element_name(o, std::to_string(index))};
   throw task_group_error(std::move(errors), std::move(names), total, "element");
 }
 
