@@ -143,21 +143,23 @@ worker::wait_pop worker::pop_in_wait(const job* target) {
 
 worker::wait_steal worker::steal_in_wait() {
   // Pool threads' deques only, never an outside slot's: a job this wait may not run is
-  // handed on to the injection queue, and one taken from a slot would leave the slot for
-  // good. Its holder's join runs its group's children from the slot, and that is the only
-  // thread that will: a slot holder that blocks is not replaced by a spare. A child that
-  // waits outside cohort (legally: "released by a task that some other thread runs") for
-  // a later sibling still on the joiner's slot would then wait for ever (the torture
-  // test's outside_waits shape; seed 1973 at 1 worker hung this way). Pool threads' deques
-  // are different: their joiners block as counted, and a spare takes what was handed on.
-  const std::size_t n = pool_->victims().threads;
-  if (n < 2) return wait_steal::nothing;
+  // handed on to the injection queue (and from there, in a batch, to some thread's
+  // deque), and one taken from a slot would leave the slot for good. The slot's holder
+  // runs its group's children from there when it joins, and may be the one thread that
+  // will: it is never replaced by a spare when it blocks, and a child that blocks outside
+  // cohort (uncounted, so no spare comes either) until a later sibling runs then waits
+  // for ever (lib/README.md, "Outside slots"; the torture test's outside_waits shape hung
+  // this way at 1 worker, seed 2770). A pool thread's deque has the same exposure, not
+  // closed here: lib/README.md says which releases a wait outside cohort may count on.
+  const std::size_t threads = pool_->victims().threads;
+  // A slot may steal from the pool's only thread; a worker needs a peer.
+  if (threads < (outside_ ? 1u : 2u)) return wait_steal::nothing;
   // A stolen job this task may not run is handed on; its fallback is our own deque, so
   // steal only while a push there cannot grow it (and throw). Thieves only add room.
   if (own().size_hint() >= own().capacity()) return wait_steal::nothing;
-  const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t v = (start + k) % n;
+  const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % threads);
+  for (std::size_t k = 0; k < threads; ++k) {
+    const std::size_t v = (start + k) % threads;
     worker* victim = pool_->worker_if_started(v);
     if (victim == nullptr || victim == this) continue;
     job* j;

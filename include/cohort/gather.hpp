@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// gather and gather_settled: run callables (or a callable over a range) concurrently and
-// collect their results in argument (input) order.
+// gather and gather_settled: run callables concurrently (or a callable over each element
+// of a range, in parallel: the range is split like a parallel loop's) and collect their
+// results in argument (input) order.
 //
 // gather: the first failure cancels the rest; every failure comes back, in argument
 // order, in one task_group_error. (Over a range, cancellation is checked every 64

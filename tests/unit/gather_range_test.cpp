@@ -244,6 +244,8 @@ TEST(gather_range_failure, first_failure_skips_later_elements_on_one_worker) {
 }
 
 TEST(gather_range_failure, running_elements_have_ended_when_gather_throws) {
+  // Its elements must run at once: they do because the adaptive splitter cuts a range
+  // of at most 2^(floor(log2 workers) + 1) elements into single ones (gather.hpp).
   cohort::scheduler s({.workers = 2, .name = "gr2"});
   std::vector<int> v{0, 1};
   std::atomic<bool> started{false}, failed{false}, ended{false};
@@ -265,6 +267,8 @@ TEST(gather_range_failure, running_elements_have_ended_when_gather_throws) {
 }
 
 TEST(gather_range_failure, all_failures_in_input_order) {
+  // Its elements must run at once: they do because the adaptive splitter cuts a range
+  // of at most 2^(floor(log2 workers) + 1) elements into single ones (gather.hpp).
   cohort::scheduler s({.workers = 3, .name = "gr3"});
   std::vector<int> v{0, 1, 2};
   std::atomic<int> arrived{0}, turn{0};

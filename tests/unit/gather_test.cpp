@@ -472,6 +472,8 @@ TEST(gather_cancel, nested_gathers_inside_a_cancelled_group_all_end_and_nothing_
           },
           [&] {
             return note([&] {
+              // Both elements must start (started == 4): the adaptive splitter cuts a
+              // range of two into single elements on any pool of two or more workers.
               std::vector<int> v{0, 1};
               auto out = cohort::gather(v, [&](int) {  // range gather in gather
                 auto [z] = cohort::gather(spinner);

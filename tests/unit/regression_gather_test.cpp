@@ -23,9 +23,10 @@ using namespace std::chrono_literals;
 
 TEST(gather_results, a_bool_result_over_a_range_loses_no_element_written_concurrently) {
   cohort::scheduler s({.workers = 2, .name = "gbool"});
-  // 48 results: one element per chunk (the grain is n / (workers * 16), at least 1), all
-  // in one machine word if they are packed, so the workers' writes race all the time.
-  // Each element takes a moment, so both workers are at it together.
+  // 48 results, all in one machine word if they are packed: the adaptive splitter cuts
+  // them into a few pieces (4 of 12 at 2 workers, more where a thief steals), so the
+  // workers write neighbouring results all the time. Each element takes a moment, so
+  // both workers are at it together.
   std::vector<int> items(48);
   std::iota(items.begin(), items.end(), 0);
   // Runs until the first lost result, or for 4 s.

@@ -26,20 +26,22 @@
 // themselves.
 //
 // One wait outside cohort is released by the program itself (outside_waits), the shape
-// lib/README.md allows as "released by a task that some other thread runs": the root's only
-// group G (on s0, unlimited, children taking stop tokens) has a child X that, first thing
-// in phase 2, waits outside cohort (no cohort::blocking, so no spare thread comes) until
-// a later-spawned sibling Y has started or X's stop token is triggered. The siblings
-// spawned after Y are plain (no groups; only blocks, sleeps and spins), the root waits on
-// nothing before it joins G (its actions are only blocks, sleeps, spins and cancels), and
-// Y is never a cancel_task target. So Y runs: a worker took it, or the root's join, which
-// runs its group's children from the top of its own deque (on a worker, or in a main
-// thread's slot), gets to it after the plain ones, which end by themselves; or G was
-// cancelled, which X's stop token sees. Y's post number is below X's, so the edge X -> Y
-// keeps the graph acyclic. (A thief that carried Y off to where the joiner cannot find
-// it, with X's thread blocked and uncounted, would hang it: see worker::steal_in_wait.) Hence every
-// legal program ends on a correct scheduler with any number of workers; a hang is the scheduler's
-// fault.
+// lib/README.md allows as "a child that the outside thread which spawned it will run in
+// its own join": the root runs on the main thread, and its only group G (on s0,
+// unlimited, children taking stop tokens) has a child X that, first thing in phase 2,
+// waits outside cohort (no cohort::blocking, so no spare thread comes) until a later-
+// spawned sibling Y has started or X's stop token is triggered. The siblings spawned
+// after Y are plain (no groups; only blocks, sleeps and spins), the root waits on nothing
+// before it joins G (its actions are only blocks, sleeps, spins and cancels), and Y is
+// never a cancel_task target. So Y runs: a worker took it, or the root's join, which runs
+// its group's children from the top of main's slot, gets to it after the plain ones,
+// which end by themselves; or G was cancelled, which X's stop token sees. Y's post number
+// is below X's, so the edge X -> Y keeps the graph acyclic. (A thief that carried Y off
+// to where the joiner cannot find it, with X's thread blocked and uncounted, would hang
+// it: see worker::steal_in_wait.)
+//
+// Hence every legal program ends on a correct scheduler with any number of workers; a
+// hang is the scheduler's fault.
 #pragma once
 
 #include <algorithm>
@@ -205,7 +207,9 @@ class generator {
     p_.root_as_task = chance(0.5);
     p_.biased = bias_ < 0 ? chance(0.5) : bias_ > 0;
     budget_ = 6 + static_cast<int>(pick(28));
-    p_.outside_wait = f_.outside_waits && chance(0.3);
+    // Only with the root on the main thread: G's children then wait on main's slot, the
+    // one place nothing takes a job from but to run it (lib/README.md, "Outside slots").
+    p_.outside_wait = f_.outside_waits && !p_.root_as_task && chance(0.5);
     p_.nodes.push_back(node{});
     fill(0);
     number_post_order();
