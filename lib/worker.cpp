@@ -149,7 +149,7 @@ worker::wait_steal worker::steal_in_wait() {
   // will: it is never replaced by a spare when it blocks, and a child that blocks outside
   // cohort (uncounted, so no spare comes either) until a later sibling runs then waits
   // for ever (lib/README.md, "Outside slots"; the torture test's outside_waits shape hung
-  // this way at 1 worker, seed 2770). A pool thread's deque has the same exposure, not
+  // this way at 1 worker, seed 372). A pool thread's deque has the same exposure, not
   // closed here: lib/README.md says which releases a wait outside cohort may count on.
   const std::size_t threads = pool_->victims().threads;
   // A slot may steal from the pool's only thread; a worker needs a peer.

@@ -263,7 +263,8 @@ TEST(outside_slots, a_child_waiting_outside_cohort_for_a_later_sibling_is_releas
 // run to the injection queue. Taken from the slot, X and its releasing sibling Y left the
 // one thread that would run Y (the slot's joiner; a slot holder that blocks gets no
 // spare), and X, run by a spare, waited for ever (the torture test's outside_waits shape
-// found it: seed 2770 at 1 worker). A wait steals from pool threads only now.
+// found it: seed 372 at 1 worker; with the batch steal put back, seed 291 hangs). A wait
+// steals from pool threads only now.
 TEST(outside_slots, a_waiting_worker_does_not_take_a_sibling_off_the_joiners_slot) {
   cohort::scheduler s({.workers = 2});
   std::atomic<bool> k_started{false}, spawned{false}, released{false}, x_started{false};
