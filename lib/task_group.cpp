@@ -71,7 +71,11 @@ class group_wait_target final : public wait_target {
 // ---- children -------------------------------------------------------------------------
 
 child_base::child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept
-    : job{t}, cancel_node(&g), status(with_handle ? 0 : handle_gone_bit), ops(o) {}
+    : job{t},
+      cancel_node(&g),
+      status(with_handle ? 0 : handle_gone_bit),
+      ops(o),
+      owner_pool(&g.owner()) {}
 
 bool child_claim(child_base* c) noexcept {
   // acq_rel: the winner's run is ordered after the spawn that published the child.
@@ -202,7 +206,10 @@ void check_not_self(child_base* c) {
 // its slot (outside_slots.hpp): the awaited task is the one thing a wait may always run.
 bool child_run_inline(child_base* c) {
   worker* w = current_worker;
-  pool& p = c->group().owner();
+  // Not c->group(): once the child ends its group may be gone, and nothing orders this
+  // read before that (a waiter is woken before the group's count drops only once it has
+  // announced itself, later in the wait).
+  pool& p = *c->owner_pool;
   worker* const slot = w == nullptr ? held_outside_slot(p) : nullptr;
   if (slot == nullptr && (w == nullptr || &w->owner() != &p)) return false;
   // A child of a max_concurrency group that waits for a slot must keep waiting; one that

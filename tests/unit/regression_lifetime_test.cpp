@@ -94,6 +94,38 @@ TEST(lifetime, a_group_handed_to_a_sibling_outlives_the_task_that_created_it_saf
   EXPECT_TRUE(late_child_ran);
 }
 
+// A handle may outlive its group. A thread waiting on the handle read the child's group
+// (for its pool) at the start of every wait, while the child still ran; the group's owner
+// could join and destroy the group meanwhile, and that read raced with the free (found by
+// a ThreadSanitizer soak of the torture test, 2026-12-02: as_completed on a handle whose
+// group its creator was destroying). The pool now comes from the child itself.
+TEST(lifetime, waiting_on_a_handle_while_its_group_is_destroyed_reads_no_freed_group) {
+  // The child ends about when the waiter starts its wait, so in some rounds the waiter has
+  // read what it reads of the child before the end and has not yet announced itself (an
+  // announced waiter is woken before the group's count drops, which orders its reads
+  // before the group's end): ThreadSanitizer then sees the read race with the free.
+  cohort::scheduler s({.workers = 1, .name = "life-h"});
+  for (int round = 0; round < 300; ++round) {
+    std::optional<cohort::task<int>> handle;
+    std::atomic<bool> waiting{false}, child_may_end{false};
+    auto group = std::make_unique<cohort::task_group>(s);
+    handle.emplace(group->spawn([&] {
+      while (!child_may_end.load()) std::this_thread::yield();
+      return 7;
+    }));
+    std::thread waiter([&] {
+      waiting.store(true);
+      handle->wait();
+    });
+    while (!waiting.load()) std::this_thread::yield();
+    child_may_end.store(true);
+    group->join();
+    group.reset();  // the waiter may still be inside wait(): it must not touch the group
+    waiter.join();
+    EXPECT_EQ(handle->get(), 7);
+  }
+}
+
 TEST(lifetime_death,
      destroying_a_scheduler_while_one_of_its_groups_is_alive_aborts_naming_the_group) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");

@@ -21,6 +21,7 @@
 namespace cohort::detail {
 
 class group_core;
+class pool;
 
 enum class child_op : std::uint8_t { destroy_result, free_block };
 
@@ -69,6 +70,10 @@ struct COHORT_EXPORT child_base : job, cancel_node {
   std::exception_ptr error;           // written by the run before completion
   std::unique_ptr<std::string> name;  // null when unnamed: unnamed tasks pay nothing
   ops_fn ops;
+  // Its group's pool. A thread waiting on the handle needs it (may it run the child
+  // inline?) while the child may end and its group be destroyed: the group is not the
+  // waiter's to read (child_run_inline), the child block is (the handle holds it).
+  pool* owner_pool;
 };
 
 // A child runs under its own cancellation node (job_type::node).
