@@ -179,8 +179,6 @@ struct program {
   bool root_as_task = false;         // root spawned on scheduler 0 from main, else run on main
   bool biased = false;               // toward the shapes of issue 9's deadlocks (generator)
   bool may_cancel = false;           // any cancel source at all (failures, cancels, deadlines)
-  bool outside_wait = false;         // the root is shaped for outside_waits (one X, one Y)
-  int outside_y = -1;                // outside_waits: Y, once G's children exist
   std::vector<node> nodes;           // nodes[0] is the root
   std::string describe() const;
 };
@@ -209,12 +207,12 @@ class generator {
     budget_ = 6 + static_cast<int>(pick(28));
     // Only with the root on the main thread: G's children then wait on main's slot, the
     // one place nothing takes a job from but to run it (lib/README.md, "Outside slots").
-    p_.outside_wait = f_.outside_waits && !p_.root_as_task && chance(0.5);
+    outside_wait_ = f_.outside_waits && !p_.root_as_task && chance(0.5);
     p_.nodes.push_back(node{});
     fill(0);
     number_post_order();
     choose_targets();
-    if (p_.outside_wait) choose_outside_wait();
+    if (outside_y_ >= 0) choose_outside_wait();
     for (const node& n : p_.nodes) {
       // A group left to its destructor cancels its children, too.
       if (n.fails || n.fails_early || n.abandon_groups) p_.may_cancel = true;
@@ -297,21 +295,13 @@ class generator {
 
   void fill(int id) {
     if (p_.nodes[id].plain) {
-      static constexpr action_kind harmless[] = {action_kind::block, action_kind::sleep,
-                                                 action_kind::spin};
-      for (std::size_t ai = pick(3); ai-- > 0;) {
-        action a;
-        a.kind = harmless[pick(std::size(harmless))];
-        if (a.kind == action_kind::block && !f_.block) a.kind = action_kind::spin;
-        a.delay = short_delay();
-        p_.nodes[id].actions.push_back(std::move(a));
-      }
+      for (std::size_t ai = pick(3); ai-- > 0;) p_.nodes[id].actions.push_back(waitless(false));
       return;
     }
     const int depth = p_.nodes[id].depth;
     const bool can_grow = depth < 4 && budget_ > 0;
     if (can_grow) {
-      const bool shaped = id == 0 && p_.outside_wait;  // outside_waits: G is the only group
+      const bool shaped = id == 0 && outside_wait_;  // outside_waits: G is the only group
       const std::size_t groups = shaped ? 1 : id == 0 ? 1 + pick(2) : pick(3);
       for (std::size_t gi = 0; gi < groups && budget_ > 0; ++gi) {
         group_spec g = make_group(id);
@@ -323,7 +313,7 @@ class generator {
         spawn_children(id, g, false, static_cast<int>(gi));
         if (shaped && g.children.size() >= 2) {  // Y, and plain siblings after it
           const std::size_t y = 1 + pick(g.children.size() - 1);
-          p_.outside_y = g.children[y];
+          outside_y_ = g.children[y];
           for (std::size_t c = y + 1; c < g.children.size(); ++c)
             p_.nodes[g.children[c]].plain = true;
         }
@@ -350,16 +340,8 @@ class generator {
   void add_action(int id, bool can_grow) {
     action a;
     const int own = p_.nodes[id].sched;
-    if (id == 0 && p_.outside_wait) {  // the root waits on nothing before it joins G
-      static constexpr action_kind harmless[] = {action_kind::block, action_kind::sleep,
-                                                 action_kind::spin, action_kind::cancel_task,
-                                                 action_kind::cancel_group};
-      a.kind = harmless[pick(std::size(harmless))];
-      if (a.kind == action_kind::block && !f_.block) a.kind = action_kind::sleep;
-      if ((a.kind == action_kind::cancel_task || a.kind == action_kind::cancel_group) && !f_.cancel)
-        a.kind = action_kind::spin;
-      a.delay = short_delay();
-      p_.nodes[id].actions.push_back(std::move(a));
+    if (id == 0 && outside_wait_) {  // the root waits on nothing before it joins G
+      p_.nodes[id].actions.push_back(waitless(true));
       return;
     }
     // Waits are the shapes that matter (sibling and foreign waits): weigh them high.
@@ -546,23 +528,30 @@ class generator {
     }
   }
 
+  // outside_waits: an action that waits on nothing cohort runs (a block released by the
+  // service scheduler, a sleep, a spin; with `cancels`, also a cancel, whose target
+  // choose_targets picks).
+  action waitless(bool cancels) {
+    static constexpr action_kind kinds[] = {action_kind::block, action_kind::sleep,
+                                            action_kind::spin, action_kind::cancel_task,
+                                            action_kind::cancel_group};
+    action a;
+    a.kind = kinds[pick(cancels && f_.cancel ? 5 : 3)];
+    if (a.kind == action_kind::block && !f_.block) a.kind = action_kind::spin;
+    a.delay = short_delay();
+    return a;
+  }
+
   // outside_waits: X, an earlier sibling of Y numbered above it. Without one the program
   // keeps its shape but has no outside wait.
   void choose_outside_wait() {
-    const int y = p_.outside_y;
-    if (y < 0) {
-      p_.outside_wait = false;
-      return;
-    }
+    const int y = outside_y_;
     std::vector<int> xs;  // earlier siblings of Y numbered above it
     for (int c : p_.nodes[0].groups[0].children) {
       if (c == y) break;
       if (p_.nodes[c].post > p_.nodes[y].post) xs.push_back(c);
     }
-    if (xs.empty()) {
-      p_.outside_wait = false;
-      return;
-    }
+    if (xs.empty()) return;
     const int x = xs[pick(xs.size())];
     p_.nodes[x].waits_outside_for = y;
     p_.nodes[y].releases_waiter = true;
@@ -580,6 +569,8 @@ class generator {
   int forced_workers_;
   int bias_;
   int budget_ = 0;
+  bool outside_wait_ = false;  // outside_waits: shape the root (one group, waitless actions)
+  int outside_y_ = -1;         // outside_waits: Y, once the root's group has two children
   program p_;
 };
 
