@@ -80,6 +80,8 @@ pool::pool(scheduler& owner, scheduler_options options)
   stall_ = duration_from_env("COHORT_WATCHDOG");
   long_task_ = duration_from_env("COHORT_LONG_TASK");
   restart_watchdog();
+  if (silent_block_guard::enabled_by_environment())
+    silent_block_guard_ = std::make_unique<silent_block_guard>(*this);
 }
 
 void pool::set_watchdog(std::chrono::nanoseconds stall) {
@@ -136,6 +138,7 @@ pool::~pool() {
     std::abort();
   }
   watchdog_.reset();
+  silent_block_guard_.reset();  // before stopping_: it may start a spare
   if (!trace_path_.empty() && !tracer_.write(trace_path_, name_))
     std::fprintf(stderr, "cohort: could not write the trace to %s\n", trace_path_.c_str());
   stopping_.store(true, std::memory_order_release);

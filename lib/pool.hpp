@@ -19,6 +19,7 @@
 #include "injection_queue.hpp"
 #include "observe/trace.hpp"
 #include "outside_slots.hpp"
+#include "silent_block.hpp"
 #include "sleep.hpp"
 #include "timer.hpp"
 #include "worker.hpp"
@@ -148,6 +149,7 @@ class pool {
   std::chrono::nanoseconds stall_{0};      // COHORT_WATCHDOG / set_watchdog
   std::chrono::nanoseconds long_task_{0};  // COHORT_LONG_TASK / set_long_task_report
   std::unique_ptr<class watchdog> watchdog_;
+  std::unique_ptr<silent_block_guard> silent_block_guard_;  // null if turned off
 
   std::once_flag timers_once_;
   std::unique_ptr<timer_service> timers_;

@@ -125,6 +125,13 @@ class sleep_module {
   void wake(std::size_t i) noexcept;
   void wake_all() noexcept;
 
+  // Nobody searches and at least `limit` threads are active: a new job wakes nobody.
+  // A snapshot (relaxed): the silent-block guard's question, asked every few ms.
+  bool saturated() const noexcept {
+    const std::uint64_t c = counters_.load(std::memory_order_relaxed);
+    return field(c, searching_shift) == 0 && active(c) >= limit_;
+  }
+
   std::size_t sleeping_now() const noexcept {
     return field(counters_.load(std::memory_order_relaxed), sleeping_shift);
   }

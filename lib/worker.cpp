@@ -76,10 +76,46 @@ void worker::main() {
     name = name.substr(0, 15 - std::to_string(index_).size() - 1) + "-" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
 #endif
+  if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0)
+    has_cpu_clock_.store(true, std::memory_order_release);  // pairs with cpu_time_ns()
   // A spare starts searching: the sleep module counted it so when it reserved it.
   searching_ = index_ >= pool_->size();
   main_loop();
+  drop_presumed_block();
   current_worker = nullptr;
+}
+
+bool worker::cpu_time_ns(std::int64_t& out) const noexcept {
+  if (!has_cpu_clock_.load(std::memory_order_acquire)) return false;
+  timespec ts{};
+  if (clock_gettime(cpu_clock_, &ts) != 0) return false;
+  out = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  return true;
+}
+
+bool worker::presume_blocked() noexcept {
+  sleep_module& s = pool_->sleep();
+  // Counted first: this thread takes the count back only after it sees `presumed`, so its
+  // decrement can never come before our increment (the packed counts must not wrap).
+  s.block(false);
+  std::uint8_t expected = block_none;
+  // release: pairs with the acquire load in drop_presumed_block and the exchange in
+  // enter_blocked; whoever sees `presumed` sees the count above.
+  if (!block_state.compare_exchange_strong(expected, block_presumed, std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+    s.unblock();  // it blocked on its own meanwhile (and counted itself)
+    return false;
+  }
+  worker_counters::bump(counters.presumed_blocked);
+  // The rest of the blocker's step (sleep.hpp): barrier, last look, wake or start one.
+  s.barrier_before_last_look();
+  s.compensate(pool_->work_visible());
+  return true;
+}
+
+void worker::take_back_presumed_block() noexcept {
+  block_state.store(block_none, std::memory_order_relaxed);  // only the guard sets presumed
+  pool_->sleep().unblock();
 }
 
 void worker::push(job* j) {
@@ -344,6 +380,7 @@ void worker::main_loop() {
   sleep_module& s = pool_->sleep();
   unsigned idle = 0;
   for (;;) {
+    drop_presumed_block();
     if (job* j = find_work()) {
       if (searching_) {
         searching_ = false;
@@ -484,11 +521,22 @@ void worker::enter_blocked() noexcept {
   }
   // Our own deque counts in the last look: the jobs under our task's floor (or not ours
   // to run) are stranded here until a thief takes them.
+  // acq_rel: acquire pairs with the guard's release CAS (presume_blocked), as in
+  // drop_presumed_block; after this the guard leaves us alone until leave_blocked.
+  if (block_state.exchange(block_own, std::memory_order_acq_rel) == block_presumed) {
+    // The silent-block guard counted us as blocked already: keep its count, and do the
+    // rest of the blocker's step.
+    sleep_module& s = pool_->sleep();
+    s.barrier_before_last_look();
+    s.compensate(pool_->work_visible());
+    return;
+  }
   pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); });
 }
 
 void worker::leave_blocked() noexcept {
   if (outside_) return;
+  block_state.store(block_none, std::memory_order_relaxed);  // only this thread changes `own`
   pool_->sleep().unblock();
 }
 

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -82,6 +83,9 @@ struct alignas(64) worker_counters {
   std::atomic<std::uint64_t> parked_ns{0};
   // Jobs its thread pushed from outside the pool (outside slots only).
   std::atomic<std::uint64_t> submitted_from_outside{0};
+  // Times the silent-block guard counted this thread as blocked (written by the guard's
+  // thread, the one writer of this field).
+  std::atomic<std::uint64_t> presumed_blocked{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
 #ifndef COHORT_NO_COUNTERS
@@ -149,6 +153,18 @@ class worker {
   void enter_blocked() noexcept;
   void leave_blocked() noexcept;
 
+  // Who counts this pool thread as blocked in the sleep module: nobody, the thread itself
+  // (enter_blocked), or the silent-block guard (silent_block.hpp), which found it off the
+  // CPU inside a job while work waited. Only the guard moves none -> presumed; only the
+  // thread itself makes any other change, so whoever changes the state owns the count.
+  enum : std::uint8_t { block_none = 0, block_own = 1, block_presumed = 2 };
+  std::atomic<std::uint8_t> block_state{block_none};
+  // The guard's step (its thread): counts this thread as blocked, and wakes or starts
+  // another for the waiting work. False if this thread blocked on its own meanwhile.
+  bool presume_blocked() noexcept;
+  // CPU time this thread has used; false before it started.
+  bool cpu_time_ns(std::int64_t& out) const noexcept;
+
   // What peers get of this worker's deque: steal and look, never push or pop.
   deque_thief<job*> thief() noexcept { return deque_thief<job*>(deque_); }
 
@@ -181,6 +197,15 @@ class worker {
   void execute(job* j) noexcept;
   void run_claimed(job* j) noexcept;
   void park_idle();
+  // This thread is back in cohort (between top-level jobs, or idle): it takes back the
+  // guard's count if the guard made one. One load per step of main_loop.
+  void drop_presumed_block() noexcept {
+    // acquire: pairs with the guard's release CAS (presume_blocked): its count is in
+    // before ours goes out.
+    if (block_state.load(std::memory_order_acquire) == block_presumed) [[unlikely]]
+      take_back_presumed_block();
+  }
+  void take_back_presumed_block() noexcept;
 
   pool* pool_;
   std::size_t index_;
@@ -200,6 +225,9 @@ class worker {
   // This thread only.
   std::int64_t task_floor_ = no_floor;
   std::thread thread_;
+  // Set by the thread itself when it starts (the guard reads other threads' CPU time).
+  clockid_t cpu_clock_{};
+  std::atomic<bool> has_cpu_clock_{false};  // release/acquire: publishes cpu_clock_
 };
 
 template <class F>

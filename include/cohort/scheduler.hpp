@@ -61,6 +61,11 @@ struct scheduler_stats {
   /// Threads started beyond `workers` to take the places of workers blocked in a wait or
   /// in cohort::blocking() (they park when not needed); their counters are in `total`.
   std::uint64_t spare_threads = 0;
+  /// Times a worker was found blocked outside cohort (sleeping, reading, waiting on a lock
+  /// inside a task, with no cohort::blocking() around it) while queued work waited, and
+  /// was counted as blocked so that another thread took its place. Non-zero means some
+  /// task blocks without saying so: wrap that call in cohort::blocking().
+  std::uint64_t silent_blocks = 0;
 };
 
 /// Receives an exception nobody else will see, and the name of its task (or group).

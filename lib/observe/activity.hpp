@@ -89,6 +89,8 @@ class worker_activity {
 
   // Whether a job on the worker's stack waits (join, get, wait): the watchdog's question.
   bool waits() const noexcept;
+  // Whether the worker is inside a job (the silent-block guard's question).
+  bool busy() const noexcept { return depth_.load(std::memory_order_relaxed) != 0; }
   std::atomic<bool> parked{false};
 
  private:

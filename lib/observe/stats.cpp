@@ -27,6 +27,7 @@ scheduler_stats collect_stats(pool& p) {
     s.total.parks += w.parks;
     s.total.futile_wakeups += w.futile_wakeups;
     s.total.time_parked += w.time_parked;
+    s.silent_blocks += c.presumed_blocked.load(std::memory_order_relaxed);
     // Spares (threads that stood in for blocked workers) count in the total only; outside
     // threads' slots in the total and in `outside`.
     if (wk.outside()) {

@@ -26,8 +26,8 @@
 // themselves.
 //
 // One wait outside cohort is released by the program itself (outside_waits), the shape
-// lib/README.md allows as "a child that the outside thread which spawned it will run in
-// its own join": the root runs on the main thread, and its only group G (on s0,
+// lib/README.md allows ("Deadlock freedom"): the root runs on the main thread or on a
+// pool thread of s0, and its only group G (on s0,
 // unlimited, children taking stop tokens) has a child X that, first thing in phase 2,
 // waits outside cohort (no cohort::blocking, so no spare thread comes) until a later-
 // spawned sibling Y has started or X's stop token is triggered. The siblings spawned
@@ -36,9 +36,10 @@
 // never a cancel_task target. So Y runs: a worker took it, or the root's join, which runs
 // its group's children from the top of main's slot, gets to it after the plain ones,
 // which end by themselves; or G was cancelled, which X's stop token sees. Y's post number
-// is below X's, so the edge X -> Y keeps the graph acyclic. (A thief that carried Y off
-// to where the joiner cannot find it, with X's thread blocked and uncounted, would hang
-// it: see worker::steal_in_wait.)
+// is below X's, so the edge X -> Y keeps the graph acyclic. Where a thread's wait carried
+// Y off to the injection queue (possible from a pool thread's deque, never from main's
+// slot: worker::steal_in_wait), X's thread, blocked and uncounted, is found by the
+// silent-block guard, and a spare takes Y.
 //
 // Hence every legal program ends on a correct scheduler with any number of workers; a
 // hang is the scheduler's fault.
@@ -205,9 +206,12 @@ class generator {
     p_.root_as_task = chance(0.5);
     p_.biased = bias_ < 0 ? chance(0.5) : bias_ > 0;
     budget_ = 6 + static_cast<int>(pick(28));
-    // Only with the root on the main thread: G's children then wait on main's slot, the
-    // one place nothing takes a job from but to run it (lib/README.md, "Outside slots").
-    outside_wait_ = f_.outside_waits && !p_.root_as_task && chance(0.5);
+    // With the root on the main thread, G's children wait on main's slot, the one place
+    // nothing takes a job from but to run it (lib/README.md, "Outside slots"). With the
+    // root on a pool thread, Y may be handed to the injection queue by another thread's
+    // wait, and only the silent-block guard (lib/silent_block.hpp) ends X's wait, tens of
+    // milliseconds late: rarer, to keep the run short.
+    outside_wait_ = f_.outside_waits && chance(p_.root_as_task ? 0.2 : 0.5);
     p_.nodes.push_back(node{});
     fill(0);
     number_post_order();
