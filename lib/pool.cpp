@@ -80,8 +80,16 @@ pool::pool(scheduler& owner, scheduler_options options)
   stall_ = duration_from_env("COHORT_WATCHDOG");
   long_task_ = duration_from_env("COHORT_LONG_TASK");
   restart_watchdog();
-  if (silent_block_guard::enabled_by_environment())
-    silent_block_guard_ = std::make_unique<silent_block_guard>(*this);
+  if (silent_block_guard::enabled_by_environment()) {
+    try {
+      silent_block_guard_ = std::make_unique<silent_block_guard>(*this);
+    } catch (...) {  // no thread for it: the pool works, as before the guard existed
+      std::fprintf(stderr,
+                   "cohort: could not start the silent-block guard of pool '%s'; a task that "
+                   "blocks outside cohort::blocking() may hold its worker\n",
+                   name_.c_str());
+    }
+  }
 }
 
 void pool::set_watchdog(std::chrono::nanoseconds stall) {

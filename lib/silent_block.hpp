@@ -21,19 +21,38 @@
 // the wall time in `stalled_windows` windows in a row, with no job started in between,
 // is off the CPU: blocked, not computing. One such thread per tick is counted blocked
 // (worker::presume_blocked), which lets the sleep module wake or start a thread for the
-// waiting work. The thread takes the count back itself at its next step in cohort (the
-// end of its job, or a wait of its own, which keeps the count: worker.hpp, block_state);
-// a pool briefly over its limit retires the extra thread at its next idle moment.
+// waiting work. So a silent block with work waiting is found 30 ms after the guard's
+// first look at it, which comes within `slow_period` (or at once, when the pool was idle
+// before: see below): 30 to 130 ms in all.
 //
-// What it costs. One thread per scheduler that wakes every `slow_period` while the pool
-// is idle or flowing, and every `fast_period` while it is saturated with work waiting;
-// a tick reads one word of the sleep module and, when saturated, each deque's two
-// indices and one clock per busy thread. Nothing on the spawn, run or join paths.
-// COHORT_SILENT_BLOCK_GUARD=0 turns it off (for measurements).
+// Giving the count back. The thread takes it back at its next step in cohort's loop (the
+// end of its job; a wait or cohort::blocking() of its own keeps it as its own count), and
+// the guard takes it back when the thread uses the CPU again inside the same job (half
+// the wall time of a window). A pool over its limit for that while retires the extra
+// thread at its next idle moment. worker.hpp (block_state) says who owns the count when.
 //
-// What it cannot see: a thread that spins (it uses CPU), and a thread off the CPU because
-// the machine is oversubscribed for a long stretch (it may be counted blocked while
-// merely preempted: one extra thread runs until it comes back).
+// Races. The guard looks with relaxed reads, then counts, then marks the thread
+// (`presumed`), then checks again after the sleep module's full barrier (membarrier) that
+// the thread is still inside the job it looked at; the thread's loop reads the mark after
+// leaving each job, behind a compiler barrier: one of the two sees the other, so a thread
+// that moved on is never left counted as blocked while idle or parked (which would make
+// the pool wake nobody). The sleep module's `active` is clamped at 0 for the moment the
+// guard's count and the thread's own overlap.
+//
+// What it costs. One thread per scheduler. While no pool thread is active it rests on a
+// futex until one becomes active again (a wake-up, an unblock, a spare: sleep.hpp,
+// note_active, which costs a fence on those slow paths); while threads are active it
+// looks every `slow_period`, and every `fast_period` while the pool is saturated with
+// work waiting. A look reads one word of the sleep module and, when saturated, each
+// deque's two indices and one clock per busy thread. On the run path: one load after each
+// top-level job, behind a compiler barrier (a fence where membarrier is missing).
+// COHORT_SILENT_BLOCK_GUARD=0 turns it off (for measurements, and for tests that must
+// see a hang the guard would end).
+//
+// What it cannot see: a thread that spins or yields in a loop (it uses CPU), and it
+// may take a thread that the machine's oversubscription keeps off the CPU for 30 ms for
+// a blocked one (one extra thread then runs until it is back). Spares are capped
+// (256 beyond `workers`, sleep.hpp).
 #pragma once
 
 #include <chrono>
@@ -52,6 +71,8 @@ class silent_block_guard {
   static constexpr auto fast_period = std::chrono::milliseconds(10);
   static constexpr auto slow_period = std::chrono::milliseconds(100);
   static constexpr unsigned stalled_windows = 3;
+  // The longest rest while no thread is active (a belt: note_active ends it).
+  static constexpr auto rest_limit = std::chrono::seconds(5);
 
   explicit silent_block_guard(pool& p);
   ~silent_block_guard();
@@ -70,12 +91,16 @@ class silent_block_guard {
     unsigned stalled = 0;  // windows in a row with the thread off the CPU
     bool valid = false;
   };
+  // What a look found: no thread active (rest until one is), threads active and no
+  // work stranded (look again in slow_period), or work waiting on a saturated pool
+  // (look again in fast_period).
+  enum class look { idle, flowing, starving };
   void main();
-  // One look; true when the pool was saturated with work waiting (look again soon).
-  bool tick();
+  look tick();
 
   pool& pool_;
-  std::vector<sample> samples_;  // by thread index; this guard's thread only
+  std::vector<sample> samples_;   // by thread index, threads not counted by the guard
+  std::vector<sample> presumed_;  // by thread index, threads the guard counted as blocked
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mutex_

@@ -93,9 +93,25 @@ void sleep_module::sleep(std::size_t i, std::uint32_t generation,
 
 void sleep_module::after_sleep(std::size_t i) noexcept {
   // If nobody claimed us, we leave the sleeping count ourselves; a waker that claimed us
-  // moved us from sleeping to searching already.
-  if (slots_[i].state.exchange(awake, std::memory_order_acq_rel) == asleep)
+  // moved us from sleeping to searching already (and told the guard).
+  if (slots_[i].state.exchange(awake, std::memory_order_acq_rel) == asleep) {
     counters_.fetch_add(one_searching - one_sleeping, std::memory_order_relaxed);
+    note_active();
+  }
+}
+
+void sleep_module::monitor_rest(std::chrono::nanoseconds timeout) noexcept {
+  // seq_cst store, then seq_cst load: the guard's half of the Dekker pair with
+  // note_active (a thread's counters RMW, fence, load of this word).
+  monitor_resting_.store(1, std::memory_order_seq_cst);
+  if (active(counters_.load(std::memory_order_seq_cst)) == 0)
+    futex_wait(monitor_resting_, 1, timeout);
+  monitor_resting_.store(0, std::memory_order_relaxed);
+}
+
+void sleep_module::wake_monitor() noexcept {
+  if (monitor_resting_.exchange(0, std::memory_order_relaxed) != 0)
+    futex_wake_one(monitor_resting_);
 }
 
 void sleep_module::block(bool searching) noexcept {
@@ -113,6 +129,7 @@ bool sleep_module::claim(std::size_t i) noexcept {
                                                std::memory_order_relaxed))
     return false;
   counters_.fetch_add(one_searching - one_sleeping, std::memory_order_relaxed);
+  note_active();
   return true;
 }
 
@@ -161,6 +178,8 @@ void sleep_module::wake_or_spawn() noexcept {
       // and counts as blocked for ever, so `active` stays right.
       if (!spawn_spare_(ctx_, index))
         counters_.fetch_add(one_blocked - one_searching, std::memory_order_acq_rel);
+      else
+        note_active();
       return;
     }
   }

@@ -82,7 +82,10 @@ class sleep_module {
   void block(bool searching) noexcept;
   // If the pool has work and fewer than `limit` active threads, wakes or starts one.
   void compensate(bool work_visible) noexcept;
-  void unblock() noexcept { counters_.fetch_sub(one_blocked, std::memory_order_acq_rel); }
+  void unblock() noexcept {
+    counters_.fetch_sub(one_blocked, std::memory_order_acq_rel);
+    note_active();
+  }
 
   // The sleeper's or blocker's half of the Dekker pair (see the top of this file).
   void barrier_before_last_look() noexcept;
@@ -125,6 +128,18 @@ class sleep_module {
   void wake(std::size_t i) noexcept;
   void wake_all() noexcept;
 
+  // The cheap half of an asymmetric Dekker pair whose other half is
+  // barrier_before_last_look() (membarrier): a compiler barrier where membarrier exists,
+  // else a seq_cst fence. The silent-block guard's re-check pairs with a worker's use.
+  void light_barrier() noexcept { publisher_barrier(); }
+
+  // ---- the silent-block guard's rest (silent_block.hpp) ------------------------------
+  // With no thread active, no thread can be blocked silently: the guard rests on a word
+  // of its own until a thread becomes active (a wake-up, an unblock, a spare: each calls
+  // note_active) or `timeout` passes.
+  void monitor_rest(std::chrono::nanoseconds timeout) noexcept;
+  void wake_monitor() noexcept;
+
   // Nobody searches and at least `limit` threads are active: a new job wakes nobody.
   // A snapshot (relaxed): the silent-block guard's question, asked every few ms.
   bool saturated() const noexcept {
@@ -132,6 +147,9 @@ class sleep_module {
     return field(c, searching_shift) == 0 && active(c) >= limit_;
   }
 
+  std::size_t active_now() const noexcept {
+    return active(counters_.load(std::memory_order_relaxed));
+  }
   std::size_t sleeping_now() const noexcept {
     return field(counters_.load(std::memory_order_relaxed), sleeping_shift);
   }
@@ -150,8 +168,13 @@ class sleep_module {
   static std::size_t field(std::uint64_t c, unsigned shift) noexcept {
     return static_cast<std::size_t>((c >> shift) & 0xffffu);
   }
+  // Clamped at 0: a thread may be counted both blocked (by the silent-block guard, which
+  // counts before it knows) and sleeping or blocked on its own for a moment; a wrapped
+  // unsigned value would read as "far over the limit" and wake nobody.
   static std::size_t active(std::uint64_t c) noexcept {
-    return field(c, threads_shift) - field(c, sleeping_shift) - field(c, blocked_shift);
+    const std::size_t idle = field(c, sleeping_shift) + field(c, blocked_shift);
+    const std::size_t threads = field(c, threads_shift);
+    return threads > idle ? threads - idle : 0;
   }
   bool wants_another(std::uint64_t c) const noexcept {
     return field(c, searching_shift) == 0 && active(c) < limit_;
@@ -173,6 +196,14 @@ class sleep_module {
     if (wants_another(c)) wake_or_spawn();
   }
   void wake_or_spawn() noexcept;
+  // A thread became active: wakes the resting guard. Off the hot paths (after a futex
+  // wake, an unblock, a spare's start).
+  void note_active() noexcept {
+    // StoreLoad: our counters RMW before the load of the flag. Partner: the seq_cst
+    // store and load in monitor_rest (either it sees us active, or we see it resting).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (monitor_resting_.load(std::memory_order_relaxed) != 0) wake_monitor();
+  }
   bool claim(std::size_t i) noexcept;
   bool wake_any() noexcept;
 
@@ -190,6 +221,7 @@ class sleep_module {
   std::unique_ptr<slot[]> slots_;
   alignas(64) std::atomic<std::uint64_t> counters_{0};
   alignas(64) std::atomic<std::size_t> next_victim_{0};  // rotates who gets woken
+  std::atomic<std::uint32_t> monitor_resting_{0};        // the guard's futex word
 };
 
 }  // namespace cohort::detail

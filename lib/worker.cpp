@@ -93,29 +93,52 @@ bool worker::cpu_time_ns(std::int64_t& out) const noexcept {
   return true;
 }
 
-bool worker::presume_blocked() noexcept {
+bool worker::presume_blocked(std::uint64_t tasks_run) noexcept {
   sleep_module& s = pool_->sleep();
-  // Counted first: this thread takes the count back only after it sees `presumed`, so its
-  // decrement can never come before our increment (the packed counts must not wrap).
+  // Counted first: the thread takes the count back only after it sees `presumed`, so its
+  // decrement never comes before our increment (the packed fields must not borrow).
   s.block(false);
   std::uint8_t expected = block_none;
-  // release: pairs with the acquire load in drop_presumed_block and the exchange in
-  // enter_blocked; whoever sees `presumed` sees the count above.
+  // release: pairs with the acquire load in drop_presumed_block and the exchanges in
+  // enter_blocked and take_back_presumed_block: whoever sees `presumed` sees the count.
   if (!block_state.compare_exchange_strong(expected, block_presumed, std::memory_order_release,
                                            std::memory_order_relaxed)) {
     s.unblock();  // it blocked on its own meanwhile (and counted itself)
     return false;
   }
-  worker_counters::bump(counters.presumed_blocked);
-  // The rest of the blocker's step (sleep.hpp): barrier, last look, wake or start one.
+  // The blocker's barrier (sleep.hpp), which is also our half of the Dekker pair with
+  // drop_presumed_block: after it, either we see below that the thread left the job we
+  // looked at, or the thread, at its next step in main_loop, sees `presumed`.
   s.barrier_before_last_look();
+  if (!activity.busy() || activity.parked.load(std::memory_order_relaxed) ||
+      counters.tasks_run.load(std::memory_order_relaxed) != tasks_run) {
+    unpresume_blocked();  // our look was stale: it had moved on
+    return false;
+  }
+  counters.presumed_blocked.fetch_add(1, std::memory_order_relaxed);
+  // The rest of the blocker's step: the last look, and a thread for the waiting work.
   s.compensate(pool_->work_visible());
   return true;
 }
 
-void worker::take_back_presumed_block() noexcept {
-  block_state.store(block_none, std::memory_order_relaxed);  // only the guard sets presumed
+bool worker::unpresume_blocked() noexcept {
+  std::uint8_t expected = block_presumed;
+  // acq_rel: as take_back_presumed_block; the thread may have taken the count itself.
+  if (!block_state.compare_exchange_strong(expected, block_none, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed))
+    return false;
   pool_->sleep().unblock();
+  return true;
+}
+
+void worker::pool_light_barrier() noexcept {
+  pool_->sleep().light_barrier();
+}
+
+void worker::take_back_presumed_block() noexcept {
+  // An RMW: the guard may be taking it back at the same moment (unpresume_blocked).
+  if (block_state.exchange(block_none, std::memory_order_acq_rel) == block_presumed)
+    pool_->sleep().unblock();
 }
 
 void worker::push(job* j) {
@@ -521,11 +544,12 @@ void worker::enter_blocked() noexcept {
   }
   // Our own deque counts in the last look: the jobs under our task's floor (or not ours
   // to run) are stranded here until a thief takes them.
+  // The outermost level also takes the count from the silent-block guard if it holds it.
   // acq_rel: acquire pairs with the guard's release CAS (presume_blocked), as in
   // drop_presumed_block; after this the guard leaves us alone until leave_blocked.
-  if (block_state.exchange(block_own, std::memory_order_acq_rel) == block_presumed) {
-    // The silent-block guard counted us as blocked already: keep its count, and do the
-    // rest of the blocker's step.
+  if (blocked_depth_++ == 0 &&
+      block_state.exchange(block_own, std::memory_order_acq_rel) == block_presumed) {
+    // Counted as blocked already: keep the guard's count, do the rest of the step.
     sleep_module& s = pool_->sleep();
     s.barrier_before_last_look();
     s.compensate(pool_->work_visible());
@@ -536,7 +560,8 @@ void worker::enter_blocked() noexcept {
 
 void worker::leave_blocked() noexcept {
   if (outside_) return;
-  block_state.store(block_none, std::memory_order_relaxed);  // only this thread changes `own`
+  // The guard never moves `own`: a plain store is ours to make.
+  if (--blocked_depth_ == 0) block_state.store(block_none, std::memory_order_relaxed);
   pool_->sleep().unblock();
 }
 

@@ -84,7 +84,7 @@ struct alignas(64) worker_counters {
   // Jobs its thread pushed from outside the pool (outside slots only).
   std::atomic<std::uint64_t> submitted_from_outside{0};
   // Times the silent-block guard counted this thread as blocked (written by the guard's
-  // thread, the one writer of this field).
+  // thread, the one writer of this field; counted even without COHORT_NO_COUNTERS).
   std::atomic<std::uint64_t> presumed_blocked{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
@@ -153,15 +153,20 @@ class worker {
   void enter_blocked() noexcept;
   void leave_blocked() noexcept;
 
-  // Who counts this pool thread as blocked in the sleep module: nobody, the thread itself
-  // (enter_blocked), or the silent-block guard (silent_block.hpp), which found it off the
-  // CPU inside a job while work waited. Only the guard moves none -> presumed; only the
-  // thread itself makes any other change, so whoever changes the state owns the count.
+  // Who holds this pool thread's blocked count in the sleep module: nobody, the thread
+  // itself (enter_blocked, outermost level), or the silent-block guard (silent_block.hpp),
+  // which found it off the CPU inside a job while work waited. The guard moves
+  // none -> presumed (and back, when it finds it was wrong); the thread moves everything
+  // else. Every move away from `presumed` is an RMW, and whoever makes it owns the count.
   enum : std::uint8_t { block_none = 0, block_own = 1, block_presumed = 2 };
   std::atomic<std::uint8_t> block_state{block_none};
-  // The guard's step (its thread): counts this thread as blocked, and wakes or starts
-  // another for the waiting work. False if this thread blocked on its own meanwhile.
-  bool presume_blocked() noexcept;
+  // The guard's step (its thread): counts this thread as blocked and wakes or starts
+  // another for the waiting work, if the thread is still inside the job that had run
+  // `tasks_run` jobs when the guard looked. False if it was not.
+  bool presume_blocked(std::uint64_t tasks_run) noexcept;
+  // The guard's correction: the thread it counted runs again (it used the CPU). True if
+  // the count was still the guard's to give back.
+  bool unpresume_blocked() noexcept;
   // CPU time this thread has used; false before it started.
   bool cpu_time_ns(std::int64_t& out) const noexcept;
 
@@ -197,15 +202,21 @@ class worker {
   void execute(job* j) noexcept;
   void run_claimed(job* j) noexcept;
   void park_idle();
-  // This thread is back in cohort (between top-level jobs, or idle): it takes back the
+  // This thread is back in cohort's loop (after a job, or idle): it takes back the
   // guard's count if the guard made one. One load per step of main_loop.
   void drop_presumed_block() noexcept {
-    // acquire: pairs with the guard's release CAS (presume_blocked): its count is in
-    // before ours goes out.
+    // The cheap half of a Dekker pair with presume_blocked's barrier and re-check: either
+    // the guard sees that this thread left its job (activity), or we see `presumed` here.
+    pool_light_barrier();
+    // acquire: pairs with the guard's release CAS: its count is in before ours goes out.
     if (block_state.load(std::memory_order_acquire) == block_presumed) [[unlikely]]
       take_back_presumed_block();
   }
+  void pool_light_barrier() noexcept;
   void take_back_presumed_block() noexcept;
+  // Nesting of enter_blocked (cohort::blocking() may nest, and a wait inside it blocks
+  // again): only the outermost level moves block_state. This thread only.
+  unsigned blocked_depth_ = 0;
 
   pool* pool_;
   std::size_t index_;

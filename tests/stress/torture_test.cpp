@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -107,6 +108,8 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
                                      std::chrono::milliseconds hang_limit) {
   torture::context cx(p);
   const std::string text = p.describe();
+  std::optional<cohort_test::silent_block_guard_off> no_guard;  // read when a scheduler is built
+  if (!p.silent_block_guard) no_guard.emplace();
   for (std::size_t s = 0; s < p.workers.size(); ++s) {
     cx.schedulers.push_back(std::make_unique<cohort::scheduler>(cohort::scheduler_options{
         .workers = p.workers[s], .name = cohort_test::label("t", static_cast<long>(s))}));
@@ -116,6 +119,7 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
   auto service =
       std::make_unique<cohort::scheduler>(cohort::scheduler_options{.workers = 2, .name = "svc"});
   cx.service = service.get();
+  no_guard.reset();
   dog.arm(hang_limit, [&] {
     std::string out = text + states_of(cx);
     for (std::size_t s = 0; s < cx.schedulers.size(); ++s)

@@ -238,7 +238,9 @@ TEST(outside_slots, a_child_run_by_the_joiner_uses_every_api) {
 // batch steal, tried on 2026-12-02 and reverted) stranded them under the waiting child:
 // nobody counts it blocked, so no spare thread comes (found by review; the waiting child
 // gives up after patience() so that the test fails instead of hanging).
+// Without the silent-block guard, which would end the hang 30-130 ms late.
 TEST(outside_slots, a_child_waiting_outside_cohort_for_a_later_sibling_is_released_by_the_joiner) {
+  const cohort_test::silent_block_guard_off no_guard;
   cohort::scheduler s({.workers = 1});
   std::atomic<bool> released{false}, first_started{false}, gave_up{false};
   cohort::task_group g(s);
@@ -265,7 +267,9 @@ TEST(outside_slots, a_child_waiting_outside_cohort_for_a_later_sibling_is_releas
 // spare), and X, run by a spare, waited for ever (the torture test's outside_waits shape
 // found it: seed 372 at 1 worker; with the batch steal put back, seed 291 hangs). A wait
 // steals from pool threads only now.
+// Without the silent-block guard, which would end the hang 30-130 ms late.
 TEST(outside_slots, a_waiting_worker_does_not_take_a_sibling_off_the_joiners_slot) {
+  const cohort_test::silent_block_guard_off no_guard;
   cohort::scheduler s({.workers = 2});
   std::atomic<bool> k_started{false}, spawned{false}, released{false}, x_started{false};
   std::atomic<bool> x_gave_up{false}, d_done{false};

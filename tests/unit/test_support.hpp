@@ -35,6 +35,32 @@
 
 namespace cohort_test {
 
+// Schedulers built while it lives have no silent-block guard (lib/silent_block.hpp): for
+// tests of a shape that must end without it, which the guard would otherwise end late
+// and so hide a regression. Construct it before the scheduler, on the test's thread.
+class silent_block_guard_off {
+ public:
+  silent_block_guard_off() {
+    if (const char* v = std::getenv("COHORT_SILENT_BLOCK_GUARD")) {
+      had_ = true;
+      old_ = v;
+    }
+    ::setenv("COHORT_SILENT_BLOCK_GUARD", "0", 1);
+  }
+  ~silent_block_guard_off() {
+    if (had_)
+      ::setenv("COHORT_SILENT_BLOCK_GUARD", old_.c_str(), 1);
+    else
+      ::unsetenv("COHORT_SILENT_BLOCK_GUARD");
+  }
+  silent_block_guard_off(const silent_block_guard_off&) = delete;
+  silent_block_guard_off& operator=(const silent_block_guard_off&) = delete;
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
 #if defined(__SANITIZE_THREAD__)
 inline constexpr bool under_tsan = true;
 #elif defined(__has_feature)

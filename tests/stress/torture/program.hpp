@@ -180,7 +180,11 @@ struct program {
   bool root_as_task = false;         // root spawned on scheduler 0 from main, else run on main
   bool biased = false;               // toward the shapes of issue 9's deadlocks (generator)
   bool may_cancel = false;           // any cancel source at all (failures, cancels, deadlines)
-  std::vector<node> nodes;           // nodes[0] is the root
+  // The schedulers get the silent-block guard (lib/silent_block.hpp): always when the
+  // program needs it (an outside wait with the root on a pool thread), else at random.
+  // Off, a program that needs none cannot have a hang ended late by it and go unseen.
+  bool silent_block_guard = false;
+  std::vector<node> nodes;  // nodes[0] is the root
   std::string describe() const;
 };
 
@@ -217,6 +221,9 @@ class generator {
     number_post_order();
     choose_targets();
     if (outside_y_ >= 0) choose_outside_wait();
+    bool outside_wait = false;
+    for (const node& n : p_.nodes) outside_wait = outside_wait || n.waits_outside_for >= 0;
+    p_.silent_block_guard = chance(0.25) || (outside_wait && p_.root_as_task);
     for (const node& n : p_.nodes) {
       // A group left to its destructor cancels its children, too.
       if (n.fails || n.fails_early || n.abandon_groups) p_.may_cancel = true;
@@ -594,7 +601,8 @@ inline std::string program::describe() const {
   o << "program seed " << seed << ": schedulers";
   for (std::size_t s = 0; s < workers.size(); ++s) o << " s" << s << "(" << workers[s] << "w)";
   o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread")
-    << (biased ? "; biased" : "") << "\n";
+    << (biased ? "; biased" : "")
+    << (silent_block_guard ? "; silent-block guard on" : "; silent-block guard off") << "\n";
   auto group_line = [&](const group_spec& g, const char* what, std::size_t i, int indent) {
     o << std::string(indent, ' ') << what << i << " on s" << g.sched
       << (g.policy == cohort::failure_policy::keep_going ? " keep_going" : "");
