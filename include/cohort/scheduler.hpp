@@ -63,8 +63,10 @@ struct scheduler_stats {
   std::uint64_t spare_threads = 0;
   /// Times a worker was found blocked outside cohort (sleeping, reading, waiting on a lock
   /// inside a task, with no cohort::blocking() around it) while queued work waited, and
-  /// was counted as blocked so that another thread took its place. Non-zero means some
-  /// task blocks without saying so: wrap that call in cohort::blocking().
+  /// was counted as blocked so that another thread took its place (the silent-block
+  /// guard). Non-zero usually means some task blocks without saying so: wrap that call
+  /// in cohort::blocking(). (On a heavily oversubscribed machine a worker kept off the
+  /// CPU for 30 ms counts too.)
   std::uint64_t silent_blocks = 0;
 };
 
