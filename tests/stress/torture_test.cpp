@@ -19,6 +19,10 @@
 //   COHORT_TORTURE_WITHOUT=<a,b>    features the generator must not use (names: see
 //                                   torture::features::names(); e.g. limited,foreign)
 //   COHORT_TORTURE_HANG_MS=<ms>     a program that runs longer hangs (default 10000; 60000 TSan)
+//   COHORT_TORTURE_GUARD=0|1        1: every program's schedulers get the silent-block
+//                                   guard; 0: only programs that need it (an outside wait
+//                                   from a pool thread); default: those, and a quarter of
+//                                   the rest at random (program.hpp)
 //   COHORT_TORTURE_VERBOSE=1        print every program before running it
 //   COHORT_TORTURE_KEEP_GOING=1     after a broken contract, print it and go on (a hang
 //                                   still aborts: its schedulers cannot be taken back)
@@ -196,6 +200,9 @@ TEST(torture, random_legal_programs_end_and_lose_nothing) {
   const int bias = std::getenv("COHORT_TORTURE_BIAS")
                        ? static_cast<int>(env_long("COHORT_TORTURE_BIAS", 0))
                        : -1;
+  const int guard = std::getenv("COHORT_TORTURE_GUARD")
+                        ? static_cast<int>(env_long("COHORT_TORTURE_GUARD", 0))
+                        : -1;
   const bool verbose = env_long("COHORT_TORTURE_VERBOSE", 0) != 0;
   const bool keep_going = env_long("COHORT_TORTURE_KEEP_GOING", 0) != 0;
   const torture::features f = features_from_env();
@@ -205,8 +212,10 @@ TEST(torture, random_legal_programs_end_and_lose_nothing) {
   const auto start = steady_clock::now();
   long ran = 0;
   for (long seed = first; seed < first + seeds; ++seed) {
-    const torture::program p =
+    torture::program p =
         torture::generator(static_cast<std::uint64_t>(seed), f, forced_workers, bias).build();
+    if (guard == 1) p.silent_block_guard = true;
+    if (guard == 0) p.silent_block_guard = p.needs_silent_block_guard;
     if (verbose) std::fprintf(stderr, "%s", p.describe().c_str());
     for (long r = 0; r < repeat; ++r) {
       const auto violations = run_program(p, dog, hang_limit);

@@ -184,6 +184,7 @@ struct program {
   // program needs it (an outside wait with the root on a pool thread), else at random.
   // Off, a program that needs none cannot have a hang ended late by it and go unseen.
   bool silent_block_guard = false;
+  bool needs_silent_block_guard = false;
   std::vector<node> nodes;  // nodes[0] is the root
   std::string describe() const;
 };
@@ -223,7 +224,8 @@ class generator {
     if (outside_y_ >= 0) choose_outside_wait();
     bool outside_wait = false;
     for (const node& n : p_.nodes) outside_wait = outside_wait || n.waits_outside_for >= 0;
-    p_.silent_block_guard = chance(0.25) || (outside_wait && p_.root_as_task);
+    p_.needs_silent_block_guard = outside_wait && p_.root_as_task;
+    p_.silent_block_guard = chance(0.25) || p_.needs_silent_block_guard;
     for (const node& n : p_.nodes) {
       // A group left to its destructor cancels its children, too.
       if (n.fails || n.fails_early || n.abandon_groups) p_.may_cancel = true;
