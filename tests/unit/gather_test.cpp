@@ -263,7 +263,12 @@ TEST(gather_failure, failed_gather_is_a_failure_of_the_enclosing_child) {
 TEST(gather_failure, callable_throwing_task_cancelled_without_cancel_throws_task_cancelled) {
   cohort::scheduler s({.workers = 1, .name = "g1"});
   cohort::task_group g(s);
-  auto victim = g.spawn([] { return std::string("never"); });
+  // The idle worker may start it before the cancel below: then it waits for the cancel
+  // and ends as a cancelled task does (a task that never started ends the same way).
+  auto victim = g.spawn([](std::stop_token st) -> std::string {
+    while (!st.stop_requested()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    throw cohort::task_cancelled();
+  });
   victim.cancel();
   victim.wait();
   ASSERT_EQ(victim.status(), cohort::task_status::cancelled);
