@@ -9,8 +9,13 @@
 #include "worker.hpp"
 
 #if defined(__linux__)
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 #endif
+
+#include <cstdio>
+#include <string>
 
 namespace cohort::detail {
 
@@ -20,7 +25,7 @@ bool silent_block_guard::enabled_by_environment() noexcept {
 }
 
 silent_block_guard::silent_block_guard(pool& p)
-    : pool_(p), samples_(p.capacity()), presumed_(p.capacity()) {
+    : pool_(p), samples_(p.capacity()), presumed_(p.capacity()), schedstat_(p.capacity(), -1) {
   thread_ = std::thread([this] { main(); });
 }
 
@@ -32,6 +37,46 @@ silent_block_guard::~silent_block_guard() {
   wake_.notify_one();
   pool_.sleep().wake_monitor();
   thread_.join();
+#if defined(__linux__)
+  for (const int fd : schedstat_)
+    if (fd >= 0) ::close(fd);
+#endif
+}
+
+bool silent_block_guard::awake_ns(std::size_t i, worker& w, std::int64_t& awake,
+                                  bool& precise) noexcept {
+#if defined(__linux__)
+  // /proc/self/task/<tid>/schedstat: "<ns on a CPU> <ns runnable, waiting for one> <runs>".
+  // Their sum is the time the thread wanted a CPU; the rest it slept. A preempted thread
+  // waits on a run queue, not in a sleep, so oversubscription does not look like a block.
+  int& fd = schedstat_[i];
+  if (fd == -1) {
+    const int tid = w.os_thread_id();
+    if (tid == 0) return false;  // still starting
+    try {
+      const std::string path = "/proc/self/task/" + std::to_string(tid) + "/schedstat";
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    } catch (...) {  // out of memory for the path: the CPU clock will do
+      fd = -1;
+    }
+    if (fd < 0) fd = -2;  // not available (no CONFIG_SCHED_INFO): use the CPU clock
+  }
+  if (fd >= 0) {
+    char buf[96];
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    long long on_cpu = 0, waiting = 0;
+    if (n > 0) {
+      buf[n] = '\0';
+      if (std::sscanf(buf, "%lld %lld", &on_cpu, &waiting) == 2) {
+        awake = on_cpu + waiting;
+        precise = true;
+        return true;
+      }
+    }
+  }
+#endif
+  precise = false;
+  return w.cpu_time_ns(awake);
 }
 
 void silent_block_guard::main() {
@@ -62,17 +107,20 @@ silent_block_guard::look silent_block_guard::tick() {
     worker* w = pool_.worker_if_started(i);
     sample& s = presumed_[i];
     std::int64_t cpu = 0;
+    bool precise = false;
     if (w == nullptr || w->block_state.load(std::memory_order_relaxed) != worker::block_presumed ||
-        !w->cpu_time_ns(cpu)) {
+        !awake_ns(i, *w, cpu, precise)) {
       s.valid = false;
       continue;
     }
-    if (s.valid && now > s.wall_ns && (cpu - s.cpu_ns) * 2 > now - s.wall_ns) {
+    // Awake (computing, or waiting for a CPU) for half the window: it runs again.
+    if (s.valid && s.precise == precise && now > s.wall_ns &&
+        (cpu - s.cpu_ns) * 2 > now - s.wall_ns) {
       w->unpresume_blocked();
       s.valid = false;
       continue;
     }
-    s = {now, cpu, 0, 0, true};
+    s = {now, cpu, 0, 0, true, precise};
     any_presumed = true;
   }
   if (!sleep.saturated()) {
@@ -91,26 +139,31 @@ silent_block_guard::look silent_block_guard::tick() {
     sample& s = samples_[i];
     worker* w = pool_.worker_if_started(i);
     std::int64_t cpu = 0;
+    bool precise = false;
     // relaxed reads throughout: a stale one delays a decision by a tick, and
     // presume_blocked checks again after its barrier.
     if (w == nullptr || w->block_state.load(std::memory_order_relaxed) == worker::block_presumed)
       continue;  // handled above
     if (!w->activity.busy() || w->activity.parked.load(std::memory_order_relaxed) ||
         w->block_state.load(std::memory_order_relaxed) != worker::block_none ||
-        !w->cpu_time_ns(cpu)) {
+        !awake_ns(i, *w, cpu, precise)) {
       s.valid = false;
       continue;
     }
     const std::uint64_t tasks = w->counters.tasks_run.load(std::memory_order_relaxed);
-    const bool off_cpu = s.valid && s.tasks_run == tasks && now > s.wall_ns &&
-                         (cpu - s.cpu_ns) * 10 < now - s.wall_ns;
+    // Asleep for more than half of the window (schedstat); with only the CPU clock, on a
+    // CPU for less than a tenth of it (a preempted thread is off the CPU too).
+    const std::int64_t wall = now - s.wall_ns;
+    const std::int64_t used = cpu - s.cpu_ns;
+    const bool off_cpu = s.valid && s.precise == precise && s.tasks_run == tasks && wall > 0 &&
+                         (precise ? used * 2 < wall : used * 10 < wall);
     const unsigned stalled = off_cpu ? s.stalled + 1 : 0;
-    s = {now, cpu, tasks, stalled, true};
+    s = {now, cpu, tasks, stalled, true, precise};
     if (stalled >= stalled_windows && w->presume_blocked(tasks)) {
       // One per tick: the next one sees whether the pool still starves. The loop above
       // now watches for the thread using the CPU again.
       s.valid = false;
-      presumed_[i] = {now, cpu, 0, 0, true};
+      presumed_[i] = {now, cpu, 0, 0, true, precise};
       break;
     }
   }

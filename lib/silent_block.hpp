@@ -65,6 +65,7 @@
 namespace cohort::detail {
 
 class pool;
+class worker;
 
 class silent_block_guard {
  public:
@@ -90,7 +91,11 @@ class silent_block_guard {
     std::uint64_t tasks_run = 0;
     unsigned stalled = 0;  // windows in a row with the thread off the CPU
     bool valid = false;
+    bool precise = false;  // cpu_ns is schedstat's awake time, not the CPU clock's
   };
+  // The time thread i (worker w) has been awake: on a CPU or waiting for one (schedstat,
+  // `precise`), else only on a CPU (its CPU-time clock). False if neither can be read.
+  bool awake_ns(std::size_t i, worker& w, std::int64_t& awake, bool& precise) noexcept;
   // What a look found: no thread active (rest until one is), threads active and no
   // work stranded (look again in slow_period), or work waiting on a saturated pool
   // (look again in fast_period).
@@ -101,6 +106,7 @@ class silent_block_guard {
   pool& pool_;
   std::vector<sample> samples_;   // by thread index, threads not counted by the guard
   std::vector<sample> presumed_;  // by thread index, threads the guard counted as blocked
+  std::vector<int> schedstat_;    // by thread index: its schedstat file (-1 not yet, -2 none)
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mutex_

@@ -2,6 +2,7 @@
 #include "worker.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -78,6 +79,9 @@ void worker::main() {
 #endif
   if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0)
     has_cpu_clock_.store(true, std::memory_order_release);  // pairs with cpu_time_ns()
+#if defined(__linux__)
+  os_tid_.store(static_cast<int>(::gettid()), std::memory_order_release);
+#endif
   // A spare starts searching: the sleep module counted it so when it reserved it.
   searching_ = index_ >= pool_->size();
   main_loop();

@@ -169,6 +169,9 @@ class worker {
   bool unpresume_blocked() noexcept;
   // CPU time this thread has used; false before it started.
   bool cpu_time_ns(std::int64_t& out) const noexcept;
+  // The kernel's id of this thread (for /proc/self/task/<tid>/schedstat); 0 before it
+  // started.
+  int os_thread_id() const noexcept { return os_tid_.load(std::memory_order_acquire); }
 
   // What peers get of this worker's deque: steal and look, never push or pop.
   deque_thief<job*> thief() noexcept { return deque_thief<job*>(deque_); }
@@ -239,6 +242,7 @@ class worker {
   // Set by the thread itself when it starts (the guard reads other threads' CPU time).
   clockid_t cpu_clock_{};
   std::atomic<bool> has_cpu_clock_{false};  // release/acquire: publishes cpu_clock_
+  std::atomic<int> os_tid_{0};
 };
 
 template <class F>

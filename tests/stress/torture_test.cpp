@@ -139,6 +139,11 @@ std::vector<std::string> run_program(const torture::program& p, torture::watchdo
     if (p.root_as_task) {
       cohort::task_group wrapper(cx.sched(0), {.name = "root-wrapper"});
       auto t = wrapper.spawn([&cx] { return torture::run_node(cx, 0, {}); }, {.name = "n0"});
+      // A timed wait runs nothing: main then lends the root no hand (a join may run the
+      // root, or steal its children from the only worker).
+      if (p.root_waited_timed)
+        while (!t.wait_for(std::chrono::milliseconds(5))) {
+        }
       wrapper.join();
     } else {
       torture::run_node(cx, 0, {});

@@ -35,8 +35,10 @@
 // before it joins G (its actions are only blocks, sleeps, spins and cancels), and Y is
 // never a cancel_task target. So Y runs: a worker took it, or the root's join, which runs
 // its group's children from the top of main's slot, gets to it after the plain ones,
-// which end by themselves; or G was cancelled, which X's stop token sees. Y's post number
-// is below X's, so the edge X -> Y keeps the graph acyclic. Where a thread's wait carried
+// which end by themselves; or G was cancelled, which X's stop token sees. With the root on
+// a pool thread X may also be a later sibling, which the root's join runs first, blocking
+// that thread with Y under it; then only the silent-block guard's spare runs Y. Y's post
+// number is below X's, so the edge X -> Y keeps the graph acyclic. Where a thread's wait carried
 // Y off to the injection queue (possible from a pool thread's deque, never from main's
 // slot: worker::steal_in_wait), X's thread, blocked and uncounted, is found by the
 // silent-block guard, and a spare takes Y.
@@ -178,6 +180,8 @@ struct program {
   std::uint64_t seed = 0;
   std::vector<std::size_t> workers;  // per scheduler
   bool root_as_task = false;         // root spawned on scheduler 0 from main, else run on main
+  bool root_waited_timed = false;    // root_as_task: main waits with wait_for (runs nothing),
+                                     // else joins (and may run the root or its children)
   bool biased = false;               // toward the shapes of issue 9's deadlocks (generator)
   bool may_cancel = false;           // any cancel source at all (failures, cancels, deadlines)
   // The schedulers get the silent-block guard (lib/silent_block.hpp): always when the
@@ -209,6 +213,7 @@ class generator {
     for (int s = 0; s < schedulers; ++s)
       p_.workers.push_back(forced_workers_ > 0 ? std::size_t(forced_workers_) : 1 + pick(4));
     p_.root_as_task = chance(0.5);
+    p_.root_waited_timed = p_.root_as_task && chance(0.5);
     p_.biased = bias_ < 0 ? chance(0.5) : bias_ > 0;
     budget_ = 6 + static_cast<int>(pick(28));
     // With the root on the main thread, G's children wait on main's slot, the one place
@@ -555,13 +560,20 @@ class generator {
     return a;
   }
 
-  // outside_waits: X, an earlier sibling of Y numbered above it. Without one the program
-  // keeps its shape but has no outside wait.
+  // outside_waits: X, a sibling of Y numbered above it: an earlier one, or, with the root
+  // on a pool thread, also a later one. A later X is what the root's join pops (and runs)
+  // first: its thread then blocks uncounted with Y under X on its own deque, which at 1
+  // worker only a spare can take, and only the silent-block guard brings one (with
+  // COHORT_SILENT_BLOCK_GUARD=0 such programs hang: the check that this test can fail).
+  // Without a candidate the program keeps its shape but has no outside wait.
   void choose_outside_wait() {
     const int y = outside_y_;
-    std::vector<int> xs;  // earlier siblings of Y numbered above it
+    std::vector<int> xs;
     for (int c : p_.nodes[0].groups[0].children) {
-      if (c == y) break;
+      if (c == y) {
+        if (!p_.root_as_task) break;  // earlier siblings only
+        continue;
+      }
       if (p_.nodes[c].post > p_.nodes[y].post) xs.push_back(c);
     }
     if (xs.empty()) return;
@@ -602,7 +614,9 @@ inline std::string program::describe() const {
   std::ostringstream o;
   o << "program seed " << seed << ": schedulers";
   for (std::size_t s = 0; s < workers.size(); ++s) o << " s" << s << "(" << workers[s] << "w)";
-  o << "; root " << (root_as_task ? "spawned on s0" : "on the main thread")
+  o << "; root "
+    << (root_as_task ? (root_waited_timed ? "spawned on s0, main waits timed" : "spawned on s0")
+                     : "on the main thread")
     << (biased ? "; biased" : "")
     << (silent_block_guard ? "; silent-block guard on" : "; silent-block guard off") << "\n";
   auto group_line = [&](const group_spec& g, const char* what, std::size_t i, int indent) {
