@@ -16,14 +16,19 @@
 //
 // How it decides. Every `fast_period` while the pool is saturated (nobody searches,
 // `limit` or more threads active) and a job is visible in some deque or the injection
-// queue, it reads the CPU-time clock of each thread that is inside a job, not parked and
-// not already counted as blocked. A thread whose CPU time grew by less than a tenth of
-// the wall time in `stalled_windows` windows in a row, with no job started in between,
-// is off the CPU: blocked, not computing. One such thread per tick is counted blocked
-// (worker::presume_blocked), which lets the sleep module wake or start a thread for the
-// waiting work. So a silent block with work waiting is found 30 ms after the guard's
-// first look at it, which comes within `slow_period` (or at once, when the pool was idle
-// before: see below): 30 to 130 ms in all.
+// queue, it reads, for each pool thread that is inside a job, not parked and not already
+// counted as blocked, how long the thread has been *awake*: on a CPU or runnable and
+// waiting for one (/proc/self/task/<tid>/schedstat, its first two fields). A thread
+// asleep for more than half of each of `stalled_windows` windows in a row, with no job
+// started in between, is blocked; a thread that a busy machine keeps off the CPU is
+// waiting on a run queue, which counts as awake, so oversubscription does not look like
+// a block. Without schedstat (a kernel without CONFIG_SCHED_INFO) it falls back to the
+// thread's CPU-time clock and calls a thread blocked when it was on a CPU for less than a
+// tenth of each window (then a thread preempted that long looks blocked too). One such
+// thread per tick is counted blocked (worker::presume_blocked), which lets the sleep
+// module wake or start a thread for the waiting work. So a silent block with work
+// waiting is found 30 ms after the guard's first look at it, which comes within
+// `slow_period` (or at once, when the pool was idle before: see below): 30 to 130 ms.
 //
 // Giving the count back. The thread takes it back at its next step in cohort's loop (the
 // end of its job; a wait or cohort::blocking() of its own keeps it as its own count), and
@@ -49,10 +54,9 @@
 // COHORT_SILENT_BLOCK_GUARD=0 turns it off (for measurements, and for tests that must
 // see a hang the guard would end).
 //
-// What it cannot see: a thread that spins or yields in a loop (it uses CPU), and it
-// may take a thread that the machine's oversubscription keeps off the CPU for 30 ms for
-// a blocked one (one extra thread then runs until it is back). Spares are capped
-// (256 beyond `workers`, sleep.hpp).
+// What it cannot see: a thread that spins or yields in a loop (it is awake), and one
+// that sleeps less than half the time (a poll loop that computes between short sleeps).
+// Spares are capped (256 beyond `workers`, sleep.hpp).
 #pragma once
 
 #include <chrono>

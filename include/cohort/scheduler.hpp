@@ -65,8 +65,7 @@ struct scheduler_stats {
   /// inside a task, with no cohort::blocking() around it) while queued work waited, and
   /// was counted as blocked so that another thread took its place (the silent-block
   /// guard). Non-zero usually means some task blocks without saying so: wrap that call
-  /// in cohort::blocking(). (On a heavily oversubscribed machine a worker kept off the
-  /// CPU for 30 ms counts too.)
+  /// in cohort::blocking().
   std::uint64_t silent_blocks = 0;
 };
 
