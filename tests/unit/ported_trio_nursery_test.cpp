@@ -299,12 +299,16 @@ TEST(trio_nursery, test_cancel_unbound) {
 TEST(trio_nursery, test_yield_briefly_checks_for_timeout) {
   cohort::scheduler pool(pool_options());
   cohort::task_group g(pool);
-  g.cancel_after(5ms);
-  std::atomic<bool> saw{false};
+  std::atomic<bool> started{false}, saw{false};
   g.spawn([&](std::stop_token st) {
+    started = true;
     std::this_thread::sleep_for(10ms);  // past the deadline, without looking
     saw = cohort_test::wait_for_stop(st);
   });
+  // The deadline is set once the child runs: set before, a thread slower than 5 ms to
+  // start it (a loaded CI machine under ASan) skipped it, and it saw nothing.
+  ASSERT_TRUE(cohort_test::poll_until([&] { return started.load(); }));
+  g.cancel_after(5ms);
   EXPECT_THROW(g.join(), cohort::timeout_error);
   EXPECT_TRUE(saw.load());
 }
