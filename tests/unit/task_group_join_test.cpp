@@ -189,12 +189,17 @@ join_end inner_join_end(bool cancel_outer, const std::function<void(cohort::task
 
 TEST(task_group, join_ending_order_failure_wins_over_everything) {
   const join_end r = inner_join_end(true, [](cohort::task_group& inner) {
-    inner.cancel_after(1ms);
-    inner.spawn([](std::stop_token st) {
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    inner.spawn([started](std::stop_token st) {
+      started->store(true);
       EXPECT_TRUE(wait_for_stop(st));
       std::this_thread::sleep_for(100ms);  // the outer cancel comes too
       throw std::runtime_error("real failure");
     });
+    // The deadline once the child runs: set before, a child not started within 1 ms (a
+    // loaded machine under TSan) was skipped, and the join saw only the timeout.
+    EXPECT_TRUE(eventually([&] { return started->load(); }));
+    inner.cancel_after(1ms);
   });
   EXPECT_EQ(r, join_end::group_error);
 }
