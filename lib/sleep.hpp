@@ -104,10 +104,11 @@ class sleep_module {
   }
   // A running thread blocks (a wait with nothing to run, or cohort::blocking()): counted
   // as blocked, barrier, then a last look decides whether another thread must take its
-  // place. unblock() ends it.
+  // place. unblock() ends it. `counted_already`: the silent-block guard counted this
+  // thread as blocked before it got here (silent_block.hpp); that count becomes its own.
   template <class WorkVisible>
-  void block_and_compensate(WorkVisible&& work_visible) noexcept {
-    block(false);
+  void block_and_compensate(WorkVisible&& work_visible, bool counted_already = false) noexcept {
+    if (!counted_already) block(false);
     barrier_before_last_look();
     compensate(work_visible());
   }

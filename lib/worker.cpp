@@ -103,8 +103,8 @@ bool worker::presume_blocked(std::uint64_t tasks_run) noexcept {
   // decrement never comes before our increment (the packed fields must not borrow).
   s.block(false);
   std::uint8_t expected = block_none;
-  // release: pairs with the acquire load in drop_presumed_block and the exchanges in
-  // enter_blocked and take_back_presumed_block: whoever sees `presumed` sees the count.
+  // release: pairs with the acquire load in drop_presumed_block and the RMWs in
+  // enter_blocked and unpresume_blocked: whoever sees `presumed` sees the count.
   if (!block_state.compare_exchange_strong(expected, block_presumed, std::memory_order_release,
                                            std::memory_order_relaxed)) {
     s.unblock();  // it blocked on its own meanwhile (and counted itself)
@@ -127,7 +127,8 @@ bool worker::presume_blocked(std::uint64_t tasks_run) noexcept {
 
 bool worker::unpresume_blocked() noexcept {
   std::uint8_t expected = block_presumed;
-  // acq_rel: as take_back_presumed_block; the thread may have taken the count itself.
+  // acq_rel: acquire pairs with the guard's release CAS (presume_blocked), so its count is
+  // in before ours goes out; the guard and the thread may both try at once.
   if (!block_state.compare_exchange_strong(expected, block_none, std::memory_order_acq_rel,
                                            std::memory_order_relaxed))
     return false;
@@ -135,14 +136,14 @@ bool worker::unpresume_blocked() noexcept {
   return true;
 }
 
-void worker::pool_light_barrier() noexcept {
+// Here, beside its callers, where the compiler inlines it: main_loop runs it at every step.
+void worker::drop_presumed_block() noexcept {
+  // The cheap half of a Dekker pair with presume_blocked's barrier and re-check: either
+  // the guard sees that this thread left its job (activity), or we see `presumed` here.
   pool_->sleep().light_barrier();
-}
-
-void worker::take_back_presumed_block() noexcept {
-  // An RMW: the guard may be taking it back at the same moment (unpresume_blocked).
-  if (block_state.exchange(block_none, std::memory_order_acq_rel) == block_presumed)
-    pool_->sleep().unblock();
+  // acquire: pairs with the guard's release CAS (a hint; unpresume_blocked decides).
+  if (block_state.load(std::memory_order_acquire) == block_presumed) [[unlikely]]
+    unpresume_blocked();
 }
 
 void worker::push(job* j) {
@@ -551,15 +552,10 @@ void worker::enter_blocked() noexcept {
   // The outermost level also takes the count from the silent-block guard if it holds it.
   // acq_rel: acquire pairs with the guard's release CAS (presume_blocked), as in
   // drop_presumed_block; after this the guard leaves us alone until leave_blocked.
-  if (blocked_depth_++ == 0 &&
-      block_state.exchange(block_own, std::memory_order_acq_rel) == block_presumed) {
-    // Counted as blocked already: keep the guard's count, do the rest of the step.
-    sleep_module& s = pool_->sleep();
-    s.barrier_before_last_look();
-    s.compensate(pool_->work_visible());
-    return;
-  }
-  pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); });
+  const bool counted_by_guard =
+      blocked_depth_++ == 0 &&
+      block_state.exchange(block_own, std::memory_order_acq_rel) == block_presumed;
+  pool_->sleep().block_and_compensate([this] { return pool_->work_visible(); }, counted_by_guard);
 }
 
 void worker::leave_blocked() noexcept {

@@ -164,8 +164,9 @@ class worker {
   // another for the waiting work, if the thread is still inside the job that had run
   // `tasks_run` jobs when the guard looked. False if it was not.
   bool presume_blocked(std::uint64_t tasks_run) noexcept;
-  // The guard's correction: the thread it counted runs again (it used the CPU). True if
-  // the count was still the guard's to give back.
+  // Gives the guard's count back: by the guard when the thread it counted runs again (or
+  // its look was stale), by the thread at its next step in main_loop. An RMW, so only one
+  // of them does; true for that one.
   bool unpresume_blocked() noexcept;
   // CPU time this thread has used; false before it started.
   bool cpu_time_ns(std::int64_t& out) const noexcept;
@@ -206,17 +207,8 @@ class worker {
   void run_claimed(job* j) noexcept;
   void park_idle();
   // This thread is back in cohort's loop (after a job, or idle): it takes back the
-  // guard's count if the guard made one. One load per step of main_loop.
-  void drop_presumed_block() noexcept {
-    // The cheap half of a Dekker pair with presume_blocked's barrier and re-check: either
-    // the guard sees that this thread left its job (activity), or we see `presumed` here.
-    pool_light_barrier();
-    // acquire: pairs with the guard's release CAS: its count is in before ours goes out.
-    if (block_state.load(std::memory_order_acquire) == block_presumed) [[unlikely]]
-      take_back_presumed_block();
-  }
-  void pool_light_barrier() noexcept;
-  void take_back_presumed_block() noexcept;
+  // guard's count if the guard made one. One load per step of main_loop (worker.cpp).
+  void drop_presumed_block() noexcept;
   // Nesting of enter_blocked (cohort::blocking() may nest, and a wait inside it blocks
   // again): only the outermost level moves block_state. This thread only.
   unsigned blocked_depth_ = 0;
