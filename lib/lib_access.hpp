@@ -30,6 +30,11 @@ struct lib_access {
   // it settled the child (ended it cancelled or failed, or queued it for a slot); false
   // when the caller submits it as usual.
   [[gnu::noinline]] static bool submit_unusual(group_core& g, child_base* c);
+  // The common join's first step for a group of two or more children: the joiner runs
+  // those left on top of its own deque (or its outside slot's), and their ends count on
+  // its thread instead of on the group's word (task_group.cpp, join_credit). Returns true
+  // when adding that count took the group's count to zero.
+  [[gnu::noinline]] static bool run_children_credited(group_core& g) noexcept;
   // The failures join() reports (task_group.cpp, throw_kept_failures).
   static std::vector<child_base*> take_failures(group_core& g, std::size_t& unkept) noexcept {
     return g.take_failures(unkept);

@@ -68,6 +68,27 @@ class group_wait_target final : public wait_target {
   std::atomic<std::uint64_t>& word_;
 };
 
+// ---- the join credit --------------------------------------------------------------------
+// The common join runs the group's children left on top of the joiner's own deque
+// (run_children_on_top). Each of them would take itself off the group's count with a
+// locked RMW on the group's word; instead, while the joiner runs them, their ends only
+// count up a plain number on the joiner's thread, and the joiner takes that many off the
+// word in one RMW when it stops running them. Nobody else reads the count in that window
+// to decide anything: a concurrent joiner is refused, the count only says "done" to the
+// joiner, and the groups that let another thread act on it are excluded (a deadline's
+// timer cancels a group whose count is not zero; a max_concurrency group's slots come back
+// through child_ended). Children that end elsewhere meanwhile still count down
+// themselves, so the count reaches zero only once the joiner has added its credit: the
+// last RMW decides, as before.
+struct join_credit {
+  const group_core* group;
+  std::uint32_t ended;
+  join_credit* outer;  // the join this one runs inside, on the same thread
+};
+namespace {
+constinit thread_local join_credit* current_join_credit = nullptr;
+}  // namespace
+
 // ---- children -------------------------------------------------------------------------
 
 child_base::child_base(group_core& g, const job_type* t, ops_fn o, bool with_handle) noexcept
@@ -156,6 +177,12 @@ void child_end(child_base* c) noexcept {
   // so the result is destroyed before join() can return (it may refer to the joiner's
   // frame). Otherwise the handle holder may free the block from now on.
   if (before & handle_gone_bit) child_release(c);
+  // Its group's joiner runs it on top of its own deque: the joiner counts it, and takes
+  // all it ran off the group's count in one RMW when it is done (join_credit).
+  if (join_credit* k = current_join_credit; k != nullptr && k->group == &g) {
+    ++k->ended;
+    return;
+  }
   g.child_ended();  // the last touch of the group: it may be gone after this
 }
 
@@ -328,6 +355,28 @@ void group_core::submit(child_base* c) {
   } catch (...) {
     fail_unqueued(c, std::current_exception());
   }
+}
+
+bool lib_access::run_children_credited(group_core& g) noexcept {
+  // Relaxed reads: only this thread, the owner, sets a deadline (cancel_after).
+  const bool credited = g.options_.max_concurrency == 0 &&
+                        g.deadline_at_ns_.load(std::memory_order_relaxed) == 0 &&
+                        g.deadline_timer_.load(std::memory_order_relaxed) == 0;
+  join_credit credit{&g, 0, current_join_credit};
+  if (credited) current_join_credit = &credit;
+  if (worker* w = current_worker) {
+    if (&w->owner() == g.pool_) w->run_children_on_top(g);
+  } else if (worker* slot = held_outside_slot(*g.pool_)) {
+    slot->run_children_from_outside(g);
+  }
+  if (!credited) return false;
+  current_join_credit = credit.outer;
+  if (credit.ended == 0) return false;
+  // acq_rel, as child_ended: acquire makes the other children's writes ours when this
+  // takes the count to zero. Nobody sleeps on the word while we join it (a second joiner
+  // is refused), so there is nobody to wake.
+  const std::uint64_t before = g.counts_.fetch_sub(credit.ended, std::memory_order_acq_rel);
+  return (before & group_core::count_mask) == credit.ended;
 }
 
 bool lib_access::submit_unusual(group_core& g, child_base* c) {
@@ -593,15 +642,21 @@ void group_core::join() {
   // The common join: the task that made the group runs its children left on top of its
   // own deque, then finds the count at zero without entering the general wait. A thread
   // outside the pool does the same in its slot, where its spawns went (outside_slots.hpp).
-  if (current_node == up() && unfinished() != 0) {
-    if (worker* w = current_worker) {
+  bool done = false;
+  if (current_node == up()) {
+    // relaxed: a hint of what to run; the acquire load below decides.
+    const std::uint64_t counts = counts_.load(std::memory_order_relaxed);
+    if ((counts & count_mask) == 0) {
+    } else if (((counts >> 32) & spawned_mask) >= 2) {
+      done = lib_access::run_children_credited(*this);
+    } else if (worker* w = current_worker) {  // one child (fib's shape): no credit to gain
       if (&w->owner() == pool_) w->run_children_on_top(*this);
     } else if (worker* slot = held_outside_slot(*pool_)) {
       slot->run_children_from_outside(*this);
     }
   }
   // acquire: pairs with the last child's acq_rel decrement (child_ended), as in done().
-  if ((counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();
+  if (!done && (counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();
   joined_.store(true, std::memory_order_release);
   joining_.store(false, std::memory_order_release);
   cancel_deadline_timer();

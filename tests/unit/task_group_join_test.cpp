@@ -243,6 +243,43 @@ TEST(task_group, join_ending_order_own_cancel_returns_normally) {
   EXPECT_EQ(r, join_end::returned);
 }
 
+// ---- The joiner's credit -------------------------------------------------------------------
+// A joiner that runs its group's children on its own thread counts their ends there and
+// takes them off the group's count in one step (lib/task_group.cpp, join_credit). Only
+// that group's children may count there: a sibling of the outer group that ends inside
+// a nested group's join counts for the outer group, and a child spawned into the group
+// while it is being joined counts like the others. A wrong attribution leaves one of the
+// counts above zero for ever (the watchdog ends the test) or takes one below zero.
+TEST(task_group, children_ended_inside_a_nested_join_count_for_their_own_group) {
+  cohort::scheduler s({.workers = 1});
+  cohort_test::with_watchdog("nested credited joins", [&] {
+    for (int round = 0; round < 200; ++round) {
+      auto [total] = cohort::gather(s, [] {
+        cohort::task_group outer;
+        std::atomic<int> ran{0};
+        cohort::task<int> late;  // spawned into `outer` while it is being joined
+        auto b = outer.spawn([&] { return ++ran, 2; });
+        auto c = outer.spawn([&] { return ++ran, 3; });
+        auto a = outer.spawn([&] {
+          ++ran;
+          cohort::task_group inner;
+          // Run inside inner's join on this thread: b ends there, a child of `outer`.
+          auto x = inner.spawn([&] { return b.get() * 10; });
+          auto y = inner.spawn([&] { return c.get() * 100; });
+          inner.join();
+          late = outer.spawn([&] { return ++ran, 5; });
+          return x.get() + y.get();
+        });
+        outer.join();
+        EXPECT_EQ(ran.load(), 4);
+        EXPECT_EQ(outer.cancelled(), false);
+        return a.get() + b.get() + c.get() + late.get();
+      });
+      ASSERT_EQ(total, 320 + 2 + 3 + 5);
+    }
+  });
+}
+
 // ---- The destructor of a group nobody joined -----------------------------------------------
 
 TEST(task_group, destructor_without_join_cancels_and_waits_for_every_child) {
