@@ -13,6 +13,7 @@
 
 #include "cancel_tree.hpp"
 #include "child_timeout.hpp"
+#include "join_credit.hpp"
 #include "lib_access.hpp"
 #include "outside_slots.hpp"
 #include "parking_lot.hpp"
@@ -68,26 +69,50 @@ class group_wait_target final : public wait_target {
   std::atomic<std::uint64_t>& word_;
 };
 
-// ---- the join credit --------------------------------------------------------------------
-// The common join runs the group's children left on top of the joiner's own deque
-// (run_children_on_top). Each of them would take itself off the group's count with a
-// locked RMW on the group's word; instead, while the joiner runs them, their ends only
-// count up a plain number on the joiner's thread, and the joiner takes that many off the
-// word in one RMW when it stops running them. Nobody else reads the count in that window
-// to decide anything: a concurrent joiner is refused, the count only says "done" to the
-// joiner, and the groups that let another thread act on it are excluded (a deadline's
-// timer cancels a group whose count is not zero; a max_concurrency group's slots come back
-// through child_ended). Children that end elsewhere meanwhile still count down
-// themselves, so the count reaches zero only once the joiner has added its credit: the
-// last RMW decides, as before.
-struct join_credit {
-  const group_core* group;
-  std::uint32_t ended;
-  join_credit* outer;  // the join this one runs inside, on the same thread
-};
-namespace {
+// ---- the join credit (join_credit.hpp) --------------------------------------------------
+// Each child takes itself off its group's count with a locked RMW on the group's word,
+// and the word moves between the cores of the spawner and the runner. A thread that runs
+// several children of one group in a row instead counts their ends in a plain number
+// (child_end) and takes that many off the word in one RMW (settle): the joiner that runs
+// its own children (run_children_credited), and a pool thread that takes them one after
+// the other from deques and queues (worker::execute_on_credit).
+//
+// Why it is safe: a credited end is pending only while its holder keeps running children
+// of the same group (it settles before anything else: a job of another group, an empty
+// search, a park), so the count reaches zero at the holder's next step at the latest, and
+// never early (a credit only delays a decrement). Nobody but a joiner acts on the count
+// reaching zero, and a joiner's wait wakes on the settle as on a child's own decrement.
+// The groups where another thread acts on the count are excluded (creditable): a
+// deadline's timer cancels a group whose count is not zero, and a max_concurrency group's
+// slots come back through child_ended.
 constinit thread_local join_credit* current_join_credit = nullptr;
-}  // namespace
+
+bool creditable(const group_core& g) noexcept {
+  return lib_access::creditable(g);
+}
+
+bool lib_access::creditable(const group_core& g) noexcept {
+  // relaxed: a deadline set after this look (cancel_after, by the owner) can only find
+  // the children counted here ended a moment later than they did.
+  return g.options_.max_concurrency == 0 &&
+         g.deadline_at_ns_.load(std::memory_order_relaxed) == 0 &&
+         g.deadline_timer_.load(std::memory_order_relaxed) == 0;
+}
+
+void settle(join_credit& credit) noexcept {
+  if (credit.ended != 0) lib_access::count_down(*credit.group, credit.ended);
+  credit.group = nullptr;
+  credit.ended = 0;
+}
+
+std::uint64_t lib_access::count_down(group_core& g, std::uint32_t n) noexcept {
+  // acq_rel, as child_ended: release publishes the counted children's writes to the
+  // joiner; acquire orders the sleeper_bit read. `g` may be gone after this.
+  const std::uint64_t before = g.counts_.fetch_sub(n, std::memory_order_acq_rel);
+  if ((before & group_core::count_mask) == n && (before & group_core::sleeper_bit) != 0)
+    parking_lot::unpark_all(&g.counts_);
+  return before;
+}
 
 // ---- children -------------------------------------------------------------------------
 
@@ -177,8 +202,7 @@ void child_end(child_base* c) noexcept {
   // so the result is destroyed before join() can return (it may refer to the joiner's
   // frame). Otherwise the handle holder may free the block from now on.
   if (before & handle_gone_bit) child_release(c);
-  // Its group's joiner runs it on top of its own deque: the joiner counts it, and takes
-  // all it ran off the group's count in one RMW when it is done (join_credit).
+  // Counted on this thread, taken off the group's count later in one RMW (join_credit).
   if (join_credit* k = current_join_credit; k != nullptr && k->group == &g) {
     ++k->ended;
     return;
@@ -358,10 +382,7 @@ void group_core::submit(child_base* c) {
 }
 
 bool lib_access::run_children_credited(group_core& g) noexcept {
-  // Relaxed reads: only this thread, the owner, sets a deadline (cancel_after).
-  const bool credited = g.options_.max_concurrency == 0 &&
-                        g.deadline_at_ns_.load(std::memory_order_relaxed) == 0 &&
-                        g.deadline_timer_.load(std::memory_order_relaxed) == 0;
+  const bool credited = creditable(g);
   join_credit credit{&g, 0, current_join_credit};
   if (credited) current_join_credit = &credit;
   if (worker* w = current_worker) {
@@ -372,11 +393,7 @@ bool lib_access::run_children_credited(group_core& g) noexcept {
   if (!credited) return false;
   current_join_credit = credit.outer;
   if (credit.ended == 0) return false;
-  // acq_rel, as child_ended: acquire makes the other children's writes ours when this
-  // takes the count to zero. Nobody sleeps on the word while we join it (a second joiner
-  // is refused), so there is nobody to wake.
-  const std::uint64_t before = g.counts_.fetch_sub(credit.ended, std::memory_order_acq_rel);
-  return (before & group_core::count_mask) == credit.ended;
+  return (count_down(g, credit.ended) & group_core::count_mask) == credit.ended;
 }
 
 bool lib_access::submit_unusual(group_core& g, child_base* c) {

@@ -314,6 +314,29 @@ void worker::execute(job* j) noexcept {
   run_claimed(j);
 }
 
+void worker::execute_on_credit(job* j, join_credit& credit) noexcept {
+  if (j->type->kind != job_kind::child) {
+    settle(credit);
+    run_claimed(j);
+    return;
+  }
+  auto* c = static_cast<child_base*>(j);
+  if (!child_claim_taken(c)) {  // a waiter ran it inline already: drop the queued reference
+    child_release(c);
+    return;
+  }
+  group_core& g = c->group();  // alive: its child is claimed and has not ended
+  if (&g != credit.group) {
+    settle(credit);
+    if (creditable(g)) credit.group = &g;
+  }
+  current_join_credit = credit.group != nullptr ? &credit : nullptr;
+  run_claimed(c);
+  current_join_credit = nullptr;
+  // Nothing counted (its end went elsewhere): forget the group, which may end any time.
+  if (credit.ended == 0) credit.group = nullptr;
+}
+
 void worker::execute_claimed(child_base* c) noexcept {
   run_claimed(c);
 }
@@ -407,6 +430,9 @@ void worker::run_claimed(job* j) noexcept {
 void worker::main_loop() {
   sleep_module& s = pool_->sleep();
   unsigned idle = 0;
+  // The ends of the children of one group taken in a row (join_credit.hpp), settled
+  // before anything else: another group's job, a search that finds nothing, the exit.
+  join_credit credit;
   for (;;) {
     drop_presumed_block();
     if (job* j = find_work()) {
@@ -416,9 +442,10 @@ void worker::main_loop() {
         s.end_search();
       }
       idle = 0;
-      execute(j);
+      execute_on_credit(j, credit);
       continue;
     }
+    settle(credit);
     if (pool_->stopping()) break;
     // A thread over the pool's limit (a blocked worker came back while its spare ran)
     // parks at once instead of spinning.

@@ -34,6 +34,7 @@
 #include <cohort/detail/job.hpp>
 
 #include "deque.hpp"
+#include "join_credit.hpp"
 #include "lib_access.hpp"
 #include "observe/activity.hpp"
 #include "spin_lock.hpp"
@@ -204,6 +205,9 @@ class worker {
   // True once the target is done; false when the wait should block.
   bool help_while_waiting(wait_target& target);
   void execute(job* j) noexcept;
+  // main_loop's execute: a child counts its end in `credit` (join_credit.hpp) while the
+  // children taken in a row belong to one group; settles it before anything else.
+  void execute_on_credit(job* j, join_credit& credit) noexcept;
   void run_claimed(job* j) noexcept;
   void park_idle();
   // This thread is back in cohort's loop (after a job, or idle): it takes back the
