@@ -334,7 +334,13 @@ void worker::execute_on_credit(job* j, join_credit& credit) noexcept {
   run_claimed(c);
   current_join_credit = nullptr;
   // Nothing counted (its end went elsewhere): forget the group, which may end any time.
-  if (credit.ended == 0) credit.group = nullptr;
+  // Settled every so often too, so that dump()'s unfinished count lags behind by a
+  // bounded number per thread while a long stream of one group's children runs here.
+  if (credit.ended == 0) {
+    credit.group = nullptr;
+  } else if (credit.ended >= max_credit) [[unlikely]] {
+    settle(credit);
+  }
 }
 
 void worker::execute_claimed(child_base* c) noexcept {
@@ -364,8 +370,12 @@ void worker::run_children_on_top(const group_core& g) noexcept {
   // as in wait() (dump() shows the join; the watchdog sees a wait).
   const waiting_scope waiting(activity, g.join_key(), 1, pool_->timing() ? steady_now_ns() : 0);
   job* x;
+  // Children this join ran on credit (join_credit.hpp) still count as unfinished.
+  const join_credit* credit = current_join_credit;
+  if (credit != nullptr && credit->group != &g) credit = nullptr;
   // relaxed: only a hint to stop early; the join's own acquire load decides.
-  while (g.unfinished() != 0 && own().pop_above(task_floor_, x)) {
+  while (g.unfinished() > (credit != nullptr ? credit->ended : 0) &&
+         own().pop_above(task_floor_, x)) {
     if (x->type->kind != job_kind::child || &static_cast<child_base*>(x)->group() != &g) {
       own().push(x);  // not ours: back where it was (the pop made room: cannot throw)
       break;

@@ -217,6 +217,50 @@ struct group_join : rl::test_suite<group_join, 3> {
   }
 };
 
+// The join credit (lib/join_credit.hpp): thread 0 runs two children of a group of three
+// in a row and takes both off the count in one RMW (settle, lib_access::count_down),
+// thread 1 runs the third, which counts itself down; the joiner waits, then destroys the
+// group. Invariants as in group_join: no lost wake-up, every child's write visible to
+// the joiner, nobody touches the word after the joiner freed it.
+struct group_join_credited : rl::test_suite<group_join_credited, 3> {
+  parking_lot lot;
+  atomic<std::uint64_t>* counts = nullptr;
+  rl::var<int> child_result[3];
+
+  void before() { counts = new atomic<std::uint64_t>(3); }
+  void thread(unsigned i) {
+    atomic<std::uint64_t>& c = *counts;
+    if (i == 0) {
+      child_result[0]($) = 1;  // two children end on credit: no RMW each
+      child_result[1]($) = 2;
+      const std::uint64_t before =
+          c.fetch_sub(2, COHORT_MODEL_ORDER("group.settle", std::memory_order_acq_rel));
+      if ((before & count_mask) == 2 && (before & sleeper_bit) != 0) lot.unpark_all(&c);
+    } else if (i == 1) {
+      child_result[2]($) = 3;
+      const std::uint64_t before =
+          c.fetch_sub(1, COHORT_MODEL_ORDER("group.child_ended", std::memory_order_acq_rel));
+      if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) lot.unpark_all(&c);
+    } else {
+      block_on(
+          lot, &c,
+          [&] {
+            return (c.load(COHORT_MODEL_ORDER("group.done_acquire", std::memory_order_acquire)) &
+                    count_mask) == 0;
+          },
+          [&] {
+            return (c.fetch_or(sleeper_bit,
+                               COHORT_MODEL_ORDER("group.announce", std::memory_order_acq_rel)) &
+                    count_mask) != 0;
+          });
+      RL_ASSERT(child_result[0]($) == 1);
+      RL_ASSERT(child_result[1]($) == 2);
+      RL_ASSERT(child_result[2]($) == 3);
+      delete counts;
+    }
+  }
+};
+
 // ---- a child's lifetime pair (child_base.hpp) -----------------------------------------
 // The run and the handle own the block together: the run's end sets done_bit, the
 // handle's release sets handle_gone_bit, and whichever comes second frees the block
@@ -336,6 +380,7 @@ int main(int argc, char** argv) {
       test<task_completion>("completion.task"),
       test<two_waiters>("completion.two_waiters"),
       test<group_join>("completion.group_join"),
+      test<group_join_credited>("completion.group_join_credited"),
       test<child_lifetime>("completion.child_lifetime"),
       test<claim_race<false>>("completion.claim_after_the_handle_is_gone"),
       test<claim_race<true>>("completion.claim_against_a_waiter_running_it"),
@@ -375,6 +420,13 @@ int main(int argc, char** argv) {
                "waiter linked its record (lock order plus coherence)"),
       harmless("completion.announce", weaken, memory_order_acquire,
                "its release half is not needed, by the same lock argument"),
+      must_fail("group.settle", split, memory_order_acq_rel,
+                "the settle and a child's own decrement race: the count never reaches "
+                "zero, or the last one misses sleeper_bit"),
+      must_fail("group.settle", weaken, memory_order_relaxed,
+                "the credited children's writes are not published to the joiner"),
+      harmless("group.settle", weaken, memory_order_release,
+               "as group.child_ended: one release sequence with the other decrements"),
       harmless("group.child_ended", weaken, memory_order_release,
                "the decrements form one release sequence, so the joiner's acquire of the "
                "last one synchronizes with every child; the sleeper_bit read is an RMW "

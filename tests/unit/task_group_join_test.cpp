@@ -280,6 +280,44 @@ TEST(task_group, children_ended_inside_a_nested_join_count_for_their_own_group) 
   });
 }
 
+// The same from a thread outside the pool, which joins in its slot, with two workers
+// taking children of both groups in a row on credit of their own while the joiner runs
+// others on its credit. The second group's children run children of the first, queued
+// and unstarted, inline (child_run_inline): those count for the first group. (The joiner
+// runs the first group's children newest first, the workers take the second's oldest
+// first, and b[i] waits on a[i]: the low ones are still queued.)
+TEST(task_group, credited_ends_on_workers_and_an_outside_joiner_add_up) {
+  cohort::scheduler s({.workers = 2});
+  cohort_test::with_watchdog("credited joins from outside", [&] {
+    for (int round = 0; round < 300; ++round) {
+      cohort::task_group first(s);
+      cohort::task_group second(s);
+      std::atomic<int> ran{0};
+      std::atomic<bool> ready{false};
+      std::vector<cohort::task<int>> a;
+      std::vector<cohort::task<int>> b;
+      a.reserve(16);  // read by b's children once `ready` is set
+      b.reserve(16);
+      for (int i = 0; i < 16; ++i) {
+        b.push_back(second.spawn([&, i] {
+          EXPECT_TRUE(cohort_test::poll_until([&] { return ready.load(); }));
+          ++ran;
+          return i % 2 == 0 ? a[static_cast<std::size_t>(i)].get() : i;
+        }));
+      }
+      for (int i = 0; i < 16; ++i) a.push_back(first.spawn([&ran, i] { return ++ran, i; }));
+      ready = true;
+      first.join();
+      second.join();
+      ASSERT_EQ(ran.load(), 32);
+      int sum = 0;
+      for (auto& t : a) sum += t.get();
+      for (auto& t : b) sum += t.get();
+      ASSERT_EQ(sum, 2 * 120);  // a: 0..15; b: i itself, or a[i] = i
+    }
+  });
+}
+
 // ---- The destructor of a group nobody joined -----------------------------------------------
 
 TEST(task_group, destructor_without_join_cancels_and_waits_for_every_child) {
