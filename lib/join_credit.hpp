@@ -29,7 +29,8 @@ struct join_credit {
 extern constinit thread_local join_credit* current_join_credit;
 
 // Whether g's children may end on credit: not when another thread acts on its count (a
-// deadline's timer, a max_concurrency group's slots). Read on a claimed child's group.
+// deadline's timer, a max_concurrency group's slots) or reports it (the detached root).
+// Read on a claimed child's group.
 bool creditable(const group_core& g) noexcept;
 
 // Takes credit.ended off the group's count, waking a joiner asleep on it if that was the

@@ -83,8 +83,8 @@ class group_wait_target final : public wait_target {
 // never early (a credit only delays a decrement). Nobody but a joiner acts on the count
 // reaching zero, and a joiner's wait wakes on the settle as on a child's own decrement.
 // The groups where another thread acts on the count are excluded (creditable): a
-// deadline's timer cancels a group whose count is not zero, and a max_concurrency group's
-// slots come back through child_ended.
+// deadline's timer cancels a group whose count is not zero, a max_concurrency group's
+// slots come back through child_ended, and the detached root's count is reported.
 constinit thread_local join_credit* current_join_credit = nullptr;
 
 bool creditable(const group_core& g) noexcept {
@@ -94,7 +94,10 @@ bool creditable(const group_core& g) noexcept {
 bool lib_access::creditable(const group_core& g) noexcept {
   // relaxed: a deadline set after this look (cancel_after, by the owner) can only find
   // the children counted here ended a moment later than they did.
-  return g.options_.max_concurrency == 0 &&
+  // The pool's detached root is excluded too: its count is what stats() and the exit()
+  // report call pending, and a worker's credit could hold it up for as long as a later
+  // detached task runs.
+  return g.options_.max_concurrency == 0 && !g.detached_root() &&
          g.deadline_at_ns_.load(std::memory_order_relaxed) == 0 &&
          g.deadline_timer_.load(std::memory_order_relaxed) == 0;
 }

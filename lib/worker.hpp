@@ -208,9 +208,9 @@ class worker {
   // main_loop's execute: a child counts its end in `credit` (join_credit.hpp) while the
   // children taken in a row belong to one group; settles it before anything else.
   void execute_on_credit(job* j, join_credit& credit) noexcept;
-  // The most ends a worker's credit holds before it settles them anyway: one RMW per 64
-  // children is noise, and dump() never shows more than that per thread as unfinished
-  // that has ended.
+  // How many ends a worker's credit may hold after a job before it settles them anyway:
+  // one RMW per 64 children is noise, and dump()'s unfinished count lags by about that
+  // much per thread (more only while a child runs its siblings inline).
   static constexpr std::uint32_t max_credit = 64;
   void run_claimed(job* j) noexcept;
   void park_idle();

@@ -64,8 +64,9 @@ std::string render_dump(pool& p) {
   p.for_each_live_group([&](group_core& g) {
     groups.push_back({&g, g.join_key(), g.name()});
     // Children not yet counted down. Some may have ended on a thread's join credit and
-    // wait for its next step (lib/join_credit.hpp): a worker holds at most
-    // worker::max_credit of them, a joiner those it ran during its join.
+    // wait for its next step (lib/join_credit.hpp): a worker settles after each job once
+    // it holds worker::max_credit (a child that runs siblings inline may add more while
+    // it runs), a joiner once it stops running its own children.
     const std::size_t unfinished = g.unfinished();
     if (g.detached_root() && unfinished == 0) return;
     const bool age_known = g.created() != std::chrono::steady_clock::time_point{};

@@ -392,6 +392,25 @@ TEST(scheduler, stats_count_pending_detached_tasks) {
   EXPECT_TRUE(eventually([&] { return s.stats().detached_pending == 0; }));
 }
 
+// Finished detached tasks leave the count at once, even while a later one runs on the
+// same worker (a worker's join credit would hold their ends until it took another job:
+// the detached root takes none, lib/join_credit.hpp).
+TEST(scheduler, stats_stop_counting_finished_detached_tasks_while_a_later_one_runs) {
+  cohort::scheduler s({.workers = 1, .name = "pend2"});
+  cohort_test::gate release;
+  std::atomic<int> quick_done{0};
+  std::atomic<bool> started{false};
+  for (int i = 0; i < 3; ++i) s.spawn_detached([&] { ++quick_done; });
+  s.spawn_detached([&] {
+    started = true;
+    EXPECT_TRUE(release.wait());
+  });
+  ASSERT_TRUE(eventually([&] { return started.load() && quick_done.load() == 3; }));
+  EXPECT_EQ(s.stats().detached_pending, 1u);
+  release.open();
+  EXPECT_TRUE(eventually([&] { return s.stats().detached_pending == 0; }));
+}
+
 TEST(scheduler, dump_lists_live_groups_by_name) {
   cohort::scheduler s({.workers = 1, .name = "dumper"});
   cohort_test::gate release;
