@@ -388,10 +388,11 @@ bool lib_access::run_children_credited(group_core& g) noexcept {
   const bool credited = creditable(g);
   join_credit credit{&g, 0, current_join_credit};
   if (credited) current_join_credit = &credit;
+  const join_credit* const pending = credited ? &credit : nullptr;
   if (worker* w = current_worker) {
-    if (&w->owner() == g.pool_) w->run_children_on_top(g);
+    if (&w->owner() == g.pool_) w->run_children_on_top(g, pending);
   } else if (worker* slot = held_outside_slot(*g.pool_)) {
-    slot->run_children_from_outside(g);
+    slot->run_children_from_outside(g, pending);
   }
   if (!credited) return false;
   current_join_credit = credit.outer;

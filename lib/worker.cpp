@@ -365,14 +365,12 @@ struct waiting_scope {
 
 }  // namespace
 
-void worker::run_children_on_top(const group_core& g) noexcept {
+void worker::run_children_on_top(const group_core& g, const join_credit* credit) noexcept {
   // The record says what the joining task waits on while its children run on top of it,
   // as in wait() (dump() shows the join; the watchdog sees a wait).
   const waiting_scope waiting(activity, g.join_key(), 1, pool_->timing() ? steady_now_ns() : 0);
   job* x;
-  // Children this join ran on credit (join_credit.hpp) still count as unfinished.
-  const join_credit* credit = current_join_credit;
-  if (credit != nullptr && credit->group != &g) credit = nullptr;
+  // Children this join ran on its credit (join_credit.hpp) still count as unfinished.
   // relaxed: only a hint to stop early; the join's own acquire load decides.
   while (g.unfinished() > (credit != nullptr ? credit->ended : 0) &&
          own().pop_above(task_floor_, x)) {
@@ -384,11 +382,11 @@ void worker::run_children_on_top(const group_core& g) noexcept {
   }
 }
 
-void worker::run_children_from_outside(const group_core& g) noexcept {
+void worker::run_children_from_outside(const group_core& g, const join_credit* credit) noexcept {
   const outside_slot_scope as_slot(this);
   activity.enter(nullptr, nullptr, 0, job_kind::pool_entry, pool_->timing() ? steady_now_ns() : 0,
                  {});
-  run_children_on_top(g);
+  run_children_on_top(g, credit);
   activity.leave();
 }
 

@@ -142,10 +142,12 @@ class worker {
   // the running task made descends from that task, so a general wait's descendant check
   // and its target are not needed. Returns when no child of g is unfinished or the top
   // of the deque is something else; the general wait (wait()) takes over then.
-  void run_children_on_top(const group_core& g) noexcept;
+  // `credit`: the join's credit, if it has one (join_credit.hpp): the children it counted
+  // are still unfinished in g's count.
+  void run_children_on_top(const group_core& g, const join_credit* credit = nullptr) noexcept;
   // The same for a thread outside the pool that joins g, in its slot (this worker): on
   // a frame of its own, so dump() shows the join and what it runs.
-  void run_children_from_outside(const group_core& g) noexcept;
+  void run_children_from_outside(const group_core& g, const join_credit* credit = nullptr) noexcept;
   // An outside slot about to block, or whose thread leaves it: wakes a thread for the
   // jobs left on its deque (a job it popped and put back was announced by nobody).
   void announce_own_jobs() noexcept;
