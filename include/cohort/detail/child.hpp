@@ -54,7 +54,8 @@ struct child_block final : child_result<R> {
 
   static void run(job* j) noexcept {
     auto* self = static_cast<child_block*>(j);
-    if (child_begin(self)) {
+    const std::uint64_t begin = child_begin(self);
+    if (begin != child_skipped) {
       current_node_guard guard(self);
       // The outcome is read back from `error` by child_end (task_group.cpp), out of line.
       run_capturing(
@@ -70,7 +71,7 @@ struct child_block final : child_result<R> {
           self->error);
     }
     self->fn.~F();
-    child_end(self);
+    child_end(self, begin);
   }
 
   static void ops(child_base* c, child_op op) noexcept {

@@ -86,12 +86,19 @@ COHORT_EXPORT bool child_claim(child_base* c) noexcept;  // true for exactly one
 // The claim of whoever took the child's job from a deque or queue (worker::execute): the
 // same, without the exchange when no handle is left that a waiter could run it through.
 COHORT_EXPORT bool child_claim_taken(child_base* c) noexcept;
-// Whether the runner that claimed the child runs its callable: false when the child was
-// cancelled before it started (it then ends as cancelled, child_end).
-inline bool child_begin(child_base* c) noexcept {
-  return !c->cancelled();
+// child_begin's answer for a child cancelled before it started: its callable is not
+// called, and it ends as cancelled (child_end). The epoch never gets there.
+inline constexpr std::uint64_t child_skipped = ~std::uint64_t{0};
+// Whether the runner that claimed the child runs its callable: the cancel epoch read
+// before the check if it does (child_end then checks again only if some cancel happened
+// since: every cancel bumps the epoch, cancel_node.hpp), child_skipped if not. acquire:
+// as in scope_node::ancestors_cancelled.
+inline std::uint64_t child_begin(child_base* c) noexcept {
+  const std::uint64_t epoch = cancel_epoch.load(std::memory_order_acquire);
+  return c->cancelled() ? child_skipped : epoch;
 }
-COHORT_EXPORT void child_end(child_base* c) noexcept;      // final status, completion, bookkeeping
+// Final status, completion, bookkeeping; `begin`: what child_begin returned.
+COHORT_EXPORT void child_end(child_base* c, std::uint64_t begin) noexcept;
 COHORT_EXPORT void child_release(child_base* c) noexcept;  // drops one reference in `refs`
 // The handle's release: a result that is already there is destroyed now, on the handle
 // holder's thread, not later wherever the last reference happens to drop.

@@ -74,7 +74,7 @@ class COHORT_EXPORT group_core : public scope_node {
 
  private:
   friend struct lib_access;
-  friend void child_end(child_base*) noexcept;
+  friend void child_end(child_base*, std::uint64_t) noexcept;
   void release_slot() noexcept;  // max_concurrency: a child ended; start the next
   void deadline_passed() noexcept;
   void cancel_deadline_timer() noexcept;
