@@ -2,7 +2,7 @@
 // The join credit: the ends of a group's children, counted on the thread that ran them
 // and taken off the group's count in one read-modify-write later, instead of one each.
 //
-// Two holders (the rules and the code are in task_group.cpp, next to child_end):
+// Two holders (why it is safe: join_credit.cpp; child_end counts on it, task_group.cpp):
 //  - a joiner that runs its group's children on top of its own deque
 //    (lib_access::run_children_credited), for that one group, until it stops running
 //    them;
@@ -28,10 +28,9 @@ struct join_credit {
 // thread; null: each child counts itself down.
 extern constinit thread_local join_credit* current_join_credit;
 
-// Whether g's children may end on credit: not when another thread acts on its count (a
-// deadline's timer, a max_concurrency group's slots) or reports it (the detached root).
-// Read on a claimed child's group.
-bool creditable(const group_core& g) noexcept;
+// Whether g's children may end on credit is lib_access::creditable: not when another
+// thread acts on its count (a deadline's timer, a max_concurrency group's slots) or
+// reports it (the detached root).
 
 // Takes credit.ended off the group's count, waking a joiner asleep on it if that was the
 // last, and empties the credit. The group may be gone after it.

@@ -35,10 +35,11 @@ struct lib_access {
   // its thread instead of on the group's word (task_group.cpp, join_credit). Returns true
   // when adding that count took the group's count to zero.
   [[gnu::noinline]] static bool run_children_credited(group_core& g) noexcept;
-  // join_credit.hpp's creditable and settle.
+  // Whether g's children may end on a join credit (join_credit.hpp); read on a claimed
+  // child's group.
   static bool creditable(const group_core& g) noexcept;
   // Takes n ended children off g's count, waking a joiner asleep on it if that was the
-  // last; returns the word before.
+  // last; returns the word before. A child's own end (n = 1) and a credit's settle.
   static std::uint64_t count_down(group_core& g, std::uint32_t n) noexcept;
   // The failures join() reports (task_group.cpp, throw_kept_failures).
   static std::vector<child_base*> take_failures(group_core& g, std::size_t& unkept) noexcept {

@@ -69,48 +69,10 @@ class group_wait_target final : public wait_target {
   std::atomic<std::uint64_t>& word_;
 };
 
-// ---- the join credit (join_credit.hpp) --------------------------------------------------
-// Each child takes itself off its group's count with a locked RMW on the group's word,
-// and the word moves between the cores of the spawner and the runner. A thread that runs
-// several children of one group in a row instead counts their ends in a plain number
-// (child_end) and takes that many off the word in one RMW (settle): the joiner that runs
-// its own children (run_children_credited), and a pool thread that takes them one after
-// the other from deques and queues (worker::execute_on_credit).
-//
-// Why it is safe: a credited end is pending only while its holder keeps running children
-// of the same group (it settles before anything else: a job of another group, an empty
-// search, a park), so the count reaches zero at the holder's next step at the latest, and
-// never early (a credit only delays a decrement). Nobody but a joiner acts on the count
-// reaching zero, and a joiner's wait wakes on the settle as on a child's own decrement.
-// The groups where another thread acts on the count are excluded (creditable): a
-// deadline's timer cancels a group whose count is not zero, a max_concurrency group's
-// slots come back through child_ended, and the detached root's count is reported.
-constinit thread_local join_credit* current_join_credit = nullptr;
-
-bool creditable(const group_core& g) noexcept {
-  return lib_access::creditable(g);
-}
-
-bool lib_access::creditable(const group_core& g) noexcept {
-  // relaxed: a deadline set after this look (cancel_after, by the owner) can only find
-  // the children counted here ended a moment later than they did.
-  // The pool's detached root is excluded too: its count is what stats() and the exit()
-  // report call pending, and a worker's credit could hold it up for as long as a later
-  // detached task runs.
-  return g.options_.max_concurrency == 0 && !g.detached_root() &&
-         g.deadline_at_ns_.load(std::memory_order_relaxed) == 0 &&
-         g.deadline_timer_.load(std::memory_order_relaxed) == 0;
-}
-
-void settle(join_credit& credit) noexcept {
-  if (credit.ended != 0) lib_access::count_down(*credit.group, credit.ended);
-  credit.group = nullptr;
-  credit.ended = 0;
-}
-
+// ---- a group's count: a child's own end, or a join credit's settle (join_credit.hpp) ----
 std::uint64_t lib_access::count_down(group_core& g, std::uint32_t n) noexcept {
-  // acq_rel, as child_ended: release publishes the counted children's writes to the
-  // joiner; acquire orders the sleeper_bit read. `g` may be gone after this.
+  // acq_rel: release publishes the ended children's writes to the joiner; acquire orders
+  // the sleeper_bit read. `g` may be gone after this: only the address is used.
   const std::uint64_t before = g.counts_.fetch_sub(n, std::memory_order_acq_rel);
   if ((before & group_core::count_mask) == n && (before & group_core::sleeper_bit) != 0)
     parking_lot::unpark_all(&g.counts_);
@@ -389,16 +351,25 @@ void group_core::submit(child_base* c) {
   }
 }
 
+namespace {
+
+// The common join's first step: the joiner runs its group's children left on top of its
+// own deque, or of its outside slot's (outside_slots.hpp), where its spawns went.
+void run_own_children(const group_core& g, const join_credit* credit) noexcept {
+  if (worker* w = current_worker) {
+    if (&w->owner() == &g.owner()) w->run_children_on_top(g, credit);
+  } else if (worker* slot = held_outside_slot(g.owner())) {
+    slot->run_children_from_outside(g, credit);
+  }
+}
+
+}  // namespace
+
 bool lib_access::run_children_credited(group_core& g) noexcept {
   const bool credited = creditable(g);
   join_credit credit{&g, 0, current_join_credit};
   if (credited) current_join_credit = &credit;
-  const join_credit* const pending = credited ? &credit : nullptr;
-  if (worker* w = current_worker) {
-    if (&w->owner() == g.pool_) w->run_children_on_top(g, pending);
-  } else if (worker* slot = held_outside_slot(*g.pool_)) {
-    slot->run_children_from_outside(g, pending);
-  }
+  run_own_children(g, credited ? &credit : nullptr);
   if (!credited) return false;
   current_join_credit = credit.outer;
   if (credit.ended == 0) return false;
@@ -446,10 +417,7 @@ bool lib_access::submit_unusual(group_core& g, child_base* c) {
 
 void group_core::child_ended() noexcept {
   if (options_.max_concurrency != 0) release_slot();
-  // acq_rel: release publishes this child's writes to the joiner; acquire orders the
-  // sleeper_bit read. After this, `this` may be destroyed: only the address is used.
-  const std::uint64_t before = counts_.fetch_sub(1, std::memory_order_acq_rel);
-  if ((before & count_mask) == 1 && (before & sleeper_bit) != 0) parking_lot::unpark_all(&counts_);
+  lib_access::count_down(*this, 1);  // after this, `this` may be destroyed
 }
 
 // Gives a finished child's slot back and starts waiting children while slots are free.
@@ -669,17 +637,13 @@ void group_core::join() {
   // own deque, then finds the count at zero without entering the general wait. A thread
   // outside the pool does the same in its slot, where its spawns went (outside_slots.hpp).
   bool done = false;
-  if (current_node == up()) {
-    // relaxed: a hint of what to run; the acquire load below decides.
-    const std::uint64_t counts = counts_.load(std::memory_order_relaxed);
-    if ((counts & count_mask) == 0) {
-    } else if (((counts >> 32) & spawned_mask) >= 2) {
+  // relaxed: a hint of what to run; the acquire load below decides.
+  if (const std::uint64_t counts = counts_.load(std::memory_order_relaxed);
+      current_node == up() && (counts & count_mask) != 0) {
+    if (((counts >> 32) & spawned_mask) >= 2)
       done = lib_access::run_children_credited(*this);
-    } else if (worker* w = current_worker) {  // one child (fib's shape): no credit to gain
-      if (&w->owner() == pool_) w->run_children_on_top(*this);
-    } else if (worker* slot = held_outside_slot(*pool_)) {
-      slot->run_children_from_outside(*this);
-    }
+    else
+      run_own_children(*this, nullptr);  // one child (fib's shape): no credit to gain
   }
   // acquire: pairs with the last child's acq_rel decrement (child_ended), as in done().
   if (!done && (counts_.load(std::memory_order_acquire) & count_mask) != 0) wait_all();

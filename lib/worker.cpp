@@ -303,35 +303,38 @@ job* worker::find_work() {
   return nullptr;
 }
 
+namespace {
+
+// A job taken from a deque or queue is ours to run, unless it is a child that a waiter
+// ran inline already: then only its queued reference is left, and we drop it.
+bool claim_taken(job* j) noexcept {
+  if (j->type->kind != job_kind::child) return true;
+  auto* c = static_cast<child_base*>(j);
+  if (child_claim_taken(c)) return true;
+  child_release(c);
+  return false;
+}
+
+}  // namespace
+
 void worker::execute(job* j) noexcept {
-  if (j->type->kind == job_kind::child) {
-    auto* c = static_cast<child_base*>(j);
-    if (!child_claim_taken(c)) {  // a waiter ran it inline already: drop the queued reference
-      child_release(c);
-      return;
-    }
-  }
-  run_claimed(j);
+  if (claim_taken(j)) run_claimed(j);
 }
 
 void worker::execute_on_credit(job* j, join_credit& credit) noexcept {
+  if (!claim_taken(j)) return;
   if (j->type->kind != job_kind::child) {
     settle(credit);
     run_claimed(j);
     return;
   }
-  auto* c = static_cast<child_base*>(j);
-  if (!child_claim_taken(c)) {  // a waiter ran it inline already: drop the queued reference
-    child_release(c);
-    return;
-  }
-  group_core& g = c->group();  // alive: its child is claimed and has not ended
+  group_core& g = static_cast<child_base*>(j)->group();  // alive: claimed, not ended
   if (&g != credit.group) {
     settle(credit);
-    if (creditable(g)) credit.group = &g;
+    if (lib_access::creditable(g)) credit.group = &g;
   }
   current_join_credit = credit.group != nullptr ? &credit : nullptr;
-  run_claimed(c);
+  run_claimed(j);
   current_join_credit = nullptr;
   // Nothing counted (its end went elsewhere): forget the group, which may end any time.
   // Settled every so often too, so that dump()'s unfinished count lags behind by a
